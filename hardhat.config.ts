@@ -1,0 +1,45 @@
+import { createRequire } from "node:module";
+import { defineConfig } from "hardhat/config";
+import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
+
+const require = createRequire(import.meta.url);
+
+// Compiled offline with the npm `solc` WebAssembly build; keep the `solc` package
+// version in package.json equal to SOLC_VERSION.
+const SOLC_VERSION = "0.8.30";
+
+export default defineConfig({
+  plugins: [hardhatToolboxMochaEthers],
+  solidity: {
+    profiles: {
+      default: {
+        version: SOLC_VERSION,
+        path: require.resolve("solc/soljson.js"),
+        settings: {
+          evmVersion: "cancun",
+          optimizer: { enabled: true, runs: 10_000 },
+        },
+      },
+      production: {
+        version: SOLC_VERSION,
+        path: require.resolve("solc/soljson.js"),
+        settings: {
+          evmVersion: "cancun",
+          optimizer: { enabled: true, runs: 10_000 },
+        },
+      },
+    },
+  },
+  paths: {
+    tests: { mocha: "test", solidity: "contracts" },
+  },
+  test: {
+    solidity: {
+      fuzz: { runs: 256, seed: "0xb01c4ead" },
+      invariant: { runs: 256, depth: 50, failOnRevert: false },
+    },
+  },
+  networks: {
+    localhost: { type: "http", url: "http://127.0.0.1:8545" },
+  },
+});
