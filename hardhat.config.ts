@@ -11,6 +11,8 @@ const SOLC_VERSION = "0.8.30";
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
+    // Chainlink's own mock aggregator stands in for price and sequencer feeds on local chains.
+    npmFilesToBuild: ["@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol"],
     profiles: {
       default: {
         version: SOLC_VERSION,
@@ -40,6 +42,7 @@ export default defineConfig({
     },
   },
   networks: {
+    default: { type: "edr-simulated", allowUnlimitedContractSize: true }, // TEMP until size fix
     localhost: { type: "http", url: "http://127.0.0.1:8545" },
   },
 });

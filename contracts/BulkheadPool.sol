@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.30;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {ERC4626} from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
+
+import {IBulkhead, Ledger, Market} from "./interfaces/IBulkhead.sol";
+import {IBulkheadPool} from "./interfaces/IBulkheadPool.sol";
+import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
+
+/// @title BulkheadPool
+/// @notice ERC-4626 liquidity pool of Bulkhead; see {IBulkheadPool}.
+/// @dev totalAssets comes from the engine: LP assets - unrealised trader PnL + accrued borrow
+/// fees, floored at zero. Shares on deposit and assets on withdrawal round down (OZ defaults);
+/// a virtual-share offset of 6 decimals makes the first-depositor inflation attack unprofitable.
+/// Withdrawals are limited to free liquidity (LP assets - reserved) so capped profits stay payable.
+contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
+    using SafeERC20 for IERC20;
+
+    address private immutable _deployer;
+    /// @inheritdoc IBulkheadPool
+    address public engine;
+
+    constructor(IERC20 asset_, string memory name_, string memory symbol_) ERC20(name_, symbol_) ERC4626(asset_) {
+        _deployer = msg.sender;
+    }
+
+    // ---------------------------------------------------------------- engine binding
+
+    /// @inheritdoc IBulkheadPool
+    function bindEngine(address engine_) external {
+        if (msg.sender != _deployer) revert PoolUnauthorized(msg.sender);
+        if (engine != address(0)) revert EngineAlreadySet();
+        if (IBulkhead(engine_).pool() != address(this)) revert PoolUnauthorized(engine_);
+        engine = engine_;
+        emit EngineBound(engine_);
+    }
+
+    /// @inheritdoc IBulkheadPool
+    function pay(address to, uint256 amount) external {
+        if (msg.sender != engine) revert PoolUnauthorized(msg.sender);
+        IERC20(asset()).safeTransfer(to, amount);
+    }
+
+    // ---------------------------------------------------------------- ERC-4626
+
+    /// @inheritdoc ERC4626
+    /// @dev LP assets - unrealised trader PnL + accrued borrow fees, floored at zero. Trader PnL
+    /// is aggregated per market side from Σsize and Σsize·entry (O(markets), at most 16) and
+    /// rounded in the traders' favour, so LP value is never overstated. Reverts while any feed
+    /// is invalid: shares are never priced on a bad price.
+    function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
+        address engine_ = engine;
+        if (engine_ == address(0)) return 0;
+        IBulkhead e = IBulkhead(engine_);
+        uint256 unit = e.unit();
+        int256 value = int256(uint256(e.ledger().lpAssets));
+        uint256 count = e.marketCount();
+        for (uint256 i; i < count; ++i) {
+            Market memory m = e.market(i);
+            uint256 px = e.price(i);
+            uint256 longSide = uint256(m.longSize) * px + m.shortSizeEntry;
+            uint256 shortSide = m.longSizeEntry + uint256(m.shortSize) * px;
+            if (longSide >= shortSide) value -= int256(Math.mulDiv(longSide - shortSide, 1, unit, Math.Rounding.Ceil));
+            else value += int256((shortSide - longSide) / unit);
+            uint256 pending = Math.mulDiv(
+                m.longSizeEntry + m.shortSizeEntry, e.currentBorrowIndex(i) - m.borrowIndex, 1e18 * unit
+            );
+            value += int256(uint256(m.accruedBorrowFees) + pending);
+        }
+        return value > 0 ? uint256(value) : 0;
+    }
+
+    /// @inheritdoc ERC4626
+    function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
+        address engine_ = engine;
+        return engine_ == address(0) || IBulkhead(engine_).paused() ? 0 : type(uint256).max;
+    }
+
+    /// @inheritdoc ERC4626
+    function maxMint(address receiver) public view override(ERC4626, IERC4626) returns (uint256) {
+        return maxDeposit(receiver) == 0 ? 0 : type(uint256).max;
+    }
+
+    /// @inheritdoc ERC4626
+    /// @dev The owner's assets, limited to free liquidity.
+    function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
+        uint256 own = super.maxWithdraw(owner);
+        uint256 free = _freeLiquidity();
+        return own < free ? own : free;
+    }
+
+    /// @inheritdoc ERC4626
+    function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
+        uint256 own = balanceOf(owner);
+        uint256 freeShares = _convertToShares(_freeLiquidity(), Math.Rounding.Floor);
+        return own < freeShares ? own : freeShares;
+    }
+
+    function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) nonReentrant returns (uint256) {
+        return super.deposit(assets, receiver);
+    }
+
+    function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) nonReentrant returns (uint256) {
+        return super.mint(shares, receiver);
+    }
+
+    function withdraw(uint256 assets, address receiver, address owner)
+        public
+        override(ERC4626, IERC4626)
+        nonReentrant
+        returns (uint256)
+    {
+        return super.withdraw(assets, receiver, owner);
+    }
+
+    function redeem(uint256 shares, address receiver, address owner)
+        public
+        override(ERC4626, IERC4626)
+        nonReentrant
+        returns (uint256)
+    {
+        return super.redeem(shares, receiver, owner);
+    }
+
+    /// @dev Pulls the assets, checks the pool received all of them, then books them in the engine.
+    function _deposit(address caller, address receiver, uint256 assets, uint256 shares) internal override {
+        address engine_ = engine;
+        if (engine_ == address(0)) revert EngineNotSet();
+        IERC20 token_ = IERC20(asset());
+        uint256 before = token_.balanceOf(address(this));
+        token_.safeTransferFrom(caller, address(this), assets);
+        uint256 received = token_.balanceOf(address(this)) - before;
+        if (received != assets) revert IBulkhead.TransferAmountMismatch(assets, received);
+        IBulkhead(engine_).onDeposit(assets);
+        _mint(receiver, shares);
+        emit Deposit(caller, receiver, assets, shares);
+    }
+
+    /// @dev Burns the shares and books the withdrawal in the engine (which enforces reserved)
+    /// before the tokens leave.
+    function _withdraw(address caller, address receiver, address owner, uint256 assets, uint256 shares)
+        internal
+        override
+    {
+        if (caller != owner) _spendAllowance(owner, caller, shares);
+        _burn(owner, shares);
+        IBulkhead(engine).onWithdraw(assets);
+        IERC20(asset()).safeTransfer(receiver, assets);
+        emit Withdraw(caller, receiver, owner, assets, shares);
+    }
+
+    function _decimalsOffset() internal pure override returns (uint8) {
+        return 6;
+    }
+
+    function _freeLiquidity() private view returns (uint256) {
+        address engine_ = engine;
+        if (engine_ == address(0)) return 0;
+        Ledger memory l = IBulkhead(engine_).ledger();
+        return l.lpAssets > l.reserved ? l.lpAssets - l.reserved : 0;
+    }
+}

@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.30;
+
+/// @title ConstantsLib
+/// @notice Every constant and governance bound of Bulkhead, in one place.
+/// @dev Rates are WAD fractions (1e18 = 100%) unless the name says otherwise.
+library ConstantsLib {
+    /// @dev 1.0 in 18-decimal fixed point.
+    uint256 internal constant WAD = 1e18;
+    /// @dev Basis points in one whole (maxProfitFactorBps).
+    uint256 internal constant BPS = 1e4;
+    /// @dev Seconds in a 365-day year, for annual rate bounds.
+    uint256 internal constant YEAR = 365 days;
+
+    /// @dev Highest number of markets; bounds every loop over markets (LP share price).
+    uint256 internal constant MAX_MARKETS = 16;
+
+    /// @dev Bounds on maxLeverage (WAD multiple of collateral).
+    uint256 internal constant MIN_MAX_LEVERAGE = 1.1e18;
+    uint256 internal constant MAX_MAX_LEVERAGE = 100e18;
+    /// @dev Bounds on the maintenance margin rate.
+    uint256 internal constant MIN_MMR = 0.001e18;
+    uint256 internal constant MAX_MMR = 0.5e18;
+    /// @dev Upper bound on the proportional liquidation fee (keeper reward) rate.
+    uint256 internal constant MAX_LIQUIDATION_FEE_RATE = 0.05e18;
+    /// @dev Upper bound on the open and close fee rates (on notional).
+    uint256 internal constant MAX_TRADING_FEE_RATE = 0.01e18;
+    /// @dev Upper bound on the protocol's share of trading fees; the rest goes to LPs.
+    uint256 internal constant MAX_PROTOCOL_FEE_SHARE = 0.5e18;
+    /// @dev Bounds on the borrow rate: base and utilisation slope, per second (WAD).
+    uint256 internal constant MAX_BASE_BORROW_RATE = 1e18 / YEAR; // 100% a year at 0 utilisation
+    uint256 internal constant MAX_BORROW_RATE_SLOPE = 4e18 / YEAR; // +400% a year at 100% utilisation
+    /// @dev Bounds on the max-profit factor, in basis points of entry notional.
+    uint256 internal constant MIN_MAX_PROFIT_FACTOR_BPS = 0.1e4; // 10%
+    uint256 internal constant MAX_MAX_PROFIT_FACTOR_BPS = 10e4; // 1000%
+
+    /// @dev Bounds on a feed's heartbeat (staleness threshold), seconds.
+    uint256 internal constant MIN_HEARTBEAT = 60;
+    uint256 internal constant MAX_HEARTBEAT = 2 days;
+    /// @dev Bounds on the L2 sequencer grace period, seconds.
+    uint256 internal constant MAX_SEQUENCER_GRACE_PERIOD = 1 days;
+
+    /// @dev Highest accepted normalised price (WAD); keeps entry prices in 96 bits.
+    uint256 internal constant MAX_PRICE = type(uint96).max;
+    /// @dev Highest position size (index units, WAD) and collateral (token units).
+    uint256 internal constant MAX_SIZE = type(uint128).max;
+    uint256 internal constant MAX_COLLATERAL = type(uint96).max;
+}

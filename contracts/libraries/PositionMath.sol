@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.30;
+
+import {MathLib} from "./MathLib.sol";
+import {ConstantsLib} from "./ConstantsLib.sol";
+
+/// @title PositionMath
+/// @notice Pure per-position math of Bulkhead (DESIGN.md "Position math"), mirrored function for
+/// function by the SDK's `math/positionMath.ts`.
+/// @dev Units: `size` in index units (WAD), prices WAD per index unit, amounts in collateral token
+/// units. `unit` = 1e18 * 10**(18 - tokenDecimals) turns size * price into token units.
+/// Every rounding goes against the trader: losses, fees and requirements round up; gains down.
+library PositionMath {
+    using MathLib for uint256;
+
+    /// @notice size * price in token units, rounded down (used for payouts).
+    function notionalDown(uint256 size, uint256 price, uint256 unit) internal pure returns (uint256) {
+        return size.mulDivDown(price, unit);
+    }
+
+    /// @notice size * price in token units, rounded up (used for fees and requirements).
+    function notionalUp(uint256 size, uint256 price, uint256 unit) internal pure returns (uint256) {
+        return size.mulDivUp(price, unit);
+    }
+
+    /// @notice Signed profit (+) or loss (-) of `size` opened at `entry`, valued at `price`.
+    /// @dev A gain rounds down and a loss rounds up: both against the trader.
+    function pnl(bool isLong, uint256 size, uint256 entry, uint256 price, uint256 unit)
+        internal
+        pure
+        returns (int256)
+    {
+        bool gain = isLong ? price >= entry : price <= entry;
+        uint256 move = price >= entry ? price - entry : entry - price;
+        return gain ? MathLib.toInt(size.mulDivDown(move, unit)) : -MathLib.toInt(size.mulDivUp(move, unit));
+    }
+
+    /// @notice Borrow fee owed by a position since its index snapshot: size * entry * indexDelta.
+    /// @dev Rounds up (a trader cost). size < 2**128 and entry < 2**96, so size * entry cannot overflow.
+    function borrowFeeUp(uint256 size, uint256 entry, uint256 indexDelta, uint256 unit)
+        internal
+        pure
+        returns (uint256)
+    {
+        return (size * entry).mulDivUp(indexDelta, ConstantsLib.WAD * unit);
+    }
+
+    /// @notice Profit payable to a position at most: entry notional * maxProfitFactor; the pool
+    /// reserves exactly this amount while the position is open.
+    /// @dev Rounds up: the pool reserves (and may pay) the ceiling, never less than it reserved.
+    function maxProfitUp(uint256 size, uint256 entry, uint256 maxProfitFactorBps, uint256 unit)
+        internal
+        pure
+        returns (uint256)
+    {
+        return (size * entry).mulDivUp(maxProfitFactorBps, ConstantsLib.BPS * unit);
+    }
+
+    /// @notice Keeper reward: max(notional * liquidationFeeRate, minLiquidationFee). Rounds up.
+    function liquidationFeeUp(uint256 notional, uint256 liquidationFeeRate, uint256 minLiquidationFee)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 proportional = notional.wMulUp(liquidationFeeRate);
+        return proportional > minLiquidationFee ? proportional : minLiquidationFee;
+    }
+
+    /// @notice Maintenance requirement: notional * mmr + liquidationFee. Rounds up.
+    function maintenanceUp(uint256 notional, uint256 mmr, uint256 liquidationFeeRate, uint256 minLiquidationFee)
+        internal
+        pure
+        returns (uint256)
+    {
+        return notional.wMulUp(mmr) + liquidationFeeUp(notional, liquidationFeeRate, minLiquidationFee);
+    }
+
+    /// @notice Initial margin requirement: notional / maxLeverage. Rounds up.
+    function initialMarginUp(uint256 notional, uint256 maxLeverage) internal pure returns (uint256) {
+        return notional.wDivUp(maxLeverage);
+    }
+
+    /// @notice equity = collateral + pnl - borrowFee (signed; negative means bad debt).
+    function equity(uint256 collateral, int256 pnl_, uint256 borrowFee) internal pure returns (int256) {
+        return MathLib.toInt(collateral) + pnl_ - MathLib.toInt(borrowFee);
+    }
+
+    /// @notice Price at which equity(p) = maintenance(p), in closed form, with the borrow fee
+    /// accrued so far. A long is liquidatable at or below it, a short at or above it.
+    /// @dev Maintenance is notional*mmr + max(notional*feeRate, minFee), so the position is
+    /// liquidatable iff it is under either linear branch: a long's price is the larger of the two
+    /// branch roots, a short's the smaller. Rounds towards liquidation (a long's up, a short's
+    /// down). Returns 0 when no positive price solves it: a long that cannot be liquidated, or a
+    /// short that is liquidatable at any price.
+    function liquidationPrice(
+        bool isLong,
+        uint256 size,
+        uint256 entry,
+        uint256 collateral,
+        uint256 borrowFee,
+        uint256 mmr,
+        uint256 liquidationFeeRate,
+        uint256 minLiquidationFee,
+        uint256 unit
+    ) internal pure returns (uint256) {
+        uint256 proportional =
+            _branchRoot(isLong, size, entry, collateral, borrowFee, mmr + liquidationFeeRate, 0, unit);
+        uint256 fixedFee = _branchRoot(isLong, size, entry, collateral, borrowFee, mmr, minLiquidationFee, unit);
+        if (isLong) return proportional > fixedFee ? proportional : fixedFee;
+        return proportional < fixedFee ? proportional : fixedFee;
+    }
+
+    /// @dev Root of c + pnl(p) - B = notional(p) * rate + fixedFee on the reals:
+    /// long  p = (s*e + (B + fixedFee - c) * unit) / (s * (1 - rate)), rounded up;
+    /// short p = (s*e + (c - B - fixedFee) * unit) / (s * (1 + rate)), rounded down.
+    function _branchRoot(
+        bool isLong,
+        uint256 size,
+        uint256 entry,
+        uint256 collateral,
+        uint256 borrowFee,
+        uint256 rate,
+        uint256 fixedFee,
+        uint256 unit
+    ) private pure returns (uint256) {
+        uint256 base = size * entry;
+        uint256 debits = (borrowFee + fixedFee) * unit;
+        uint256 credits = collateral * unit;
+        if (isLong) {
+            if (base + debits <= credits) return 0;
+            return (base + debits - credits).mulDivUp(ConstantsLib.WAD, size * (ConstantsLib.WAD - rate));
+        }
+        if (base + credits <= debits) return 0;
+        return (base + credits - debits).mulDivDown(ConstantsLib.WAD, size * (ConstantsLib.WAD + rate));
+    }
+}

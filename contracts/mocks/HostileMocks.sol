@@ -1,0 +1,95 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+
+/// @notice Test-only token that skims 1% of every transfer (fee-on-transfer behaviour).
+contract FeeOnTransferToken is ERC20 {
+    constructor() ERC20("Fee Token", "FEE") {}
+
+    function decimals() public pure override returns (uint8) {
+        return 6;
+    }
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (from == address(0) || to == address(0)) return super._update(from, to, value);
+        uint256 fee = value / 100;
+        super._update(from, address(0xdead), fee);
+        super._update(from, to, value - fee);
+    }
+}
+
+/// @notice Test-only token with a blacklist (like USDC): transfers from or to a listed address revert.
+contract BlacklistToken is ERC20 {
+    error Blacklisted(address account);
+
+    mapping(address => bool) public blacklisted;
+
+    constructor() ERC20("Blacklist USD", "BUSD") {}
+
+    function decimals() public pure override returns (uint8) {
+        return 6;
+    }
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function setBlacklisted(address account, bool value) external {
+        blacklisted[account] = value;
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        if (blacklisted[from]) revert Blacklisted(from);
+        if (blacklisted[to]) revert Blacklisted(to);
+        super._update(from, to, value);
+    }
+}
+
+/// @notice Test-only token that calls back into a target during every transfer, to prove the
+/// engine's reentrancy guard: the callback's revert reason is recorded.
+contract ReentrantToken is ERC20 {
+    address public target;
+    bytes public callData;
+    bool public lastCallSucceeded;
+    bytes public lastRevertData;
+
+    constructor() ERC20("Reentrant USD", "RUSD") {}
+
+    function decimals() public pure override returns (uint8) {
+        return 6;
+    }
+
+    function mint(address to, uint256 amount) external {
+        _mint(to, amount);
+    }
+
+    function arm(address target_, bytes calldata callData_) external {
+        target = target_;
+        callData = callData_;
+    }
+
+    function _update(address from, address to, uint256 value) internal override {
+        super._update(from, to, value);
+        address t = target;
+        if (t != address(0) && from != address(0)) {
+            target = address(0);
+            (lastCallSucceeded, lastRevertData) = t.call(callData);
+        }
+    }
+}
+
+/// @notice Test-only price feed whose latestRoundData reverts (a broken or deprecated feed).
+contract RevertingAggregator {
+    function decimals() external pure returns (uint8) {
+        return 8;
+    }
+
+    function latestRoundData() external pure returns (uint80, int256, uint256, uint256, uint80) {
+        revert("feed down");
+    }
+}
