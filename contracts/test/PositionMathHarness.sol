@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.30;
+
+import {Position, RiskParams, Health} from "../interfaces/IBulkhead.sol";
+import {MathLib} from "../libraries/MathLib.sol";
+import {PositionMath} from "../libraries/PositionMath.sol";
+import {HealthLib} from "../libraries/HealthLib.sol";
+
+/// @title PositionMathHarness
+/// @notice Test-only: exposes MathLib, PositionMath and HealthLib for the SDK parity test, which
+/// feeds the same inputs to the SDK's TypeScript mirror and requires exact equality.
+/// @dev `run` evaluates a batch of cases; a case whose math reverts (overflow, division by zero)
+/// comes back with ok = false instead of failing the whole batch, so reverts are compared too.
+contract PositionMathHarness {
+    using MathLib for uint256;
+
+    /// @notice One set of inputs; every library function is evaluated on (parts of) it.
+    struct Case {
+        bool isLong;
+        uint256 size;
+        uint256 entry;
+        uint256 price;
+        uint256 collateral;
+        uint256 borrowIndex;
+        uint256 index;
+        uint256 unit;
+        uint256 mmr;
+        uint256 liquidationFeeRate;
+        uint256 minLiquidationFee;
+        uint256 maxProfitFactorBps;
+        uint256 maxLeverage;
+    }
+
+    /// @notice Every library output for one case.
+    struct Result {
+        bool ok;
+        uint256 notionalDown;
+        uint256 notionalUp;
+        int256 pnl;
+        uint256 borrowFeeUp;
+        uint256 maxProfitUp;
+        uint256 liquidationFeeUp;
+        uint256 maintenanceUp;
+        uint256 initialMarginUp;
+        int256 equity;
+        uint256 liquidationPrice;
+        Health health;
+    }
+
+    /// @notice Evaluates every case; ok = false where the library reverted.
+    function run(Case[] calldata cases) external view returns (Result[] memory out) {
+        out = new Result[](cases.length);
+        for (uint256 i; i < cases.length; ++i) {
+            try this.evaluate(cases[i]) returns (Result memory r) {
+                out[i] = r;
+                out[i].ok = true;
+            } catch {}
+        }
+    }
+
+    /// @notice Evaluates one case (reverts where the library does).
+    function evaluate(Case calldata c) external pure returns (Result memory r) {
+        r.notionalDown = PositionMath.notionalDown(c.size, c.price, c.unit);
+        r.notionalUp = PositionMath.notionalUp(c.size, c.price, c.unit);
+        r.pnl = PositionMath.pnl(c.isLong, c.size, c.entry, c.price, c.unit);
+        r.borrowFeeUp = PositionMath.borrowFeeUp(c.size, c.entry, c.index - c.borrowIndex, c.unit);
+        r.maxProfitUp = PositionMath.maxProfitUp(c.size, c.entry, c.maxProfitFactorBps, c.unit);
+        r.liquidationFeeUp = PositionMath.liquidationFeeUp(r.notionalUp, c.liquidationFeeRate, c.minLiquidationFee);
+        r.maintenanceUp = PositionMath.maintenanceUp(r.notionalUp, c.mmr, c.liquidationFeeRate, c.minLiquidationFee);
+        r.initialMarginUp = PositionMath.initialMarginUp(r.notionalUp, c.maxLeverage);
+        r.equity = PositionMath.equity(c.collateral, r.pnl, r.borrowFeeUp);
+        r.liquidationPrice = PositionMath.liquidationPrice(
+            c.isLong,
+            c.size,
+            c.entry,
+            c.collateral,
+            r.borrowFeeUp,
+            c.mmr,
+            c.liquidationFeeRate,
+            c.minLiquidationFee,
+            c.unit
+        );
+        Position memory p = Position({
+            size: uint128(c.size),
+            entryPrice: uint96(c.entry),
+            marketId: 0,
+            isLong: c.isLong,
+            collateral: uint96(c.collateral),
+            borrowIndex: uint96(c.borrowIndex),
+            riskVersion: 0
+        });
+        RiskParams memory risk = RiskParams({
+            mmr: uint64(c.mmr),
+            liquidationFeeRate: uint64(c.liquidationFeeRate),
+            minLiquidationFee: uint96(c.minLiquidationFee),
+            maxProfitFactorBps: uint32(c.maxProfitFactorBps)
+        });
+        r.health = HealthLib.withLiquidationPrice(HealthLib.health(p, risk, c.price, c.index, c.unit), p, risk, c.unit);
+    }
+}

@@ -1,0 +1,10 @@
+/**
+ * ABIs of the Bulkhead contracts, generated from the Hardhat artifacts (`as const`, so abitype-based
+ * libraries infer types from them too).
+ * @module
+ */
+export { bulkheadAbi } from "./bulkhead.js";
+export { bulkheadPoolAbi } from "./bulkheadPool.js";
+export { bulkheadLensAbi } from "./bulkheadLens.js";
+export { positionVaultAbi } from "./positionVault.js";
+export { erc20Abi } from "./erc20.js";

@@ -1,0 +1,129 @@
+/**
+ * Mirror of `contracts/libraries/PositionMath.sol`, function for function: same names, same
+ * argument order, same rounding and the same order of operations, in bigint.
+ *
+ * Units: `size` in index units (WAD), prices WAD per index unit, amounts in collateral token
+ * units; `unit` = 1e18 * 10**(18 - tokenDecimals) turns size * price into token units. Every
+ * rounding goes against the trader: losses, fees and requirements round up; gains round down.
+ * @module
+ */
+import { ConstantsLib } from "./ConstantsLib.js";
+import { MathLib } from "./MathLib.js";
+import { i256, u256 } from "./checked.js";
+
+const { WAD, BPS } = ConstantsLib;
+
+export namespace PositionMath {
+  /** size * price in token units, rounded down (used for payouts). */
+  export function notionalDown(size: bigint, price: bigint, unit: bigint): bigint {
+    return MathLib.mulDivDown(size, price, unit);
+  }
+
+  /** size * price in token units, rounded up (used for fees and requirements). */
+  export function notionalUp(size: bigint, price: bigint, unit: bigint): bigint {
+    return MathLib.mulDivUp(size, price, unit);
+  }
+
+  /** Signed profit (+) or loss (-) of `size` opened at `entry`, valued at `price`. A gain rounds down, a loss up. */
+  export function pnl(isLong: boolean, size: bigint, entry: bigint, price: bigint, unit: bigint): bigint {
+    const gain = isLong ? price >= entry : price <= entry;
+    const move = price >= entry ? price - entry : entry - price;
+    return gain
+      ? MathLib.toInt(MathLib.mulDivDown(size, move, unit))
+      : i256(-MathLib.toInt(MathLib.mulDivUp(size, move, unit)), "pnl");
+  }
+
+  /** Borrow fee owed since the position's index snapshot: size * entry * indexDelta. Rounds up. */
+  export function borrowFeeUp(size: bigint, entry: bigint, indexDelta: bigint, unit: bigint): bigint {
+    return MathLib.mulDivUp(u256(size * entry, "borrowFeeUp"), indexDelta, u256(WAD * unit, "borrowFeeUp"));
+  }
+
+  /** Most profit payable to a position: entry notional * maxProfitFactor (the pool reserves it). Rounds up. */
+  export function maxProfitUp(size: bigint, entry: bigint, maxProfitFactorBps: bigint, unit: bigint): bigint {
+    return MathLib.mulDivUp(u256(size * entry, "maxProfitUp"), maxProfitFactorBps, u256(BPS * unit, "maxProfitUp"));
+  }
+
+  /** Keeper reward: max(notional * liquidationFeeRate, minLiquidationFee). Rounds up. */
+  export function liquidationFeeUp(notional: bigint, liquidationFeeRate: bigint, minLiquidationFee: bigint): bigint {
+    const proportional = MathLib.wMulUp(notional, liquidationFeeRate);
+    return proportional > minLiquidationFee ? proportional : minLiquidationFee;
+  }
+
+  /** Maintenance requirement: notional * mmr + liquidationFee. Rounds up. */
+  export function maintenanceUp(
+    notional: bigint,
+    mmr: bigint,
+    liquidationFeeRate: bigint,
+    minLiquidationFee: bigint,
+  ): bigint {
+    return u256(
+      MathLib.wMulUp(notional, mmr) + liquidationFeeUp(notional, liquidationFeeRate, minLiquidationFee),
+      "maintenanceUp",
+    );
+  }
+
+  /** Initial margin requirement: notional / maxLeverage. Rounds up. */
+  export function initialMarginUp(notional: bigint, maxLeverage: bigint): bigint {
+    return MathLib.wDivUp(notional, maxLeverage);
+  }
+
+  /** equity = collateral + pnl - borrowFee (signed; negative means bad debt). */
+  export function equity(collateral: bigint, pnl_: bigint, borrowFee: bigint): bigint {
+    return i256(i256(MathLib.toInt(collateral) + pnl_, "equity") - MathLib.toInt(borrowFee), "equity");
+  }
+
+  /**
+   * Price at which equity(p) = maintenance(p), in closed form, with the borrow fee accrued so far.
+   * A long is liquidatable at or below it, a short at or above it. Rounds towards liquidation (a
+   * long's up, a short's down). 0 when no positive price solves it: a long that cannot be
+   * liquidated, or a short that is liquidatable at any price.
+   */
+  export function liquidationPrice(
+    isLong: boolean,
+    size: bigint,
+    entry: bigint,
+    collateral: bigint,
+    borrowFee: bigint,
+    mmr: bigint,
+    liquidationFeeRate: bigint,
+    minLiquidationFee: bigint,
+    unit: bigint,
+  ): bigint {
+    const proportional = branchRoot(
+      isLong,
+      size,
+      entry,
+      collateral,
+      borrowFee,
+      u256(mmr + liquidationFeeRate, "liquidationPrice"),
+      0n,
+      unit,
+    );
+    const fixedFee = branchRoot(isLong, size, entry, collateral, borrowFee, mmr, minLiquidationFee, unit);
+    if (isLong) return proportional > fixedFee ? proportional : fixedFee;
+    return proportional < fixedFee ? proportional : fixedFee;
+  }
+
+  /** `_branchRoot`: root of c + pnl(p) - B = notional(p) * rate + fixedFee on the reals. */
+  function branchRoot(
+    isLong: boolean,
+    size: bigint,
+    entry: bigint,
+    collateral: bigint,
+    borrowFee: bigint,
+    rate: bigint,
+    fixedFee: bigint,
+    unit: bigint,
+  ): bigint {
+    const op = "liquidationPrice";
+    const base = u256(size * entry, op);
+    const debits = u256(u256(borrowFee + fixedFee, op) * unit, op);
+    const credits = u256(collateral * unit, op);
+    if (isLong) {
+      if (u256(base + debits, op) <= credits) return 0n;
+      return MathLib.mulDivUp(base + debits - credits, WAD, u256(size * u256(WAD - rate, op), op));
+    }
+    if (u256(base + credits, op) <= debits) return 0n;
+    return MathLib.mulDivDown(base + credits - debits, WAD, u256(size * u256(WAD + rate, op), op));
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * Plain data types of the SDK, mirroring the structs of `IBulkhead.sol` / `IBulkheadLens.sol`.
+ * Every number is a bigint in the contract's unit (WAD prices and sizes, token-unit amounts),
+ * except small counters (market ids, risk versions, decimals) which are `number`.
+ * @module
+ */
+
+/** Position ids are ERC-721 token ids (uint256). */
+export type PositionId = bigint;
+/** Market ids are small integers (at most 16 markets). */
+export type MarketId = number;
+/** A side of a market. */
+export type Side = "long" | "short";
+
+/** Owner-set trading parameters of a market (struct `MarketParams`). Rates WAD, borrow rates per second. */
+export interface MarketParams {
+  maxLeverage: bigint;
+  openFeeRate: bigint;
+  closeFeeRate: bigint;
+  baseBorrowRate: bigint;
+  borrowRateSlope: bigint;
+  minCollateral: bigint;
+  maxLongOpenInterest: bigint;
+  maxShortOpenInterest: bigint;
+}
+
+/** Risk parameters a position keeps for its whole life (struct `RiskParams`). */
+export interface RiskParams {
+  /** Maintenance margin rate, WAD. */
+  mmr: bigint;
+  /** Proportional keeper reward rate on notional, WAD. */
+  liquidationFeeRate: bigint;
+  /** Minimum keeper reward, token units. */
+  minLiquidationFee: bigint;
+  /** Max payable profit, basis points of entry notional. */
+  maxProfitFactorBps: bigint;
+}
+
+/** A market as stored by the engine (struct `Market`), state as of its last accrual. */
+export interface MarketState {
+  feed: string;
+  heartbeat: bigint;
+  feedDecimals: number;
+  paused: boolean;
+  riskVersion: number;
+  openFeeRate: bigint;
+  closeFeeRate: bigint;
+  baseBorrowRate: bigint;
+  borrowRateSlope: bigint;
+  maxLeverage: bigint;
+  minCollateral: bigint;
+  maxLongOpenInterest: bigint;
+  maxShortOpenInterest: bigint;
+  borrowIndex: bigint;
+  lastAccrual: bigint;
+  accruedBorrowFees: bigint;
+  longSize: bigint;
+  shortSize: bigint;
+  longSizeEntry: bigint;
+  shortSizeEntry: bigint;
+}
+
+/** A position record (struct `Position`). `size` 0 means the position does not exist. */
+export interface PositionRecord {
+  size: bigint;
+  entryPrice: bigint;
+  marketId: MarketId;
+  isLong: boolean;
+  collateral: bigint;
+  borrowIndex: bigint;
+  riskVersion: number;
+}
+
+/** Health of a position at one price (struct `Health`). */
+export interface Health {
+  price: bigint;
+  notional: bigint;
+  pnl: bigint;
+  borrowFee: bigint;
+  equity: bigint;
+  maintenance: bigint;
+  liquidationFee: bigint;
+  liquidationPrice: bigint;
+  liquidatable: boolean;
+}
+
+/** What `liquidate` would do now (struct `LiquidationPreview`). */
+export interface LiquidationPreview {
+  liquidatable: boolean;
+  price: bigint;
+  equity: bigint;
+  maintenance: bigint;
+  keeperReward: bigint;
+  badDebt: bigint;
+  toInsurance: bigint;
+  fromInsurance: bigint;
+  fromPool: bigint;
+  lpDelta: bigint;
+}
+
+/** The pool ledger kept by the engine (struct `Ledger`), token units. */
+export interface Ledger {
+  lpAssets: bigint;
+  reserved: bigint;
+  insuranceFund: bigint;
+  protocolFees: bigint;
+}
+
+/** The collateral token. */
+export interface TokenInfo {
+  address: string;
+  symbol: string;
+  decimals: number;
+}
