@@ -329,6 +329,8 @@ export class BulkheadClient {
   readonly #initCodeHash: string;
   readonly #riskCache = new Map<string, RiskParams>();
   #marketCount = 0;
+  /** Highest block this client saw a receipt in: reads never go below it (read-your-writes). */
+  #minBlock = 0;
 
   private constructor(init: {
     provider: Provider;
@@ -417,6 +419,16 @@ export class BulkheadClient {
     });
   }
 
+  /**
+   * The block reads are pinned to: the provider's latest block, but never one before a receipt
+   * this client already received (providers cache eth_blockNumber for a moment, and a read pinned
+   * to a stale block would not see the client's own last transaction).
+   */
+  async latestBlock(): Promise<number> {
+    const n = await this.provider.getBlockNumber();
+    return Math.max(n, this.#minBlock);
+  }
+
   /** True when the client has no signer. */
   get readOnly(): boolean {
     return this.signer === undefined;
@@ -476,7 +488,7 @@ export class BulkheadClient {
 
   /** Every listed market with parameters, current risk parameters, price, index and borrow rate. */
   async getMarkets(): Promise<MarketInfo[]> {
-    const blockNumber = await this.provider.getBlockNumber();
+    const blockNumber = await this.latestBlock();
     const count = Number(await this.#read(() => this.#engine.getFunction("marketCount")({ blockTag: blockNumber })));
     this.#marketCount = count;
     return Promise.all(Array.from({ length: count }, (_, i) => this.#market(i, blockNumber)));
@@ -484,7 +496,7 @@ export class BulkheadClient {
 
   /** One market (see {@link getMarkets}). */
   async getMarket(marketId: MarketId): Promise<MarketInfo> {
-    return this.#market(marketId, await this.provider.getBlockNumber());
+    return this.#market(marketId, await this.latestBlock());
   }
 
   async #market(id: number, blockNumber: number): Promise<MarketInfo> {
@@ -539,7 +551,7 @@ export class BulkheadClient {
    */
   async getPositions(ids: readonly PositionId[], blockTag?: number): Promise<(PositionView | null)[]> {
     if (ids.length === 0) return [];
-    const blockNumber = blockTag ?? (await this.provider.getBlockNumber());
+    const blockNumber = blockTag ?? (await this.latestBlock());
     const marketIds = Array.from({ length: this.#marketCount }, (_, i) => i);
     const [pages, indexes] = await Promise.all([
       Promise.all(
@@ -600,16 +612,18 @@ export class BulkheadClient {
   async #idsReceivedBy(owner: string, range: Partial<LogRangeOptions>): Promise<bigint[]> {
     const ids = new Set<bigint>();
     const topics = [TRANSFER_TOPIC, null, zeroPadValue(getAddress(owner), 32)];
-    for await (const page of readLogs(this.provider, { address: this.engineAddress, topics }, this.#range(range))) {
+    for await (const page of readLogs(this.provider, { address: this.engineAddress, topics }, await this.#range(range))) {
       for (const log of page) if (log.topics.length === 4) ids.add(BigInt(log.topics[3]!));
     }
     return [...ids].sort((a, b) => (a < b ? -1 : 1));
   }
 
-  #range(range: Partial<LogRangeOptions>): LogRangeOptions {
-    const r: LogRangeOptions = { fromBlock: range.fromBlock ?? this.startBlock, chunkSize: range.chunkSize ?? this.options.logChunkSize };
-    if (range.toBlock !== undefined) r.toBlock = range.toBlock;
-    return r;
+  async #range(range: Partial<LogRangeOptions>): Promise<LogRangeOptions> {
+    return {
+      fromBlock: range.fromBlock ?? this.startBlock,
+      toBlock: range.toBlock ?? (await this.latestBlock()),
+      chunkSize: range.chunkSize ?? this.options.logChunkSize,
+    };
   }
 
   /**
@@ -629,7 +643,7 @@ export class BulkheadClient {
     const open = new Set<bigint>();
     const zero = zeroPadValue(ZeroAddress, 32);
     const topics = [TRANSFER_TOPIC, null, null];
-    for await (const page of readLogs(this.provider, { address: this.engineAddress, topics }, this.#range(range))) {
+    for await (const page of readLogs(this.provider, { address: this.engineAddress, topics }, await this.#range(range))) {
       for (const log of page) {
         if (log.topics.length !== 4) continue;
         const id = BigInt(log.topics[3]!);
@@ -642,7 +656,7 @@ export class BulkheadClient {
 
   /** What `liquidate(id)` would do now, for many ids in batched lens calls (liquidatable false when unknown or the price is invalid). */
   async previewLiquidations(ids: readonly PositionId[]): Promise<LiquidationPreview[]> {
-    const blockTag = await this.provider.getBlockNumber();
+    const blockTag = await this.latestBlock();
     const pages = await Promise.all(
       chunk(ids, this.options.lensBatchSize).map((c) =>
         this.#read(() => this.#lens.getFunction("previewLiquidations")(c, { blockTag }) as Promise<unknown[]>),
@@ -669,7 +683,7 @@ export class BulkheadClient {
 
   /** Pool state: assets, reserved, free liquidity, share price. */
   async getPool(): Promise<PoolState> {
-    const blockTag = await this.provider.getBlockNumber();
+    const blockTag = await this.latestBlock();
     const [ledger, totalSupply, shareDecimals, paused, totalAssets] = await Promise.all([
       this.getLedger(blockTag),
       this.#read(() => this.#pool.getFunction("totalSupply")({ blockTag }) as Promise<bigint>),
@@ -697,7 +711,7 @@ export class BulkheadClient {
 
   /** An account's LP shares, their value and what it can withdraw now. */
   async getLpPosition(account: string): Promise<LpPosition> {
-    const blockTag = await this.provider.getBlockNumber();
+    const blockTag = await this.latestBlock();
     const shares = (await this.#read(() => this.#pool.getFunction("balanceOf")(account, { blockTag }))) as bigint;
     const [assets, maxWithdraw] = (await Promise.all([
       this.#read(() => this.#pool.getFunction("convertToAssets")(shares, { blockTag })),
@@ -760,7 +774,7 @@ export class BulkheadClient {
     if ((req.leverage === undefined) === (req.size === undefined)) {
       throw new InvalidRequestError("quoteOpen needs exactly one of `leverage` and `size`");
     }
-    const blockNumber = await this.provider.getBlockNumber();
+    const blockNumber = await this.latestBlock();
     const [s, allowance] = await Promise.all([
       this.#tradeState(req.market, blockNumber),
       this.#allowance(this.engineAddress, blockNumber),
@@ -800,7 +814,7 @@ export class BulkheadClient {
   }
 
   async #positionState(id: PositionId) {
-    const blockNumber = await this.provider.getBlockNumber();
+    const blockNumber = await this.latestBlock();
     const view = (await this.getPositions([id], blockNumber))[0];
     if (!view) throw this.#reason({ name: "PositionNotFound", args: { id } });
     const [s, share] = await Promise.all([
@@ -880,7 +894,7 @@ export class BulkheadClient {
 
   /** Quote for `addCollateral`: the new collateral and liquidation price (borrow fee accrued so far counted). */
   async quoteAddCollateral(req: { id: PositionId; amount: bigint }): Promise<AddCollateralQuote> {
-    const blockNumber = await this.provider.getBlockNumber();
+    const blockNumber = await this.latestBlock();
     const view = (await this.getPositions([req.id], blockNumber))[0];
     if (!view) throw this.#reason({ name: "PositionNotFound", args: { id: req.id } });
     const allowance = await this.#allowance(this.engineAddress, blockNumber);
@@ -949,6 +963,7 @@ export class BulkheadClient {
       throw new TransactionRevertedError(tx.hash, e);
     }
     if (!receipt || receipt.status !== 1) throw new TransactionRevertedError(tx.hash);
+    this.#minBlock = Math.max(this.#minBlock, receipt.blockNumber);
     return receipt;
   }
 
@@ -1117,8 +1132,8 @@ export class BulkheadClient {
   // ------------------------------------------------------------ events
 
   /** Typed position events in a block range, read in chunks (default: from the deployment block). */
-  readPositionEvents(filter: PositionEventFilter & Partial<LogRangeOptions> = {}): AsyncGenerator<PositionEvent, void, undefined> {
-    return readPositionEvents(this.provider, this.engineAddress, { ...this.#range(filter), ...filter, fromBlock: filter.fromBlock ?? this.startBlock });
+  async *readPositionEvents(filter: PositionEventFilter & Partial<LogRangeOptions> = {}): AsyncGenerator<PositionEvent, void, undefined> {
+    yield* readPositionEvents(this.provider, this.engineAddress, { ...filter, ...(await this.#range(filter)) });
   }
 
   /** All typed position events in a range, collected into an array. */

@@ -46,3 +46,21 @@ export function countingProvider(inner: CountingEip1193["inner"], chainId = 3133
   const provider = new BrowserProvider(counter, chainId, { staticNetwork: true, cacheTimeout: -1 });
   return { counter, provider };
 }
+
+/** Awaits `promise`, requires it to reject with an instance of `cls` whose message matches, and returns the error. */
+export async function expectRejection<E extends Error>(
+  promise: Promise<unknown>,
+  cls: abstract new (...args: never[]) => E,
+  message?: string | RegExp,
+): Promise<E> {
+  let error: unknown;
+  try {
+    await promise;
+  } catch (e) {
+    error = e;
+  }
+  if (!(error instanceof cls)) throw new Error(`expected a ${cls.name}, got ${error === undefined ? "no error" : String(error)}`);
+  if (typeof message === "string" && error.message !== message) throw new Error(`expected message "${message}", got "${error.message}"`);
+  if (message instanceof RegExp && !message.test(error.message)) throw new Error(`expected message ${message}, got "${error.message}"`);
+  return error;
+}

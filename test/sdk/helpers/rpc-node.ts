@@ -1,0 +1,160 @@
+// A real JSON-RPC node for tests: `hardhat node` as a child process bound to 127.0.0.1 on a free
+// port, and a deployment of Bulkhead over JSON-RPC with plain ethers ContractFactory from the
+// compiled artifacts (library linked by hand), as a deploy script on a public network would.
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { readFileSync } from "node:fs";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ContractFactory, JsonRpcProvider, type Contract, type JsonRpcSigner } from "ethers";
+import { defaultParams, defaultRisk, ETH_PRICE, BTC_PRICE, HEARTBEAT } from "../../helpers/fixture.js";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface RpcNode {
+  url: string;
+  provider: JsonRpcProvider;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Starts `hardhat node` on 127.0.0.1 and resolves once it answers eth_chainId. */
+export async function startNode(timeoutMs = 60_000): Promise<RpcNode> {
+  const port = await freePort();
+  const cli = join(root, "node_modules", "hardhat", "dist", "src", "cli.js");
+  const child = spawn(process.execPath, [cli, "--network", "default", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, FORCE_COLOR: "0" },
+  });
+  let output = "";
+  child.stdout?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4_000)));
+  child.stderr?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4_000)));
+  const exitOnParentExit = () => child.kill("SIGKILL");
+  process.once("exit", exitOnParentExit);
+  const stop = async () => {
+    process.removeListener("exit", exitOnParentExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  const url = `http://127.0.0.1:${port}`;
+  const started = Date.now();
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`hardhat node exited early:\n${output}`);
+    try {
+      const res = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
+      });
+      if (res.ok) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() - started > timeoutMs) {
+      await stop();
+      throw new Error(`hardhat node did not start within ${timeoutMs} ms:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 50 });
+  return {
+    url,
+    provider,
+    process: child,
+    stop: async () => {
+      await stop();
+      provider.destroy();
+    },
+  };
+}
+
+type Artifact = { abi: unknown[]; bytecode: string; linkReferences?: Record<string, Record<string, { start: number; length: number }[]>> };
+
+function artifact(path: string): Artifact {
+  return JSON.parse(readFileSync(join(root, "artifacts", path), "utf8")) as Artifact;
+}
+
+function link(a: Artifact, libraries: Record<string, string>): string {
+  let code = a.bytecode;
+  for (const refs of Object.values(a.linkReferences ?? {})) {
+    for (const [name, places] of Object.entries(refs)) {
+      const address = libraries[name];
+      if (!address) throw new Error(`missing library ${name}`);
+      for (const { start, length } of places) {
+        code = code.slice(0, 2 + start * 2) + address.slice(2).toLowerCase() + code.slice(2 + (start + length) * 2);
+      }
+    }
+  }
+  return code;
+}
+
+async function deploy(signer: JsonRpcSigner, path: string, args: unknown[] = [], libraries: Record<string, string> = {}): Promise<Contract> {
+  const a = artifact(path);
+  const factory = new ContractFactory(a.abi as never, link(a, libraries), signer);
+  const c = await factory.deploy(...args);
+  await c.waitForDeployment();
+  return c as unknown as Contract;
+}
+
+/** Deploys token, feeds, pool, engine (+ linked library), lens, two markets and an LP deposit. */
+export async function deployOverRpc(provider: JsonRpcProvider) {
+  const [deployer, guardian, lp, alice, bob, keeper] = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => provider.getSigner(i)));
+  const startBlock = await provider.getBlockNumber();
+  const token = await deploy(deployer!, "contracts/mocks/MockStablecoin.sol/MockStablecoin.json", ["USD Coin", "USDC", 6]);
+  const feedPath = "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol/MockV3Aggregator.json";
+  const ethFeed = await deploy(deployer!, feedPath, [8, ETH_PRICE]);
+  const btcFeed = await deploy(deployer!, feedPath, [8, BTC_PRICE]);
+  const pool = await deploy(deployer!, "contracts/BulkheadPool.sol/BulkheadPool.json", [await token.getAddress(), "Bulkhead LP USDC", "bhUSDC"]);
+  const logic = await deploy(deployer!, "contracts/libraries/MarketConfigLogic.sol/MarketConfigLogic.json");
+  const engine = await deploy(
+    deployer!,
+    "contracts/Bulkhead.sol/Bulkhead.json",
+    [await token.getAddress(), await pool.getAddress(), await deployer!.getAddress(), await guardian!.getAddress(), "0x0000000000000000000000000000000000000000", 3600n],
+    { MarketConfigLogic: await logic.getAddress() },
+  );
+  const lens = await deploy(deployer!, "contracts/BulkheadLens.sol/BulkheadLens.json", [await engine.getAddress()]);
+  const call = async (c: Contract, method: string, ...args: unknown[]) => {
+    const tx = await c.getFunction(method)(...args);
+    await tx.wait();
+  };
+  await call(pool, "bindEngine", await engine.getAddress());
+  await call(engine, "listMarket", await ethFeed.getAddress(), HEARTBEAT, defaultParams, defaultRisk);
+  await call(engine, "listMarket", await btcFeed.getAddress(), HEARTBEAT, defaultParams, defaultRisk);
+  const lpAmount = 1_000_000n * 10n ** 6n;
+  await call(token, "faucet", await lp!.getAddress(), lpAmount);
+  await call(token.connect(lp!) as Contract, "approve", await pool.getAddress(), lpAmount);
+  await call(pool.connect(lp!) as Contract, "deposit", lpAmount, await lp!.getAddress());
+  for (const s of [alice!, bob!, keeper!]) await call(token, "faucet", await s.getAddress(), 100_000n * 10n ** 6n);
+  return {
+    signers: { deployer: deployer!, guardian: guardian!, lp: lp!, alice: alice!, bob: bob!, keeper: keeper! },
+    token, ethFeed, btcFeed, pool, engine, lens,
+    addresses: {
+      engine: await engine.getAddress(),
+      lens: await lens.getAddress(),
+      pool: await pool.getAddress(),
+      token: await token.getAddress(),
+      startBlock,
+      markets: [
+        { id: 0, symbol: "ETH/USD", feed: await ethFeed.getAddress() },
+        { id: 1, symbol: "BTC/USD", feed: await btcFeed.getAddress() },
+      ],
+    },
+  };
+}
