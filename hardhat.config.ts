@@ -19,7 +19,8 @@ export default defineConfig({
         path: require.resolve("solc/soljson.js"),
         settings: {
           evmVersion: "cancun",
-          optimizer: { enabled: true, runs: 10_000 },
+          viaIR: true,
+          optimizer: { enabled: true, runs: 200 },
         },
       },
       production: {
@@ -27,7 +28,8 @@ export default defineConfig({
         path: require.resolve("solc/soljson.js"),
         settings: {
           evmVersion: "cancun",
-          optimizer: { enabled: true, runs: 10_000 },
+          viaIR: true,
+          optimizer: { enabled: true, runs: 200 },
         },
       },
     },

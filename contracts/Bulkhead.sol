@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
 import {ERC721} from "solady/src/tokens/ERC721.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
@@ -38,7 +38,6 @@ import {PositionVault} from "./PositionVault.sol";
 /// transfers. Every external entry is nonReentrant (transient storage guard).
 contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     using MathLib for uint256;
-    using SafeERC20 for IERC20;
 
     /* IMMUTABLES */
 
@@ -54,14 +53,22 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /* STORAGE */
 
-    Ledger internal _ledger;
+    /// @dev The pool ledger as stored. LP assets, reserved and the position counter share the
+    /// slot that every trade writes anyway.
+    struct StoredLedger {
+        uint112 lpAssets;
+        uint112 reserved;
+        uint32 lastPositionId;
+        uint128 insuranceFund;
+        uint128 protocolFees;
+    }
+
+    StoredLedger internal _ledger;
     /// @inheritdoc IBulkhead
     address public guardian;
     /// @inheritdoc IBulkhead
     bool public paused;
     uint64 internal _protocolFeeShare;
-    /// @inheritdoc IBulkhead
-    uint256 public nextPositionId = 1;
     /// @inheritdoc IBulkhead
     uint256 public marketCount;
     mapping(uint256 marketId => Market) internal _markets;
@@ -199,7 +206,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         uint256 notional = PositionMath.notionalUp(size, px, unit);
         _checkInitialMargin(MathLib.toInt(collateral), notional, collateral, m);
         _addOpenInterest(m, marketId, isLong, size, size * px);
-        id = nextPositionId++;
+        id = uint256(_ledger.lastPositionId) + 1;
+        if (id > type(uint32).max) revert AmountTooLarge(id, type(uint32).max);
+        _ledger.lastPositionId = uint32(id);
         _positions[id] = Position({
             size: uint128(size),
             entryPrice: uint96(px),
@@ -230,7 +239,8 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
             id, msg.sender, p.marketId, p.isLong, p.size, p.entryPrice, p.collateral, openFee, p.riskVersion, p.borrowIndex
         );
         _pullExact(msg.sender, vault, p.collateral);
-        if (openFee != 0) _pullExact(msg.sender, pool, openFee);
+        // Same token and sender as the checked pull above: a plain transfer suffices.
+        if (openFee != 0) SafeTransferLib.safeTransferFrom(address(_token), msg.sender, pool, openFee);
     }
 
     /// @dev Amounts of one increase, kept in memory to stay within the stack.
@@ -411,11 +421,11 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         _settleDecrease(id, p, d, m);
 
         _removeOpenInterest(m, p.isLong, sizeDelta, sizeDelta * p.entryPrice);
-        _ledger.reserved -= uint128(d.reserve - d.newReserve);
+        _ledger.reserved -= uint112(d.reserve - d.newReserve);
         d.payout -= _bookTraderSettlement(d.borrowFee, d.closeFee, d.pnl, d.payout);
 
         if (d.isClose) {
-            d.donation = _token.balanceOf(vaultOf(id)) - p.collateral;
+            d.donation = SafeTransferLib.balanceOf(address(_token), vaultOf(id)) - p.collateral;
             delete _positions[id];
             _burn(id);
         } else {
@@ -477,12 +487,12 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         int256 lpDelta = MathLib.toInt(borrowFee + closeFee - protocolCut) - pnl;
         uint256 lpAssets = _ledger.lpAssets;
         if (lpDelta >= 0) {
-            _ledger.lpAssets = uint128(lpAssets + uint256(lpDelta));
+            _ledger.lpAssets = uint112(lpAssets + uint256(lpDelta));
             return 0;
         }
         uint256 owed = uint256(-lpDelta);
         if (owed <= lpAssets) {
-            _ledger.lpAssets = uint128(lpAssets - owed);
+            _ledger.lpAssets = uint112(lpAssets - owed);
             return 0;
         }
         _ledger.lpAssets = 0;
@@ -505,26 +515,27 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         Market storage m = _markets[p.marketId];
         uint256 px = _price(m);
         uint256 index = _accrue(m);
-        Ledger memory l = _ledger;
+        Ledger memory l = _loadLedger();
         RiskParams memory risk = _riskParams[p.marketId][p.riskVersion];
-        r = _previewLiquidation(id, p, risk, px, index, l);
+        r = _previewFromHealth(id, p, risk, HealthLib.health(p, risk, px, index, unit), l);
         if (!r.liquidatable) revert PositionNotLiquidatable(id, r.equity, r.maintenance);
-        _executeLiquidation(id, p, m, risk, index, r, l);
-        _ledger = l;
-        if (r.keeperReward != 0) IBulkheadPool(pool).pay(msg.sender, r.keeperReward);
+        uint256 fromPool = _executeLiquidation(id, p, m, risk, index, r, l, true);
+        _storeLedger(l);
+        if (fromPool != 0) IBulkheadPool(pool).pay(msg.sender, fromPool);
     }
 
     /// @inheritdoc IBulkhead
-    /// @dev Prices, accruals and risk parameters are read once per market; the ledger is written
-    /// once and the keeper is paid once. Skips unknown ids, healthy ids and markets whose price is
+    /// @dev Prices and risk parameters are read once per market; the ledger is read and written
+    /// once, and a market's borrow index written, only once something is liquidatable; the keeper
+    /// is paid once, from the pool. Skips unknown ids, healthy ids and markets whose price is
     /// invalid (the keeper reports those).
     function liquidateMany(uint256[] calldata ids) external nonReentrant returns (uint256 liquidated, uint256 reward) {
         MarketCache[] memory cache = new MarketCache[](marketCount);
-        Ledger memory l = _ledger;
+        Ledger memory l;
         for (uint256 i; i < ids.length; ++i) {
             uint256 id = ids[i];
-            if (_positions[id].size == 0) continue;
             Position memory p = _positions[id];
+            if (p.size == 0) continue;
             MarketCache memory c = cache[p.marketId];
             Market storage m = _markets[p.marketId];
             if (c.state == 0) _fillCache(c, m, p.marketId);
@@ -533,14 +544,20 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
                 c.riskVersion = p.riskVersion;
                 c.risk = _riskParams[p.marketId][p.riskVersion];
             }
-            LiquidationPreview memory r = _previewLiquidation(id, p, c.risk, c.price, c.index, l);
-            if (!r.liquidatable) continue;
-            _executeLiquidation(id, p, m, c.risk, c.index, r, l);
+            Health memory h = HealthLib.health(p, c.risk, c.price, c.index, unit);
+            if (!h.liquidatable) continue;
+            if (liquidated == 0) l = _loadLedger();
+            if (!c.accrued) {
+                _accrue(m);
+                c.accrued = true;
+            }
+            LiquidationPreview memory r = _previewFromHealth(id, p, c.risk, h, l);
+            _executeLiquidation(id, p, m, c.risk, c.index, r, l, false);
             reward += r.keeperReward;
             ++liquidated;
         }
         if (liquidated != 0) {
-            _ledger = l;
+            _storeLedger(l);
             if (reward != 0) IBulkheadPool(pool).pay(msg.sender, reward);
         }
     }
@@ -551,13 +568,15 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Per-market values shared by the ids of one batch.
     struct MarketCache {
         uint8 state;
+        bool accrued;
         uint32 riskVersion;
         uint256 price;
         uint256 index;
         RiskParams risk;
     }
 
-    function _fillCache(MarketCache memory c, Market storage m, uint256 marketId) internal {
+    /// @dev Reads the market's price once (the index as of now is what `_accrue` will write).
+    function _fillCache(MarketCache memory c, Market storage m, uint256 marketId) internal view {
         (uint256 px, bytes memory err) = _tryPrice(m);
         if (err.length != 0) {
             c.state = _CACHE_BAD_PRICE;
@@ -565,13 +584,15 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         }
         c.state = _CACHE_OK;
         c.price = px;
-        c.index = _accrue(m);
+        c.index = _currentIndex(m);
         c.riskVersion = m.riskVersion;
         c.risk = _riskParams[marketId][c.riskVersion];
     }
 
     /// @dev Effects of one liquidation (the ledger in memory is written by the caller), the event,
-    /// then the vault's whole balance moves to the pool; the caller pays the keeper from the pool.
+    /// then the vault empties: to the keeper first when `payKeeper` (single liquidation), the rest
+    /// to the pool. Returns the part of the reward the pool still owes the keeper (a batch pays
+    /// its keeper once, from the pool, so it passes false).
     function _executeLiquidation(
         uint256 id,
         Position memory p,
@@ -579,8 +600,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         RiskParams memory risk,
         uint256 index,
         LiquidationPreview memory r,
-        Ledger memory l
-    ) internal {
+        Ledger memory l,
+        bool payKeeper
+    ) internal returns (uint256 fromPool) {
         _settleBorrowFee(m, p, index);
         _removeOpenInterest(m, p.isLong, p.size, uint256(p.size) * p.entryPrice);
         l.reserved -= uint128(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
@@ -604,24 +626,25 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
             r.lpDelta
         );
         address vault = vaultOf(id);
-        uint256 balance = _token.balanceOf(vault);
-        if (balance != 0) PositionVault(vault).transfer(pool, balance);
+        uint256 balance = SafeTransferLib.balanceOf(address(_token), vault);
+        uint256 toKeeper = payKeeper ? (r.keeperReward < balance ? r.keeperReward : balance) : 0;
+        if (toKeeper != 0) PositionVault(vault).transfer(msg.sender, toKeeper);
+        if (balance > toKeeper) PositionVault(vault).transfer(pool, balance - toKeeper);
+        return r.keeperReward - toKeeper;
     }
 
     /// @dev Shared by `liquidate`, `liquidateMany` and `previewLiquidation`. With V the settlement
     /// value (collateral + PnL capped at max profit - borrow fee) and T the vault balance:
     /// LPs are owed collateral - V; the keeper gets liquidationFee(p); the rest, T - owed - fee,
     /// goes to the insurance fund or, when negative, is covered by the insurance fund then LPs.
-    function _previewLiquidation(
+    function _previewFromHealth(
         uint256 id,
         Position memory p,
         RiskParams memory risk,
-        uint256 px,
-        uint256 index,
+        Health memory h,
         Ledger memory l
     ) internal view returns (LiquidationPreview memory r) {
-        Health memory h = HealthLib.health(p, risk, px, index, unit);
-        r.price = px;
+        r.price = h.price;
         r.equity = h.equity;
         r.maintenance = h.maintenance;
         r.keeperReward = h.liquidationFee;
@@ -630,7 +653,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (r.equity < 0) r.badDebt = uint256(-r.equity);
         int256 cap = MathLib.toInt(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
         r.lpDelta = MathLib.toInt(h.borrowFee) - (h.pnl < cap ? h.pnl : cap);
-        _splitLiquidation(r, _token.balanceOf(vaultOf(id)), l);
+        _splitLiquidation(r, SafeTransferLib.balanceOf(address(_token), vaultOf(id)), l);
     }
 
     /// @dev Given r.lpDelta = what LPs are owed (collateral - settlement value) and the vault
@@ -666,19 +689,19 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (paused) revert ProtocolPaused();
         _accrueAll();
         uint256 lpAssets = _ledger.lpAssets + assets;
-        if (lpAssets > type(uint128).max) revert AmountTooLarge(lpAssets, type(uint128).max);
-        _ledger.lpAssets = uint128(lpAssets);
+        if (lpAssets > type(uint112).max) revert AmountTooLarge(lpAssets, type(uint112).max);
+        _ledger.lpAssets = uint112(lpAssets);
         emit LiquidityChanged(MathLib.toInt(assets), lpAssets);
     }
 
     /// @inheritdoc IBulkhead
     function onWithdraw(uint256 assets) external onlyPool nonReentrant {
         _accrueAll();
-        Ledger memory l = _ledger;
-        uint256 free = MathLib.zeroFloorSub(l.lpAssets, l.reserved);
+        uint256 lpAssets = _ledger.lpAssets;
+        uint256 free = MathLib.zeroFloorSub(lpAssets, _ledger.reserved);
         if (assets > free) revert InsufficientFreeLiquidity(free, assets);
-        _ledger.lpAssets = uint128(l.lpAssets - assets);
-        emit LiquidityChanged(-MathLib.toInt(assets), l.lpAssets - assets);
+        _ledger.lpAssets = uint112(lpAssets - assets);
+        emit LiquidityChanged(-MathLib.toInt(assets), lpAssets - assets);
     }
 
     /// @inheritdoc IBulkhead
@@ -731,7 +754,12 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IBulkhead
     function ledger() external view returns (Ledger memory) {
-        return _ledger;
+        return _loadLedger();
+    }
+
+    /// @inheritdoc IBulkhead
+    function nextPositionId() external view returns (uint256) {
+        return uint256(_ledger.lastPositionId) + 1;
     }
 
     /// @inheritdoc IBulkhead
@@ -777,9 +805,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     function previewLiquidation(uint256 id) external view returns (LiquidationPreview memory) {
         Position memory p = _positionOf(id);
         Market storage m = _markets[p.marketId];
-        return _previewLiquidation(
-            id, p, _riskParams[p.marketId][p.riskVersion], _price(m), _currentIndex(m), _ledger
-        );
+        RiskParams memory risk = _riskParams[p.marketId][p.riskVersion];
+        Health memory h = HealthLib.health(p, risk, _price(m), _currentIndex(m), unit);
+        return _previewFromHealth(id, p, risk, h, _loadLedger());
     }
 
     /* BORROW INDEX */
@@ -813,7 +841,8 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     }
 
     function _currentIndex(Market storage m) internal view returns (uint256) {
-        return m.borrowIndex + _borrowRate(m) * (block.timestamp - m.lastAccrual);
+        uint256 elapsed = block.timestamp - m.lastAccrual;
+        return elapsed == 0 ? m.borrowIndex : m.borrowIndex + _borrowRate(m) * elapsed;
     }
 
     /// @dev baseRate + slope * utilisation, utilisation = reserved / LP assets capped at 100%.
@@ -907,13 +936,26 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Reserves `reserveDelta` of free liquidity and books a trading fee (LP and protocol
     /// share) plus `lpIncome` (a settled borrow fee) for LPs.
     function _reserveAndBookFee(uint256 reserveDelta, uint256 fee, uint256 lpIncome) internal {
-        Ledger memory l = _ledger;
-        uint256 free = MathLib.zeroFloorSub(l.lpAssets, l.reserved);
+        uint256 lpAssets = _ledger.lpAssets;
+        uint256 reserved = _ledger.reserved;
+        uint256 free = MathLib.zeroFloorSub(lpAssets, reserved);
         if (reserveDelta > free) revert InsufficientFreeLiquidity(free, reserveDelta);
         uint256 protocolCut = fee.wMulDown(_protocolFeeShare);
-        _ledger.reserved = uint128(l.reserved + reserveDelta);
-        _ledger.lpAssets = uint128(l.lpAssets + fee - protocolCut + lpIncome);
-        if (protocolCut != 0) _ledger.protocolFees = uint128(l.protocolFees + protocolCut);
+        _ledger.reserved = uint112(reserved + reserveDelta);
+        _ledger.lpAssets = uint112(lpAssets + fee - protocolCut + lpIncome);
+        if (protocolCut != 0) _ledger.protocolFees += uint128(protocolCut);
+    }
+
+    function _loadLedger() internal view returns (Ledger memory) {
+        StoredLedger memory s = _ledger;
+        return Ledger(s.lpAssets, s.reserved, s.insuranceFund, s.protocolFees);
+    }
+
+    /// @dev Writes the LP, reserved and insurance fields of `l` (protocol fees do not move here).
+    function _storeLedger(Ledger memory l) internal {
+        _ledger.lpAssets = uint112(l.lpAssets);
+        _ledger.reserved = uint112(l.reserved);
+        _ledger.insuranceFund = l.insuranceFund;
     }
 
     /* ORACLE */
@@ -935,9 +977,10 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev transferFrom that reverts unless `to` received exactly `amount` (no fee on transfer).
     function _pullExact(address from, address to, uint256 amount) internal {
-        uint256 before = _token.balanceOf(to);
-        _token.safeTransferFrom(from, to, amount);
-        uint256 received = _token.balanceOf(to) - before;
+        address token_ = address(_token);
+        uint256 before = SafeTransferLib.balanceOf(token_, to);
+        SafeTransferLib.safeTransferFrom(token_, from, to, amount);
+        uint256 received = SafeTransferLib.balanceOf(token_, to) - before;
         if (received != amount) revert TransferAmountMismatch(amount, received);
     }
 }
