@@ -32,6 +32,16 @@ export async function nextBlockAt(networkHelpers: NetworkHelpers, dt: bigint = 1
   return t;
 }
 
+/** Lets `dt` seconds pass, then re-posts each feed's latest answer so prices are fresh again. */
+export async function elapse(
+  networkHelpers: NetworkHelpers,
+  dt: bigint,
+  feeds: { latestAnswer(): Promise<bigint>; updateAnswer(a: bigint): Promise<{ wait(): Promise<unknown> }> }[],
+) {
+  await networkHelpers.time.increase(dt);
+  for (const f of feeds) await (await f.updateAnswer(await f.latestAnswer())).wait();
+}
+
 export async function balancesOf(token: Token, accounts: AddressLike[]): Promise<bigint[]> {
   return Promise.all(accounts.map((a) => token.balanceOf(a)));
 }
