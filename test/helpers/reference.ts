@@ -117,3 +117,50 @@ export function liquidationSplit(
     lpDelta: owedToLps - fromPool,
   };
 }
+
+/**
+ * A decrease of `sizeDelta` (the whole size: a close) at `price` (DESIGN.md "Actions"): PnL on the
+ * delta capped at its share of the max profit, the whole borrow fee, the close fee on the delta's
+ * notional, the delta's share of collateral released (rounded down); net = released + pnl - fees
+ * is paid when positive, else taken from the remaining collateral.
+ */
+export function decreaseSettlement(
+  u: Units,
+  p: Pos,
+  sizeDelta: bigint,
+  price: bigint,
+  index: bigint,
+  closeFeeRate: bigint,
+  maxProfitFactorBps: bigint,
+) {
+  const isClose = sizeDelta === p.size;
+  const reserve = u.maxProfit(p.size, p.entry, maxProfitFactorBps);
+  const newReserve = u.maxProfit(p.size - sizeDelta, p.entry, maxProfitFactorBps);
+  const cap = (reserve * sizeDelta) / p.size;
+  const rawPnl = u.pnl(p.isLong, sizeDelta, p.entry, price);
+  const pnl = min(rawPnl, cap);
+  const borrowFee = u.borrowFee(p.size, p.entry, index - p.borrowIndex);
+  const closeFee = wMulUp(u.notional(sizeDelta, price), closeFeeRate);
+  const released = isClose ? p.collateral : (p.collateral * sizeDelta) / p.size;
+  const net = released + pnl - borrowFee - closeFee;
+  const payout = net > 0n ? net : 0n;
+  const newCollateral = net >= 0n ? p.collateral - released : p.collateral - released + net;
+  const vaultOut = p.collateral - newCollateral;
+  const vaultToOwner = min(payout, vaultOut);
+  return {
+    isClose,
+    reserveReleased: reserve - newReserve,
+    rawPnl,
+    pnl,
+    borrowFee,
+    closeFee,
+    released,
+    net,
+    payout,
+    newCollateral,
+    newSize: p.size - sizeDelta,
+    vaultToOwner,
+    vaultToPool: vaultOut - vaultToOwner,
+    poolToOwner: payout - vaultToOwner,
+  };
+}
