@@ -230,7 +230,7 @@ describe("liquidate", () => {
       await s.engine.connect(s.signers.keeper).fundInsurance(3n * USDC);
       const preview = await s.engine.previewLiquidation(2n);
       const result = await s.engine.connect(s.signers.keeper).liquidate.staticCall(2n);
-      expect(result.toArray()).to.deep.equal(preview.toArray());
+      expect([...result]).to.deep.equal([...preview]);
       expect(preview.liquidatable).to.equal(true);
     });
   });

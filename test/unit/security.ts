@@ -187,7 +187,7 @@ describe("security", () => {
       const { alice, bob, carol, keeper } = s.signers;
       const vault1 = await s.engine.vaultOf(1n);
       const snapshot = async () => [
-        (await s.engine.position(1n)).toArray(),
+        [...(await s.engine.position(1n))],
         await s.engine.ownerOf(1n),
         await s.token.balanceOf(vault1),
       ];
