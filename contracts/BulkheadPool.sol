@@ -90,7 +90,9 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
     /// @inheritdoc ERC4626
     /// @dev The owner's assets, limited to free liquidity.
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        uint256 own = super.maxWithdraw(owner);
+        // Not super.maxWithdraw: OZ 5 derives it from maxRedeem (already free-limited), whose
+        // shares -> assets round trip would understate free liquidity by a unit.
+        uint256 own = _convertToAssets(balanceOf(owner), Math.Rounding.Floor);
         uint256 free = _freeLiquidity();
         return own < free ? own : free;
     }
