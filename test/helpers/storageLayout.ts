@@ -4,7 +4,6 @@
 // slots here too. Callers still verify the result against the public views before trusting it.
 import { readFile } from "node:fs/promises";
 import hre from "hardhat";
-import solc from "solc";
 import { AbiCoder, keccak256, concat, toBeHex, zeroPadValue, getBytes } from "ethers";
 
 /** One struct member: its slot relative to the struct's base slot, byte offset and byte size. */
@@ -13,28 +12,48 @@ export type StructMember = { label: string; slot: bigint; offset: number; bytes:
 /** A `mapping(key => struct)` state variable: its declaration slot and the struct's members. */
 export type MappingOfStruct = { slot: bigint; structSlots: number; members: StructMember[] };
 
-type SolcStorageItem = { label: string; slot: string; offset: number; type: string };
-type SolcType = { encoding: string; label: string; numberOfBytes: string; value?: string; members?: SolcStorageItem[] };
-type SolcLayout = { storage: SolcStorageItem[]; types: Record<string, SolcType> };
+export type SolcStorageItem = { label: string; slot: string; offset: number; type: string };
+export type SolcType = { encoding: string; label: string; numberOfBytes: string; value?: string; members?: SolcStorageItem[] };
+export type SolcLayout = { storage: SolcStorageItem[]; types: Record<string, SolcType> };
 
 /** Storage layout of `contractName` as solc computes it from the exact sources of the last build. */
 export async function storageLayoutOf(contractName: string): Promise<SolcLayout> {
-  const artifact = await hre.artifacts.readArtifact(contractName);
-  const buildInfoId = await hre.artifacts.getBuildInfoId(contractName);
-  if (buildInfoId === undefined) throw new Error(`no build info for ${contractName}`);
-  const path = await hre.artifacts.getBuildInfoPath(buildInfoId);
-  if (path === undefined) throw new Error(`no build info file for ${buildInfoId}`);
-  const buildInfo = JSON.parse(await readFile(path, "utf8"));
-  const sourceName: string = buildInfo.userSourceNameMap[artifact.sourceName] ?? artifact.sourceName;
-  const input = structuredClone(buildInfo.input);
-  input.settings.outputSelection = { [sourceName]: { [contractName]: ["storageLayout"] } };
-  input.settings.optimizer = { enabled: false }; // layout does not depend on it; skips work
-  const output = JSON.parse(solc.compile(JSON.stringify(input)));
-  const errors = (output.errors ?? []).filter((e: { severity: string }) => e.severity === "error");
-  if (errors.length !== 0) throw new Error(`solc: ${JSON.stringify(errors)}`);
-  const layout = output.contracts?.[sourceName]?.[contractName]?.storageLayout;
-  if (layout === undefined) throw new Error(`solc returned no storage layout for ${contractName}`);
-  return layout;
+  return (await storageLayoutsOf([contractName]))[contractName];
+}
+
+/** Storage layouts of several contracts, one solc run per build info they come from. */
+export async function storageLayoutsOf(contractNames: string[]): Promise<Record<string, SolcLayout>> {
+  const byBuild = new Map<string, { name: string; sourceName: string }[]>();
+  for (const name of contractNames) {
+    const artifact = await hre.artifacts.readArtifact(name);
+    const buildInfoId = await hre.artifacts.getBuildInfoId(name);
+    if (buildInfoId === undefined) throw new Error(`no build info for ${name}`);
+    byBuild.set(buildInfoId, [...(byBuild.get(buildInfoId) ?? []), { name, sourceName: artifact.sourceName }]);
+  }
+  const layouts: Record<string, SolcLayout> = {};
+  for (const [buildInfoId, wanted] of byBuild) {
+    const path = await hre.artifacts.getBuildInfoPath(buildInfoId);
+    if (path === undefined) throw new Error(`no build info file for ${buildInfoId}`);
+    const buildInfo = JSON.parse(await readFile(path, "utf8"));
+    const input = structuredClone(buildInfo.input);
+    const inputName = (sourceName: string): string => buildInfo.userSourceNameMap[sourceName] ?? sourceName;
+    input.settings.outputSelection = {};
+    for (const w of wanted) {
+      input.settings.outputSelection[inputName(w.sourceName)] ??= {};
+      input.settings.outputSelection[inputName(w.sourceName)][w.name] = ["storageLayout"];
+    }
+    input.settings.optimizer = { enabled: false }; // layout does not depend on it; skips work
+    const solc = (await import("solc")).default; // loaded on demand: its WebAssembly build is large
+    const output = JSON.parse(solc.compile(JSON.stringify(input)));
+    const errors = (output.errors ?? []).filter((e: { severity: string }) => e.severity === "error");
+    if (errors.length !== 0) throw new Error(`solc: ${JSON.stringify(errors)}`);
+    for (const w of wanted) {
+      const layout = output.contracts?.[inputName(w.sourceName)]?.[w.name]?.storageLayout;
+      if (layout === undefined) throw new Error(`solc returned no storage layout for ${w.name}`);
+      layouts[w.name] = layout;
+    }
+  }
+  return layouts;
 }
 
 /** Layout of the state variable `label`, which must be a mapping from a value type to a struct. */
