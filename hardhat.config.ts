@@ -44,7 +44,6 @@ export default defineConfig({
     },
   },
   networks: {
-    default: { type: "edr-simulated", allowUnlimitedContractSize: true }, // TEMP until size fix
     localhost: { type: "http", url: "http://127.0.0.1:8545" },
   },
 });

@@ -87,7 +87,7 @@ const soladyBalanceSlot = (owner: string) =>
 
 async function runScenario(mode: Mode, layouts: Record<string, SolcLayout>) {
   const sys = await deploySystem(ethers);
-  const { engine, token, pool, ethFeed, btcFeed, lens, configLogic, signers } = sys;
+  const { engine, token, pool, ethFeed, btcFeed, lens, libraries, signers } = sys;
   const { deployer, lp, alice, bob, carol, keeper } = signers;
   const provider = ethers.provider;
   const unit = await engine.unit();
@@ -104,7 +104,7 @@ async function runScenario(mode: Mode, layouts: Record<string, SolcLayout>) {
     [hex(await ethFeed.getAddress()), "ethFeed"],
     [hex(await btcFeed.getAddress()), "btcFeed"],
     [hex(await lens.getAddress()), "lens"],
-    [hex(await configLogic.getAddress()), "MarketConfigLogic"],
+    ...Object.entries(libraries).map(([name, addr]) => [hex(addr), name] as [string, string]),
     [implAddr, "vaultImpl"],
     ["0x" + "0".repeat(40), "clone initcode"],
   ]);
@@ -327,7 +327,7 @@ async function runScenario(mode: Mode, layouts: Record<string, SolcLayout>) {
     ["BulkheadPool", poolAddr],
     ["BulkheadLens", hex(await lens.getAddress())],
     ["PositionVault", implAddr],
-    ["MarketConfigLogic", hex(await configLogic.getAddress())],
+    ...Object.entries(libraries).map(([name, addr]) => [name, hex(addr)] as const),
   ] as const) {
     sizes.push({ contract: name, runtime: (getBytes(await provider.getCode(addr))).length, initcode: await artifactsOf(name) });
   }

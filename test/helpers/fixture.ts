@@ -1,10 +1,11 @@
 // Deploys a complete Bulkhead system on a Hardhat network connection: 6-decimal stablecoin,
 // Chainlink MockV3Aggregator feeds for ETH/USD and BTC/USD (8 decimals), pool, engine (with its
-// linked MarketConfigLogic library), lens, two listed markets and a funded LP.
+// linked external libraries, see engine.ts), lens, two listed markets and a funded LP.
 // Options swap in a hostile collateral token (fee on transfer, blacklist, reentrant) or an L2
 // sequencer uptime feed that reports "up since long before the grace period".
 import type { HardhatEthers, HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import type { MockStablecoin, MockV3Aggregator } from "../../types/ethers-contracts/index.js";
+import { deployEngineLibraries } from "./engine.js";
 
 export const WAD = 10n ** 18n;
 export const USDC = 10n ** 6n;
@@ -79,11 +80,12 @@ export async function deploySystem(
     await (await sequencerFeed.updateRoundData(1n, 0n, now, now - 2n * SEQUENCER_GRACE)).wait();
   }
   const pool = await ethers.deployContract("BulkheadPool", [token, "Bulkhead LP USDC", "bhUSDC"]);
-  const configLogic = await ethers.deployContract("MarketConfigLogic");
+  const libraries = await deployEngineLibraries(ethers);
+  const configLogic = await ethers.getContractAt("MarketConfigLogic", libraries.MarketConfigLogic);
   const engine = await ethers.deployContract(
     "Bulkhead",
     [token, pool, deployer.address, guardian.address, sequencerFeed ? await sequencerFeed.getAddress() : ethers.ZeroAddress, SEQUENCER_GRACE],
-    { libraries: { MarketConfigLogic: await configLogic.getAddress() } },
+    { libraries },
   );
   await (await pool.bindEngine(engine)).wait();
   const lens = await ethers.deployContract("BulkheadLens", [engine]);
@@ -101,7 +103,7 @@ export async function deploySystem(
     await fund(s.address, 1_000_000n * unit);
     await (await token.connect(s).approve(engine, ethers.MaxUint256)).wait();
   }
-  return { token, ethFeed, btcFeed, sequencerFeed, pool, engine, lens, configLogic, signers, fund };
+  return { token, ethFeed, btcFeed, sequencerFeed, pool, engine, lens, configLogic, libraries, signers, fund };
 }
 
 /** Price in WAD from an 8-decimal feed answer. */

@@ -17,15 +17,15 @@ export type PositionRecord = {
   borrowIndex: bigint;
 };
 export type Risk = { mmr: bigint; liquidationFeeRate: bigint; minLiquidationFee: bigint; maxProfitFactorBps: bigint };
-export type MarketState = { borrowIndex: bigint; lastAccrual: bigint; baseBorrowRate: bigint; borrowRateSlope: bigint };
+export type MarketState = { borrowIndex: bigint; lastAccrual: bigint; borrowRate: bigint };
 export type LedgerState = { lpAssets: bigint; reserved: bigint; insuranceFund: bigint; protocolFees: bigint };
 
-/** Market borrow index at `timestamp`: per-second rate = base + slope * utilisation (reserved / LP assets, ≤ 1). */
-export function borrowIndexAt(m: MarketState, l: LedgerState, timestamp: bigint): bigint {
-  const utilisation =
-    l.reserved >= l.lpAssets ? (l.reserved === 0n ? 0n : WAD) : (l.reserved * WAD) / l.lpAssets;
-  const rate = m.baseBorrowRate + (m.borrowRateSlope * utilisation) / WAD;
-  return m.borrowIndex + rate * (timestamp - m.lastAccrual);
+/**
+ * Market borrow index at `timestamp`: the market's stored per-second rate (set from the pool
+ * utilisation after its last action) applies from its last accrual on.
+ */
+export function borrowIndexAt(m: MarketState, _l: LedgerState, timestamp: bigint): bigint {
+  return m.borrowIndex + m.borrowRate * (timestamp - m.lastAccrual);
 }
 
 export type ExpectedLiquidation = {

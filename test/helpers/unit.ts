@@ -66,14 +66,19 @@ export async function expectPoolConserved(s: { token: Token; pool: System["pool"
 }
 
 /**
- * Market borrow index at timestamp `ts` from the market's stored index and last accrual plus the
- * rate at the current utilisation (reserved / LP assets), i.e. before the action at `ts`
- * changes the ledger.
+ * Market borrow index at timestamp `ts`: the stored index plus the market's stored rate (set from
+ * the utilisation after its last action, checked separately) over the time since its last accrual.
  */
 export async function expectedIndexAt(engine: Engine, marketId: bigint, ts: bigint): Promise<bigint> {
   const m = await engine.market(marketId);
+  return m.borrowIndex + m.borrowRate * (ts - m.lastAccrual);
+}
+
+/** The rate a market must store after an action: base + slope x utilisation of the ledger now. */
+export async function expectedRateNow(engine: Engine, marketId: bigint): Promise<bigint> {
+  const m = await engine.market(marketId);
   const l = await engine.ledger();
-  return m.borrowIndex + borrowRate(m.baseBorrowRate, m.borrowRateSlope, l.reserved, l.lpAssets) * (ts - m.lastAccrual);
+  return borrowRate(m.baseBorrowRate, m.borrowRateSlope, l.reserved, l.lpAssets);
 }
 
 /** The position record as the reference `Pos`. */

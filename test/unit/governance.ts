@@ -15,6 +15,7 @@ import {
 } from "../helpers/fixture.js";
 import { wMulDown } from "../helpers/reference.js";
 import { deployUnitSystem, expectBalanceDeltas, expectPoolConserved, expectedIndexAt, nextBlockAt } from "../helpers/unit.js";
+import { engineFactory } from "../helpers/engine.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -449,8 +450,7 @@ describe("governance", () => {
       const [deployer] = await ethers.getSigners();
       const token = await ethers.deployContract("MockStablecoin", ["T", "T", decimals]);
       const pool = await ethers.deployContract("BulkheadPool", [token, "LP", "LP"]);
-      const lib = await ethers.deployContract("MarketConfigLogic");
-      const factory = await ethers.getContractFactory("Bulkhead", { libraries: { MarketConfigLogic: await lib.getAddress() } });
+      const factory = await engineFactory(ethers);
       return { deployer, token, pool, factory };
     }
 

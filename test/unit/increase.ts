@@ -162,13 +162,11 @@ describe("increase", () => {
     });
   });
 
-  // BUG (reported, low): a short's averaged entry rounds down, so newSize * newEntry can fall
-  // below the old size * entry when sizeDelta * price < (size + sizeDelta); increase then
-  // underflows (panic 0x11) in `x.newSize * x.newEntry - oldBase` (open-interest base) and in the
-  // max-profit reserve delta. Only dust-valued increases hit it (sizeDelta * price < size), e.g.
-  // 1 wei on a 5000 ETH short. Proposed fix: update the side's size x entry as
-  // `sum - oldBase + newBase` and release or reserve the signed reserve difference.
-  it.skip("increase: a dust increase of a large short does not underflow", async () => {
+  // Found by this suite: a short's averaged entry rounds down, so newSize * newEntry can fall
+  // below the old size * entry for a dust increase; increase used to underflow (panic 0x11).
+  // The side's Σsize·entry is now updated as sum - oldBase + newBase and the reserve difference
+  // is reserved or released by its sign.
+  it("increase: a dust increase of a large short does not underflow", async () => {
     const s = await deployUnitSystem(ethers, { lpDeposit: 10_000_000n * USDC });
     await s.engine.connect(s.signers.bob).open(ETH_MARKET, false, 400_000n * USDC, 5_000n * WAD, 0n, FAR);
     await s.ethFeed.updateAnswer(2_999n * 10n ** 8n);

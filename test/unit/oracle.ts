@@ -13,6 +13,7 @@ import {
   wadFromFeed,
 } from "../helpers/fixture.js";
 import { deployUnitSystem, nextBlockAt } from "../helpers/unit.js";
+import { deployEngineLibraries } from "../helpers/engine.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -280,10 +281,9 @@ describe("oracle", () => {
       const [deployer] = await ethers.getSigners();
       const token = await ethers.deployContract("MockStablecoin", ["USD Coin", "USDC", 6]);
       const pool = await ethers.deployContract("BulkheadPool", [token, "LP", "LP"]);
-      const lib = await ethers.deployContract("MarketConfigLogic");
       const broken = await ethers.deployContract("RevertingAggregator");
       const engine = await ethers.deployContract("Bulkhead", [token, pool, deployer, deployer, broken, SEQUENCER_GRACE], {
-        libraries: { MarketConfigLogic: await lib.getAddress() },
+        libraries: await deployEngineLibraries(ethers),
       });
       const feed = await ethers.deployContract("MockV3Aggregator", [8n, ETH_PRICE]);
       await engine.listMarket(feed, HEARTBEAT, defaultParams, defaultRisk);

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { network } from "hardhat";
 import { BTC_MARKET, ETH_MARKET, ETH_PRICE, FAR, USDC, WAD, defaultParams, wadFromFeed } from "../helpers/fixture.js";
 import { ceilDiv } from "../helpers/reference.js";
-import { deployUnitSystem, elapse, expectBalanceDeltas, expectPoolConserved, expectedIndexAt } from "../helpers/unit.js";
+import { expectedRateNow, deployUnitSystem, elapse, expectBalanceDeltas, expectPoolConserved, expectedIndexAt } from "../helpers/unit.js";
+import { deployEngineLibraries } from "../helpers/engine.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -239,22 +240,21 @@ describe("pool", () => {
       const utilisation = (l.reserved * WAD) / l.lpAssets; // 750 / 1001.35
       const expected = defaultParams.baseBorrowRate + (defaultParams.borrowRateSlope * utilisation) / WAD;
       expect(await s.engine.borrowRate(ETH_MARKET)).to.equal(expected);
-      expect(await s.engine.borrowRate(BTC_MARKET)).to.equal(expected); // one pool, one utilisation
+      // BTC was last touched by the LP deposit, at zero utilisation: its rate is the base rate
+      // until its next action (no rate applies to time before it was set).
+      expect(await s.engine.borrowRate(BTC_MARKET)).to.equal(defaultParams.baseBorrowRate);
       const m = await s.engine.market(ETH_MARKET);
       await networkHelpers.time.increase(1_000n);
       const now = BigInt(await networkHelpers.time.latest());
       expect(await s.engine.currentBorrowIndex(ETH_MARKET)).to.equal(m.borrowIndex + expected * (now - m.lastAccrual));
     });
 
-    // BUG (reported): the engine accrues only the acted-on market in open / increase / decrease /
-    // close / liquidate, although those change the pool-wide utilisation (reserved, LP assets).
-    // A market that was not touched is later accrued over its whole idle period at the
-    // utilisation of the moment it is next touched, not at the utilisation of each period
-    // (onDeposit / onWithdraw call _accrueAll for exactly this reason). An LP can, e.g., open a
-    // large position on one market right before touching an idle one and charge its traders the
-    // higher rate retroactively. Proposed fix: accrue every market (_accrueAll) before any
-    // ledger change, as the pool hooks already do.
-    it.skip("borrow index: an idle market is charged each period's utilisation, not the latest one", async () => {
+    // Found by this suite: the engine used to compute an idle market's rate from the utilisation
+    // at the moment it was next touched and apply it to the whole idle period, so an LP could
+    // raise the utilisation on one market and charge another market's traders retroactively.
+    // Now each market stores the rate set after its own last action and accrues at it until it
+    // is touched again: a later utilisation never reaches back.
+    it("borrow index: an idle market accrues at the rate set at its last action, never a later one retroactively", async () => {
       const s = await networkHelpers.loadFixture(unitSystem);
       const { alice, bob, carol } = s.signers;
       const btcPx = 60_000n * WAD;
@@ -273,9 +273,13 @@ describe("pool", () => {
       // One second later the BTC market is touched (a tiny open accrues it).
       const t2 = t1 + 1n;
       await networkHelpers.time.setNextBlockTimestamp(t2);
+      expect(m0.borrowRate).to.equal(rateBefore);
       await s.engine.connect(carol).open(BTC_MARKET, true, 10n * USDC, WAD / 1000n, btcPx, FAR);
-      const expected = m0.borrowIndex + rateBefore * (t1 - m0.lastAccrual) + rateAfter * (t2 - t1);
-      expect((await s.engine.market(BTC_MARKET)).borrowIndex).to.equal(expected);
+      const expected = m0.borrowIndex + rateBefore * (t2 - m0.lastAccrual);
+      const m2 = await s.engine.market(BTC_MARKET);
+      expect(m2.borrowIndex).to.equal(expected);
+      // The touch sets BTC's rate from the utilisation after Carol's open.
+      expect(m2.borrowRate).to.equal(await expectedRateNow(s.engine, BTC_MARKET));
     });
   });
 
@@ -292,12 +296,9 @@ describe("pool", () => {
       );
     });
 
-    // BUG (reported, low, ERC-4626 compliance): with a stale feed maxWithdraw and maxRedeem revert
-    // (they price shares through totalAssets), while ERC-4626 says they MUST NOT revert; and
-    // maxDeposit / maxMint return the maximum although deposit reverts (MUST return 0 when
-    // deposits are disabled, even temporarily). Proposed fix: in the max* views, return 0 when
-    // totalAssets would revert (e.g. try this.totalAssets()).
-    it.skip("maxWithdraw, maxRedeem, maxDeposit and maxMint: return 0 instead of reverting on a stale feed", async () => {
+    // Found by this suite (ERC-4626 compliance): with a stale feed the max* views used to revert
+    // or promise a deposit that would revert. They now return 0 while shares cannot be priced.
+    it("maxWithdraw, maxRedeem, maxDeposit and maxMint: return 0 instead of reverting on a stale feed", async () => {
       const s = await networkHelpers.loadFixture(unitSystem);
       const { lp } = s.signers;
       await networkHelpers.time.increase(3_601n);
@@ -351,11 +352,10 @@ describe("pool", () => {
       const [deployer] = await ethers.getSigners();
       const token = await ethers.deployContract("MockStablecoin", ["USD Coin", "USDC", 6]);
       const pool = await ethers.deployContract("BulkheadPool", [token, "LP", "LP"]);
-      const lib = await ethers.deployContract("MarketConfigLogic");
       const engine = await ethers.deployContract("Bulkhead", [token, pool, deployer, deployer, ethers.ZeroAddress, 0n], {
-        libraries: { MarketConfigLogic: await lib.getAddress() },
+        libraries: await deployEngineLibraries(ethers),
       });
-      return { token, pool, engine, lib, deployer };
+      return { token, pool, engine, deployer };
     }
 
     it("bindEngine: the deployer binds the engine once and EngineBound is emitted", async () => {
