@@ -19,7 +19,8 @@ export default defineConfig({
         path: require.resolve("solc/soljson.js"),
         settings: {
           evmVersion: "cancun",
-          optimizer: { enabled: true, runs: 10_000 },
+          viaIR: true,
+          optimizer: { enabled: true, runs: 200 },
         },
       },
       production: {
@@ -27,7 +28,8 @@ export default defineConfig({
         path: require.resolve("solc/soljson.js"),
         settings: {
           evmVersion: "cancun",
-          optimizer: { enabled: true, runs: 10_000 },
+          viaIR: true,
+          optimizer: { enabled: true, runs: 200 },
         },
       },
     },
@@ -42,7 +44,6 @@ export default defineConfig({
     },
   },
   networks: {
-    default: { type: "edr-simulated", allowUnlimitedContractSize: true }, // TEMP until size fix
     localhost: { type: "http", url: "http://127.0.0.1:8545" },
   },
 });

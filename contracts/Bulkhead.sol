@@ -4,7 +4,7 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC20Metadata} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Metadata.sol";
 import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
 import {ERC721} from "solady/src/tokens/ERC721.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
@@ -19,7 +19,8 @@ import {
     Position,
     Health,
     LiquidationPreview,
-    Ledger
+    Ledger,
+    StoredLedger
 } from "./interfaces/IBulkhead.sol";
 import {IBulkheadPool} from "./interfaces/IBulkheadPool.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
@@ -28,6 +29,11 @@ import {PositionMath} from "./libraries/PositionMath.sol";
 import {HealthLib} from "./libraries/HealthLib.sol";
 import {ChainlinkPriceLib} from "./oracles/ChainlinkPriceLib.sol";
 import {MarketConfigLogic} from "./libraries/MarketConfigLogic.sol";
+import {PoolLogic} from "./libraries/PoolLogic.sol";
+import {BorrowLib} from "./libraries/BorrowLib.sol";
+import {TradeLib} from "./libraries/TradeLib.sol";
+import {IncreaseLogic} from "./libraries/IncreaseLogic.sol";
+import {DecreaseLogic} from "./libraries/DecreaseLogic.sol";
 import {PositionVault} from "./PositionVault.sol";
 
 /// @title Bulkhead
@@ -38,7 +44,6 @@ import {PositionVault} from "./PositionVault.sol";
 /// transfers. Every external entry is nonReentrant (transient storage guard).
 contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     using MathLib for uint256;
-    using SafeERC20 for IERC20;
 
     /* IMMUTABLES */
 
@@ -54,14 +59,12 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /* STORAGE */
 
-    Ledger internal _ledger;
+    StoredLedger internal _ledger;
     /// @inheritdoc IBulkhead
     address public guardian;
     /// @inheritdoc IBulkhead
     bool public paused;
     uint64 internal _protocolFeeShare;
-    /// @inheritdoc IBulkhead
-    uint256 public nextPositionId = 1;
     /// @inheritdoc IBulkhead
     uint256 public marketCount;
     mapping(uint256 marketId => Market) internal _markets;
@@ -124,7 +127,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         marketId = marketCount;
         if (marketId >= ConstantsLib.MAX_MARKETS) revert TooManyMarkets(ConstantsLib.MAX_MARKETS);
         marketCount = marketId + 1;
-        MarketConfigLogic.listMarket(_markets[marketId], _riskParams[marketId], marketId, feed, heartbeat, params, risk);
+        Market storage m = _markets[marketId];
+        MarketConfigLogic.listMarket(m, _riskParams[marketId], marketId, feed, heartbeat, params, risk);
+        _refreshRate(m);
     }
 
     /// @inheritdoc IBulkhead
@@ -138,6 +143,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         Market storage m = _marketOf(marketId);
         _accrue(m);
         MarketConfigLogic.setMarketParams(m, _riskParams[marketId], marketId, params);
+        _refreshRate(m);
     }
 
     /// @inheritdoc IBulkhead
@@ -172,11 +178,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IBulkhead
     function withdrawProtocolFees(address to, uint256 amount) external onlyOwner nonReentrant {
-        uint256 fees = _ledger.protocolFees;
-        if (amount > fees) revert AmountTooLarge(amount, fees);
-        _ledger.protocolFees = uint128(fees - amount);
-        emit ProtocolFeesWithdrawn(to, amount);
-        IBulkheadPool(pool).pay(to, amount);
+        PoolLogic.withdrawProtocolFees(_ledger, pool, to, amount);
     }
 
     /* TRADER ACTIONS */
@@ -194,12 +196,14 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (size > ConstantsLib.MAX_SIZE) revert AmountTooLarge(size, ConstantsLib.MAX_SIZE);
         if (collateral > ConstantsLib.MAX_COLLATERAL) revert AmountTooLarge(collateral, ConstantsLib.MAX_COLLATERAL);
         uint256 px = _price(m);
-        _checkSlippage(isLong, px, acceptablePrice);
+        TradeLib.checkSlippage(isLong, px, acceptablePrice);
         uint256 index = _accrue(m);
         uint256 notional = PositionMath.notionalUp(size, px, unit);
-        _checkInitialMargin(MathLib.toInt(collateral), notional, collateral, m);
-        _addOpenInterest(m, marketId, isLong, size, size * px);
-        id = nextPositionId++;
+        TradeLib.checkInitialMargin(MathLib.toInt(collateral), notional, collateral, m);
+        TradeLib.addOpenInterest(m, marketId, isLong, size, size * px);
+        id = uint256(_ledger.lastPositionId) + 1;
+        if (id > type(uint32).max) revert AmountTooLarge(id, type(uint32).max);
+        _ledger.lastPositionId = uint32(id);
         _positions[id] = Position({
             size: uint128(size),
             entryPrice: uint96(px),
@@ -217,31 +221,22 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     /// pulls the collateral into the vault and the fee into the pool.
     function _finishOpen(uint256 id, Position storage s, uint256 openFee) internal {
         Position memory p = s;
-        _reserveAndBookFee(
+        TradeLib.reserveAndBookFee(_ledger, _protocolFeeShare, 
             PositionMath.maxProfitUp(
                 p.size, p.entryPrice, _riskParams[p.marketId][p.riskVersion].maxProfitFactorBps, unit
             ),
             openFee,
             0
         );
+        _refreshRate(_markets[p.marketId]);
         _mint(msg.sender, id);
         address vault = Clones.cloneDeterministic(vaultImplementation, bytes32(id));
         emit PositionOpened(
             id, msg.sender, p.marketId, p.isLong, p.size, p.entryPrice, p.collateral, openFee, p.riskVersion, p.borrowIndex
         );
         _pullExact(msg.sender, vault, p.collateral);
-        if (openFee != 0) _pullExact(msg.sender, pool, openFee);
-    }
-
-    /// @dev Amounts of one increase, kept in memory to stay within the stack.
-    struct Increase {
-        uint256 price;
-        uint256 index;
-        uint256 newSize;
-        uint256 newEntry;
-        uint256 newCollateral;
-        uint256 borrowFee;
-        uint256 openFee;
+        // Same token and sender as the checked pull above: a plain transfer suffices.
+        if (openFee != 0) SafeTransferLib.safeTransferFrom(address(_token), msg.sender, pool, openFee);
     }
 
     /// @inheritdoc IBulkhead
@@ -250,83 +245,80 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         nonReentrant
     {
         _checkDeadline(deadline);
-        Position memory p = _positionOf(id);
-        _requireAuthorized(id);
-        Market storage m = _markets[p.marketId];
-        _checkNotPaused(m, p.marketId);
-        if (sizeDelta == 0) revert ZeroAmount();
-        Increase memory x;
-        x.newSize = p.size + sizeDelta;
-        if (x.newSize > ConstantsLib.MAX_SIZE) revert AmountTooLarge(x.newSize, ConstantsLib.MAX_SIZE);
-        uint256 withCollateral = p.collateral + collateralDelta;
-        if (withCollateral > ConstantsLib.MAX_COLLATERAL) {
-            revert AmountTooLarge(withCollateral, ConstantsLib.MAX_COLLATERAL);
-        }
-        x.price = _price(m);
-        _checkSlippage(p.isLong, x.price, acceptablePrice);
-        x.index = _accrue(m);
-        x.borrowFee = _settleBorrowFee(m, p, x.index);
-
-        // The size-weighted entry rounds against the trader: up for a long, down for a short.
-        uint256 oldBase = uint256(p.size) * p.entryPrice;
-        uint256 newBase = oldBase + sizeDelta * x.price;
-        x.newEntry = p.isLong ? newBase.mulDivUp(1, x.newSize) : newBase / x.newSize;
-        uint256 newNotional = PositionMath.notionalUp(x.newSize, x.price, unit);
-        if (x.borrowFee > withCollateral) {
-            revert InsufficientMargin(
-                MathLib.toInt(withCollateral) - MathLib.toInt(x.borrowFee),
-                PositionMath.initialMarginUp(newNotional, m.maxLeverage)
-            );
-        }
-        x.newCollateral = withCollateral - x.borrowFee;
-        _checkInitialMargin(
-            PositionMath.equity(x.newCollateral, PositionMath.pnl(p.isLong, x.newSize, x.newEntry, x.price, unit), 0),
-            newNotional,
-            x.newCollateral,
-            m
-        );
-        _addOpenInterest(m, p.marketId, p.isLong, sizeDelta, x.newSize * x.newEntry - oldBase);
-        uint256 profitFactor = _riskParams[p.marketId][p.riskVersion].maxProfitFactorBps;
-        x.openFee = PositionMath.notionalUp(sizeDelta, x.price, unit).wMulUp(m.openFeeRate);
-        _reserveAndBookFee(
-            PositionMath.maxProfitUp(x.newSize, x.newEntry, profitFactor, unit)
-                - PositionMath.maxProfitUp(p.size, p.entryPrice, profitFactor, unit),
-            x.openFee,
-            x.borrowFee
-        );
-
-        _finishIncrease(id, sizeDelta, collateralDelta, x);
-    }
-
-    /// @dev Stores and announces an increase, then moves tokens. The borrow fee is paid from the
-    /// new collateral first, so the vault moves only what the new collateral does not cover.
-    function _finishIncrease(uint256 id, uint256 sizeDelta, uint256 collateralDelta, Increase memory x) internal {
         Position storage s = _positions[id];
-        s.size = uint128(x.newSize);
-        s.entryPrice = uint96(x.newEntry);
-        s.collateral = uint96(x.newCollateral);
-        s.borrowIndex = uint96(x.index);
-        emit PositionIncreased(
-            id, sizeDelta, collateralDelta, x.price, x.openFee, x.borrowFee, x.newSize, x.newEntry, x.newCollateral, x.index
+        if (s.size == 0) revert PositionNotFound(id);
+        _requireAuthorized(id);
+        uint256 marketId = s.marketId;
+        Market storage m = _markets[marketId];
+        _checkNotPaused(m, marketId);
+        IncreaseLogic.increase(
+            s,
+            m,
+            _riskParams[marketId][s.riskVersion],
+            _ledger,
+            IncreaseLogic.Context({
+                id: id,
+                marketId: marketId,
+                price: _price(m),
+                unit: unit,
+                protocolFeeShare: _protocolFeeShare,
+                token: address(_token),
+                pool: pool,
+                vault: vaultOf(id)
+            }),
+            collateralDelta,
+            sizeDelta,
+            acceptablePrice
         );
-        uint256 feeFromTrader = x.borrowFee < collateralDelta ? x.borrowFee : collateralDelta;
-        if (collateralDelta > feeFromTrader) _pullExact(msg.sender, vaultOf(id), collateralDelta - feeFromTrader);
-        if (x.openFee + feeFromTrader != 0) _pullExact(msg.sender, pool, x.openFee + feeFromTrader);
-        if (x.borrowFee > feeFromTrader) PositionVault(vaultOf(id)).transfer(pool, x.borrowFee - feeFromTrader);
     }
 
     /// @inheritdoc IBulkhead
     function decrease(uint256 id, uint256 sizeDelta, uint256 acceptablePrice, uint256 deadline) external nonReentrant {
-        Position memory p = _positionOf(id);
+        uint256 size = _positions[id].size;
+        if (size == 0) revert PositionNotFound(id);
         if (sizeDelta == 0) revert ZeroAmount();
-        if (sizeDelta >= p.size) revert SizeDeltaTooLarge(sizeDelta, p.size);
-        _decrease(id, p, sizeDelta, acceptablePrice, deadline);
+        if (sizeDelta >= size) revert SizeDeltaTooLarge(sizeDelta, size);
+        _decrease(id, sizeDelta, false, acceptablePrice, deadline);
     }
 
     /// @inheritdoc IBulkhead
     function close(uint256 id, uint256 acceptablePrice, uint256 deadline) external nonReentrant {
-        Position memory p = _positionOf(id);
-        _decrease(id, p, p.size, acceptablePrice, deadline);
+        uint256 size = _positions[id].size;
+        if (size == 0) revert PositionNotFound(id);
+        _decrease(id, size, true, acceptablePrice, deadline);
+    }
+
+    /// @dev Checks what needs the engine (deadline, rights, price), burns the token on close (an
+    /// effect, before any transfer), then runs {DecreaseLogic}.
+    function _decrease(uint256 id, uint256 sizeDelta, bool isClose, uint256 acceptablePrice, uint256 deadline)
+        internal
+    {
+        _checkDeadline(deadline);
+        address owner_ = _requireAuthorized(id);
+        Position storage s = _positions[id];
+        uint256 marketId = s.marketId;
+        Market storage m = _markets[marketId];
+        uint256 px = _price(m);
+        RiskParams storage risk = _riskParams[marketId][s.riskVersion];
+        if (isClose) _burn(id);
+        DecreaseLogic.decrease(
+            _positions,
+            m,
+            risk,
+            _ledger,
+            DecreaseLogic.Context({
+                id: id,
+                price: px,
+                unit: unit,
+                protocolFeeShare: _protocolFeeShare,
+                owner: owner_,
+                token: address(_token),
+                pool: pool,
+                vault: vaultOf(id)
+            }),
+            sizeDelta,
+            acceptablePrice
+        );
     }
 
     /// @inheritdoc IBulkhead
@@ -355,7 +347,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         uint256 px = _price(m);
         uint256 newCollateral = p.collateral - amount;
         uint256 borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, _currentIndex(m) - p.borrowIndex, unit);
-        _checkInitialMargin(
+        TradeLib.checkInitialMargin(
             PositionMath.equity(newCollateral, PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit), borrowFee),
             PositionMath.notionalUp(p.size, px, unit),
             newCollateral,
@@ -366,137 +358,6 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         PositionVault(vaultOf(id)).transfer(owner_, amount);
     }
 
-    /// @dev Amounts of one decrease, kept in memory to stay within the stack.
-    struct Decrease {
-        address owner;
-        bool isClose;
-        uint256 price;
-        uint256 index;
-        uint256 newSize;
-        uint256 reserve;
-        uint256 newReserve;
-        int256 pnl;
-        uint256 borrowFee;
-        uint256 closeFee;
-        uint256 released;
-        uint256 newCollateral;
-        uint256 payout;
-        uint256 donation;
-    }
-
-    /// @dev Realises `sizeDelta` (all of it on close): PnL on the delta capped by its share of the
-    /// max profit, the whole borrow fee, the close fee on the delta's notional; releases the
-    /// delta's share of collateral (rounded down) and pays max(net, 0) to the owner.
-    function _decrease(uint256 id, Position memory p, uint256 sizeDelta, uint256 acceptablePrice, uint256 deadline)
-        internal
-    {
-        _checkDeadline(deadline);
-        Decrease memory d;
-        d.owner = _requireAuthorized(id);
-        Market storage m = _markets[p.marketId];
-        d.price = _price(m);
-        _checkSlippage(!p.isLong, d.price, acceptablePrice);
-        d.index = _accrue(m);
-        d.isClose = sizeDelta == p.size;
-        d.newSize = p.size - sizeDelta;
-        d.borrowFee = _settleBorrowFee(m, p, d.index);
-        uint256 profitFactor = _riskParams[p.marketId][p.riskVersion].maxProfitFactorBps;
-        d.reserve = PositionMath.maxProfitUp(p.size, p.entryPrice, profitFactor, unit);
-        d.newReserve = PositionMath.maxProfitUp(d.newSize, p.entryPrice, profitFactor, unit);
-        d.pnl = PositionMath.pnl(p.isLong, sizeDelta, p.entryPrice, d.price, unit);
-        int256 cap = MathLib.toInt(d.reserve.mulDivDown(sizeDelta, p.size));
-        if (d.pnl > cap) d.pnl = cap;
-        d.closeFee = PositionMath.notionalUp(sizeDelta, d.price, unit).wMulUp(m.closeFeeRate);
-        d.released = d.isClose ? p.collateral : uint256(p.collateral).mulDivDown(sizeDelta, p.size);
-        _settleDecrease(id, p, d, m);
-
-        _removeOpenInterest(m, p.isLong, sizeDelta, sizeDelta * p.entryPrice);
-        _ledger.reserved -= uint128(d.reserve - d.newReserve);
-        d.payout -= _bookTraderSettlement(d.borrowFee, d.closeFee, d.pnl, d.payout);
-
-        if (d.isClose) {
-            d.donation = _token.balanceOf(vaultOf(id)) - p.collateral;
-            delete _positions[id];
-            _burn(id);
-        } else {
-            Position storage s = _positions[id];
-            s.size = uint128(d.newSize);
-            s.collateral = uint96(d.newCollateral);
-            s.borrowIndex = uint96(d.index);
-        }
-        emit PositionDecreased(
-            id, d.owner, sizeDelta, d.price, d.pnl, d.borrowFee, d.closeFee, d.payout, d.newSize, d.newCollateral, d.index
-        );
-        _payDecrease(id, p.collateral, d);
-    }
-
-    /// @dev net = released + pnl - fees: paid out when positive, else taken from the remaining
-    /// collateral (a close cannot leave the trader owing). The rest must keep initial margin.
-    function _settleDecrease(uint256 id, Position memory p, Decrease memory d, Market storage m) internal view {
-        int256 net = MathLib.toInt(d.released) + d.pnl - MathLib.toInt(d.borrowFee + d.closeFee);
-        if (net >= 0) {
-            d.newCollateral = p.collateral - d.released;
-            d.payout = uint256(net);
-        } else {
-            if (d.isClose || uint256(-net) > p.collateral - d.released) revert PositionUnderwater(id, net);
-            d.newCollateral = p.collateral - d.released - uint256(-net);
-        }
-        if (!d.isClose) {
-            _checkInitialMargin(
-                PositionMath.equity(
-                    d.newCollateral, PositionMath.pnl(p.isLong, d.newSize, p.entryPrice, d.price, unit), 0
-                ),
-                PositionMath.notionalUp(d.newSize, d.price, unit),
-                d.newCollateral,
-                m
-            );
-        }
-    }
-
-    /// @dev Vault pays the owner first (plus any donation on close) and the pool the rest of what
-    /// leaves it; the pool pays the owner's profit beyond the released collateral.
-    function _payDecrease(uint256 id, uint256 collateral, Decrease memory d) internal {
-        uint256 vaultOut = collateral - d.newCollateral;
-        uint256 vaultToOwner = d.payout < vaultOut ? d.payout : vaultOut;
-        PositionVault vault = PositionVault(vaultOf(id));
-        if (vaultToOwner + d.donation != 0) vault.transfer(d.owner, vaultToOwner + d.donation);
-        if (vaultOut > vaultToOwner) vault.transfer(pool, vaultOut - vaultToOwner);
-        if (d.payout > vaultToOwner) IBulkheadPool(pool).pay(d.owner, d.payout - vaultToOwner);
-    }
-
-    /// @dev Books a trader's realised borrow fee, close fee and PnL in the ledger. A trader profit
-    /// is paid from LP assets; only after socialised bad debt can LP assets fall short, in which
-    /// case the insurance fund pays and whatever neither can pay is returned as `unpaid` (at most
-    /// `payout`; the protocol's fee cut of this very trade gives back any excess).
-    function _bookTraderSettlement(uint256 borrowFee, uint256 closeFee, int256 pnl, uint256 payout)
-        internal
-        returns (uint256 unpaid)
-    {
-        uint256 protocolCut = closeFee.wMulDown(_protocolFeeShare);
-        if (protocolCut != 0) _ledger.protocolFees += uint128(protocolCut);
-        int256 lpDelta = MathLib.toInt(borrowFee + closeFee - protocolCut) - pnl;
-        uint256 lpAssets = _ledger.lpAssets;
-        if (lpDelta >= 0) {
-            _ledger.lpAssets = uint128(lpAssets + uint256(lpDelta));
-            return 0;
-        }
-        uint256 owed = uint256(-lpDelta);
-        if (owed <= lpAssets) {
-            _ledger.lpAssets = uint128(lpAssets - owed);
-            return 0;
-        }
-        _ledger.lpAssets = 0;
-        owed -= lpAssets;
-        uint256 insurance = _ledger.insuranceFund;
-        uint256 fromInsurance = owed < insurance ? owed : insurance;
-        _ledger.insuranceFund = uint128(insurance - fromInsurance);
-        unpaid = owed - fromInsurance;
-        if (unpaid > payout) {
-            _ledger.protocolFees -= uint128(unpaid - payout);
-            unpaid = payout;
-        }
-    }
-
     /* LIQUIDATION */
 
     /// @inheritdoc IBulkhead
@@ -505,26 +366,28 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         Market storage m = _markets[p.marketId];
         uint256 px = _price(m);
         uint256 index = _accrue(m);
-        Ledger memory l = _ledger;
+        Ledger memory l = _loadLedger();
         RiskParams memory risk = _riskParams[p.marketId][p.riskVersion];
-        r = _previewLiquidation(id, p, risk, px, index, l);
+        r = _previewFromHealth(id, p, risk, HealthLib.health(p, risk, px, index, unit), l);
         if (!r.liquidatable) revert PositionNotLiquidatable(id, r.equity, r.maintenance);
-        _executeLiquidation(id, p, m, risk, index, r, l);
-        _ledger = l;
-        if (r.keeperReward != 0) IBulkheadPool(pool).pay(msg.sender, r.keeperReward);
+        uint256 fromPool = _executeLiquidation(id, p, m, risk, index, r, l, true);
+        _storeLedger(l);
+        _refreshRate(m);
+        if (fromPool != 0) IBulkheadPool(pool).pay(msg.sender, fromPool);
     }
 
     /// @inheritdoc IBulkhead
-    /// @dev Prices, accruals and risk parameters are read once per market; the ledger is written
-    /// once and the keeper is paid once. Skips unknown ids, healthy ids and markets whose price is
+    /// @dev Prices and risk parameters are read once per market; the ledger is read and written
+    /// once, and a market's borrow index written, only once something is liquidatable; the keeper
+    /// is paid once, from the pool. Skips unknown ids, healthy ids and markets whose price is
     /// invalid (the keeper reports those).
     function liquidateMany(uint256[] calldata ids) external nonReentrant returns (uint256 liquidated, uint256 reward) {
         MarketCache[] memory cache = new MarketCache[](marketCount);
-        Ledger memory l = _ledger;
+        Ledger memory l;
         for (uint256 i; i < ids.length; ++i) {
             uint256 id = ids[i];
-            if (_positions[id].size == 0) continue;
             Position memory p = _positions[id];
+            if (p.size == 0) continue;
             MarketCache memory c = cache[p.marketId];
             Market storage m = _markets[p.marketId];
             if (c.state == 0) _fillCache(c, m, p.marketId);
@@ -533,14 +396,23 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
                 c.riskVersion = p.riskVersion;
                 c.risk = _riskParams[p.marketId][p.riskVersion];
             }
-            LiquidationPreview memory r = _previewLiquidation(id, p, c.risk, c.price, c.index, l);
-            if (!r.liquidatable) continue;
-            _executeLiquidation(id, p, m, c.risk, c.index, r, l);
+            Health memory h = HealthLib.health(p, c.risk, c.price, c.index, unit);
+            if (!h.liquidatable) continue;
+            if (liquidated == 0) l = _loadLedger();
+            if (!c.accrued) {
+                _accrue(m);
+                c.accrued = true;
+            }
+            LiquidationPreview memory r = _previewFromHealth(id, p, c.risk, h, l);
+            _executeLiquidation(id, p, m, c.risk, c.index, r, l, false);
             reward += r.keeperReward;
             ++liquidated;
         }
         if (liquidated != 0) {
-            _ledger = l;
+            _storeLedger(l);
+            for (uint256 i; i < cache.length; ++i) {
+                if (cache[i].accrued) _refreshRate(_markets[i]);
+            }
             if (reward != 0) IBulkheadPool(pool).pay(msg.sender, reward);
         }
     }
@@ -551,13 +423,15 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Per-market values shared by the ids of one batch.
     struct MarketCache {
         uint8 state;
+        bool accrued;
         uint32 riskVersion;
         uint256 price;
         uint256 index;
         RiskParams risk;
     }
 
-    function _fillCache(MarketCache memory c, Market storage m, uint256 marketId) internal {
+    /// @dev Reads the market's price once (the index as of now is what `_accrue` will write).
+    function _fillCache(MarketCache memory c, Market storage m, uint256 marketId) internal view {
         (uint256 px, bytes memory err) = _tryPrice(m);
         if (err.length != 0) {
             c.state = _CACHE_BAD_PRICE;
@@ -565,13 +439,15 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         }
         c.state = _CACHE_OK;
         c.price = px;
-        c.index = _accrue(m);
+        c.index = _currentIndex(m);
         c.riskVersion = m.riskVersion;
         c.risk = _riskParams[marketId][c.riskVersion];
     }
 
     /// @dev Effects of one liquidation (the ledger in memory is written by the caller), the event,
-    /// then the vault's whole balance moves to the pool; the caller pays the keeper from the pool.
+    /// then the vault empties: to the keeper first when `payKeeper` (single liquidation), the rest
+    /// to the pool. Returns the part of the reward the pool still owes the keeper (a batch pays
+    /// its keeper once, from the pool, so it passes false).
     function _executeLiquidation(
         uint256 id,
         Position memory p,
@@ -579,10 +455,11 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         RiskParams memory risk,
         uint256 index,
         LiquidationPreview memory r,
-        Ledger memory l
-    ) internal {
+        Ledger memory l,
+        bool payKeeper
+    ) internal returns (uint256 fromPool) {
         _settleBorrowFee(m, p, index);
-        _removeOpenInterest(m, p.isLong, p.size, uint256(p.size) * p.entryPrice);
+        TradeLib.removeOpenInterest(m, p.isLong, p.size, uint256(p.size) * p.entryPrice);
         l.reserved -= uint128(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
         l.lpAssets = uint128(uint256(int256(uint256(l.lpAssets)) + r.lpDelta));
         l.insuranceFund = uint128(l.insuranceFund + r.toInsurance - r.fromInsurance);
@@ -604,24 +481,25 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
             r.lpDelta
         );
         address vault = vaultOf(id);
-        uint256 balance = _token.balanceOf(vault);
-        if (balance != 0) PositionVault(vault).transfer(pool, balance);
+        uint256 balance = SafeTransferLib.balanceOf(address(_token), vault);
+        uint256 toKeeper = payKeeper ? (r.keeperReward < balance ? r.keeperReward : balance) : 0;
+        if (toKeeper != 0) PositionVault(vault).transfer(msg.sender, toKeeper);
+        if (balance > toKeeper) PositionVault(vault).transfer(pool, balance - toKeeper);
+        return r.keeperReward - toKeeper;
     }
 
     /// @dev Shared by `liquidate`, `liquidateMany` and `previewLiquidation`. With V the settlement
     /// value (collateral + PnL capped at max profit - borrow fee) and T the vault balance:
     /// LPs are owed collateral - V; the keeper gets liquidationFee(p); the rest, T - owed - fee,
     /// goes to the insurance fund or, when negative, is covered by the insurance fund then LPs.
-    function _previewLiquidation(
+    function _previewFromHealth(
         uint256 id,
         Position memory p,
         RiskParams memory risk,
-        uint256 px,
-        uint256 index,
+        Health memory h,
         Ledger memory l
     ) internal view returns (LiquidationPreview memory r) {
-        Health memory h = HealthLib.health(p, risk, px, index, unit);
-        r.price = px;
+        r.price = h.price;
         r.equity = h.equity;
         r.maintenance = h.maintenance;
         r.keeperReward = h.liquidationFee;
@@ -630,7 +508,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (r.equity < 0) r.badDebt = uint256(-r.equity);
         int256 cap = MathLib.toInt(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
         r.lpDelta = MathLib.toInt(h.borrowFee) - (h.pnl < cap ? h.pnl : cap);
-        _splitLiquidation(r, _token.balanceOf(vaultOf(id)), l);
+        _splitLiquidation(r, SafeTransferLib.balanceOf(address(_token), vaultOf(id)), l);
     }
 
     /// @dev Given r.lpDelta = what LPs are owed (collateral - settlement value) and the vault
@@ -664,31 +542,17 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IBulkhead
     function onDeposit(uint256 assets) external onlyPool nonReentrant {
         if (paused) revert ProtocolPaused();
-        _accrueAll();
-        uint256 lpAssets = _ledger.lpAssets + assets;
-        if (lpAssets > type(uint128).max) revert AmountTooLarge(lpAssets, type(uint128).max);
-        _ledger.lpAssets = uint128(lpAssets);
-        emit LiquidityChanged(MathLib.toInt(assets), lpAssets);
+        PoolLogic.onDeposit(_ledger, _markets, marketCount, unit, assets);
     }
 
     /// @inheritdoc IBulkhead
     function onWithdraw(uint256 assets) external onlyPool nonReentrant {
-        _accrueAll();
-        Ledger memory l = _ledger;
-        uint256 free = MathLib.zeroFloorSub(l.lpAssets, l.reserved);
-        if (assets > free) revert InsufficientFreeLiquidity(free, assets);
-        _ledger.lpAssets = uint128(l.lpAssets - assets);
-        emit LiquidityChanged(-MathLib.toInt(assets), l.lpAssets - assets);
+        PoolLogic.onWithdraw(_ledger, _markets, marketCount, unit, assets);
     }
 
     /// @inheritdoc IBulkhead
     function fundInsurance(uint256 amount) external nonReentrant {
-        if (amount == 0) revert ZeroAmount();
-        uint256 insurance = _ledger.insuranceFund + amount;
-        if (insurance > type(uint128).max) revert AmountTooLarge(insurance, type(uint128).max);
-        _ledger.insuranceFund = uint128(insurance);
-        emit InsuranceFunded(msg.sender, amount);
-        _pullExact(msg.sender, pool, amount);
+        PoolLogic.fundInsurance(_ledger, address(_token), pool, amount);
     }
 
     /* VIEWS */
@@ -731,7 +595,12 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IBulkhead
     function ledger() external view returns (Ledger memory) {
-        return _ledger;
+        return _loadLedger();
+    }
+
+    /// @inheritdoc IBulkhead
+    function nextPositionId() external view returns (uint256) {
+        return uint256(_ledger.lastPositionId) + 1;
     }
 
     /// @inheritdoc IBulkhead
@@ -761,7 +630,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IBulkhead
     function borrowRate(uint256 marketId) external view returns (uint256) {
-        return _borrowRate(_marketOf(marketId));
+        return _marketOf(marketId).borrowRate;
     }
 
     /// @inheritdoc IBulkhead
@@ -777,60 +646,30 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     function previewLiquidation(uint256 id) external view returns (LiquidationPreview memory) {
         Position memory p = _positionOf(id);
         Market storage m = _markets[p.marketId];
-        return _previewLiquidation(
-            id, p, _riskParams[p.marketId][p.riskVersion], _price(m), _currentIndex(m), _ledger
-        );
+        RiskParams memory risk = _riskParams[p.marketId][p.riskVersion];
+        Health memory h = HealthLib.health(p, risk, _price(m), _currentIndex(m), unit);
+        return _previewFromHealth(id, p, risk, h, _loadLedger());
     }
 
     /* BORROW INDEX */
 
-    /// @dev Moves the market's borrow index to now and books the fees accrued meanwhile (rounded
-    /// down: they are LP value not yet collected). Returns the index.
-    function _accrue(Market storage m) internal returns (uint256 index) {
-        index = m.borrowIndex;
-        uint256 last = m.lastAccrual;
-        if (last == block.timestamp) return index;
-        uint256 delta = _borrowRate(m) * (block.timestamp - last);
-        uint256 fees = m.accruedBorrowFees + _pendingBorrowFees(m, delta);
-        index += delta;
-        m.borrowIndex = uint96(index);
-        m.lastAccrual = uint40(block.timestamp);
-        m.accruedBorrowFees = uint120(fees);
-    }
-
-    /// @dev Accrues every market; called before LP liquidity (hence utilisation) changes.
-    function _accrueAll() internal {
-        uint256 count = marketCount;
-        for (uint256 i; i < count; ++i) {
-            _accrue(_markets[i]);
-        }
-    }
-
-    /// @dev Borrow fees all open positions of a market owe for an index move, rounded down.
-    function _pendingBorrowFees(Market storage m, uint256 indexDelta) internal view returns (uint256) {
-        if (indexDelta == 0) return 0;
-        return (m.longSizeEntry + m.shortSizeEntry).mulDivDown(indexDelta, ConstantsLib.WAD * unit);
+    function _accrue(Market storage m) internal returns (uint256) {
+        return BorrowLib.accrue(m, unit);
     }
 
     function _currentIndex(Market storage m) internal view returns (uint256) {
-        return m.borrowIndex + _borrowRate(m) * (block.timestamp - m.lastAccrual);
+        return BorrowLib.currentIndex(m);
     }
 
-    /// @dev baseRate + slope * utilisation, utilisation = reserved / LP assets capped at 100%.
-    function _borrowRate(Market storage m) internal view returns (uint256) {
-        uint256 lpAssets = _ledger.lpAssets;
-        uint256 reserved = _ledger.reserved;
-        uint256 utilisation = reserved >= lpAssets
-            ? (reserved == 0 ? 0 : ConstantsLib.WAD)
-            : reserved.mulDivDown(ConstantsLib.WAD, lpAssets);
-        return m.baseBorrowRate + uint256(m.borrowRateSlope).wMulDown(utilisation);
+    /// @dev Sets the market's rate for the pool utilisation after an action on it.
+    function _refreshRate(Market storage m) internal {
+        BorrowLib.refreshRate(m, _ledger.lpAssets, _ledger.reserved);
     }
 
     /// @dev The borrow fee a position owes at `index`, removed from the market's accrued total
     /// (which rounded down, so the subtraction floors at zero).
-    function _settleBorrowFee(Market storage m, Position memory p, uint256 index) internal returns (uint256 fee) {
-        fee = PositionMath.borrowFeeUp(p.size, p.entryPrice, index - p.borrowIndex, unit);
-        m.accruedBorrowFees = uint120(MathLib.zeroFloorSub(m.accruedBorrowFees, fee));
+    function _settleBorrowFee(Market storage m, Position memory p, uint256 index) internal returns (uint256) {
+        return TradeLib.settleBorrowFee(m, p, index, unit);
     }
 
     /* INTERNAL CHECKS AND BOOKKEEPING */
@@ -859,61 +698,16 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (m.paused) revert MarketPaused(marketId);
     }
 
-    /// @dev A buyer (long open/increase, short reduce) accepts prices up to `acceptable`; a seller
-    /// accepts prices down to it.
-    function _checkSlippage(bool buying, uint256 px, uint256 acceptable) internal pure {
-        if (buying ? px > acceptable : px < acceptable) revert SlippageExceeded(acceptable, px);
+    function _loadLedger() internal view returns (Ledger memory) {
+        StoredLedger memory s = _ledger;
+        return Ledger(s.lpAssets, s.reserved, s.insuranceFund, s.protocolFees);
     }
 
-    /// @dev equity >= notional / maxLeverage (rounded up) and collateral >= minCollateral.
-    function _checkInitialMargin(int256 equity, uint256 notional, uint256 collateral, Market storage m)
-        internal
-        view
-    {
-        uint256 required = PositionMath.initialMarginUp(notional, m.maxLeverage);
-        if (equity < MathLib.toInt(required)) revert InsufficientMargin(equity, required);
-        uint256 minimum = m.minCollateral;
-        if (collateral < minimum) revert CollateralBelowMinimum(collateral, minimum);
-    }
-
-    function _addOpenInterest(Market storage m, uint256 marketId, bool isLong, uint256 sizeDelta, uint256 baseDelta)
-        internal
-    {
-        if (isLong) {
-            uint256 oi = m.longSize + sizeDelta;
-            if (oi > m.maxLongOpenInterest) revert OpenInterestCapExceeded(marketId, true, oi, m.maxLongOpenInterest);
-            m.longSize = uint128(oi);
-            m.longSizeEntry += baseDelta;
-        } else {
-            uint256 oi = m.shortSize + sizeDelta;
-            if (oi > m.maxShortOpenInterest) {
-                revert OpenInterestCapExceeded(marketId, false, oi, m.maxShortOpenInterest);
-            }
-            m.shortSize = uint128(oi);
-            m.shortSizeEntry += baseDelta;
-        }
-    }
-
-    function _removeOpenInterest(Market storage m, bool isLong, uint256 sizeDelta, uint256 baseDelta) internal {
-        if (isLong) {
-            m.longSize -= uint128(sizeDelta);
-            m.longSizeEntry -= baseDelta;
-        } else {
-            m.shortSize -= uint128(sizeDelta);
-            m.shortSizeEntry -= baseDelta;
-        }
-    }
-
-    /// @dev Reserves `reserveDelta` of free liquidity and books a trading fee (LP and protocol
-    /// share) plus `lpIncome` (a settled borrow fee) for LPs.
-    function _reserveAndBookFee(uint256 reserveDelta, uint256 fee, uint256 lpIncome) internal {
-        Ledger memory l = _ledger;
-        uint256 free = MathLib.zeroFloorSub(l.lpAssets, l.reserved);
-        if (reserveDelta > free) revert InsufficientFreeLiquidity(free, reserveDelta);
-        uint256 protocolCut = fee.wMulDown(_protocolFeeShare);
-        _ledger.reserved = uint128(l.reserved + reserveDelta);
-        _ledger.lpAssets = uint128(l.lpAssets + fee - protocolCut + lpIncome);
-        if (protocolCut != 0) _ledger.protocolFees = uint128(l.protocolFees + protocolCut);
+    /// @dev Writes the LP, reserved and insurance fields of `l` (protocol fees do not move here).
+    function _storeLedger(Ledger memory l) internal {
+        _ledger.lpAssets = uint112(l.lpAssets);
+        _ledger.reserved = uint112(l.reserved);
+        _ledger.insuranceFund = l.insuranceFund;
     }
 
     /* ORACLE */
@@ -933,11 +727,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /* TOKEN TRANSFERS */
 
-    /// @dev transferFrom that reverts unless `to` received exactly `amount` (no fee on transfer).
     function _pullExact(address from, address to, uint256 amount) internal {
-        uint256 before = _token.balanceOf(to);
-        _token.safeTransferFrom(from, to, amount);
-        uint256 received = _token.balanceOf(to) - before;
-        if (received != amount) revert TransferAmountMismatch(amount, received);
+        TradeLib.pullExact(address(_token), from, to, amount);
     }
 }

@@ -77,9 +77,12 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
     }
 
     /// @inheritdoc ERC4626
+    /// @dev 0 while deposits are impossible: no engine, protocol paused, or a feed invalid
+    /// (shares cannot be priced). ERC-4626 max* views never revert.
     function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
         address engine_ = engine;
-        return engine_ == address(0) || IBulkhead(engine_).paused() ? 0 : type(uint256).max;
+        if (engine_ == address(0) || IBulkhead(engine_).paused() || !_sharesPriceable()) return 0;
+        return type(uint256).max;
     }
 
     /// @inheritdoc ERC4626
@@ -90,23 +93,29 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
     /// @inheritdoc ERC4626
     /// @dev The owner's assets, limited to free liquidity.
     function maxWithdraw(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
-        uint256 own = super.maxWithdraw(owner);
+        if (!_sharesPriceable()) return 0;
+        // Not super.maxWithdraw: OZ 5 derives it from maxRedeem (already free-limited), whose
+        // shares -> assets round trip would understate free liquidity by a unit.
+        uint256 own = _convertToAssets(balanceOf(owner), Math.Rounding.Floor);
         uint256 free = _freeLiquidity();
         return own < free ? own : free;
     }
 
     /// @inheritdoc ERC4626
     function maxRedeem(address owner) public view override(ERC4626, IERC4626) returns (uint256) {
+        if (!_sharesPriceable()) return 0;
         uint256 own = balanceOf(owner);
         uint256 freeShares = _convertToShares(_freeLiquidity(), Math.Rounding.Floor);
         return own < freeShares ? own : freeShares;
     }
 
     function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) nonReentrant returns (uint256) {
+        totalAssets(); // an invalid feed reverts here with its oracle error
         return super.deposit(assets, receiver);
     }
 
     function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) nonReentrant returns (uint256) {
+        totalAssets(); // an invalid feed reverts here with its oracle error
         return super.mint(shares, receiver);
     }
 
@@ -116,6 +125,7 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
         nonReentrant
         returns (uint256)
     {
+        totalAssets(); // an invalid feed reverts here with its oracle error
         return super.withdraw(assets, receiver, owner);
     }
 
@@ -125,6 +135,7 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
         nonReentrant
         returns (uint256)
     {
+        totalAssets(); // an invalid feed reverts here with its oracle error
         return super.redeem(shares, receiver, owner);
     }
 
@@ -157,6 +168,15 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
 
     function _decimalsOffset() internal pure override returns (uint8) {
         return 6;
+    }
+
+    /// @dev Whether totalAssets can be computed now (every market has a valid price).
+    function _sharesPriceable() private view returns (bool) {
+        try this.totalAssets() returns (uint256) {
+            return true;
+        } catch {
+            return false;
+        }
     }
 
     function _freeLiquidity() private view returns (uint256) {

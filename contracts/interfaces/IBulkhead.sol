@@ -26,7 +26,9 @@ struct RiskParams {
     uint32 maxProfitFactorBps;
 }
 
-/// @notice A market as stored: listing, parameters and live state, eight slots.
+/// @notice A market as stored: listing, parameters and live state, eight slots. `borrowRate` is
+/// the per-second rate (WAD) set from the pool utilisation after the market's last action; the
+/// index grows at that rate until the market is touched again.
 struct Market {
     address feed;
     uint32 heartbeat;
@@ -39,6 +41,7 @@ struct Market {
     uint64 borrowRateSlope;
     uint96 maxLeverage;
     uint96 minCollateral;
+    uint64 borrowRate;
     uint128 maxLongOpenInterest;
     uint128 maxShortOpenInterest;
     uint96 borrowIndex;
@@ -98,6 +101,16 @@ struct Ledger {
     uint128 protocolFees;
 }
 
+/// @notice The pool ledger as the engine stores it: LP assets, reserved and the position counter
+/// share the slot that every trade writes anyway.
+struct StoredLedger {
+    uint112 lpAssets;
+    uint112 reserved;
+    uint32 lastPositionId;
+    uint128 insuranceFund;
+    uint128 protocolFees;
+}
+
 /// @title IBulkhead
 /// @notice Isolated-margin engine: every position has its own collateral vault (an EIP-1167
 /// clone at a CREATE2 address derived from its id) and `liquidate(id)` moves only that vault.
@@ -107,7 +120,7 @@ interface IBulkhead is IOracleErrors {
     error DeadlineExpired(uint256 deadline, uint256 blockTimestamp);
     /// @notice No market with this id.
     error MarketNotListed(uint256 marketId);
-    /// @notice The market (or the whole protocol) is paused for risk-increasing actions.
+    /// @notice The market is paused for risk-increasing actions (see ProtocolPaused for a global pause).
     error MarketPaused(uint256 marketId);
     /// @notice The protocol is paused: opens, increases and LP deposits wait.
     error ProtocolPaused();
@@ -214,7 +227,8 @@ interface IBulkhead is IOracleErrors {
     );
     /// @notice Anyone topped up a position's vault.
     event CollateralAdded(uint256 indexed id, address indexed from, uint256 amount, uint256 newCollateral);
-    /// @notice The owner took collateral out of a position's vault (borrow fee settled first).
+    /// @notice The owner took collateral out of a position's vault. The borrow fee is not settled
+    /// here (`borrowFee` is 0): the margin check counts it instead.
     event CollateralRemoved(
         uint256 indexed id, address indexed owner, uint256 amount, uint256 borrowFee, uint256 newCollateral, uint256 borrowIndex
     );
@@ -353,7 +367,7 @@ interface IBulkhead is IOracleErrors {
     function price(uint256 marketId) external view returns (uint256);
     /// @notice The market's borrow index as of now.
     function currentBorrowIndex(uint256 marketId) external view returns (uint256);
-    /// @notice Current borrow rate per second (WAD) of a market at the present utilisation.
+    /// @notice Borrow rate per second (WAD) the market accrues at until its next action.
     function borrowRate(uint256 marketId) external view returns (uint256);
     /// @notice Whether `liquidate(id)` would succeed now.
     function isLiquidatable(uint256 id) external view returns (bool);

@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.30;
+
+import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
+
+import {IBulkhead, Market, StoredLedger} from "../interfaces/IBulkhead.sol";
+import {IBulkheadPool} from "../interfaces/IBulkheadPool.sol";
+import {MathLib} from "./MathLib.sol";
+import {BorrowLib} from "./BorrowLib.sol";
+
+/// @title PoolLogic
+/// @notice The engine's side of LP liquidity, the insurance fund and protocol fees.
+/// @dev An external library (linked, reached by DELEGATECALL) so the engine stays under the
+/// contract size limit; it writes the engine's storage through the pointers it is given and its
+/// events are the engine's. No trade reaches it.
+library PoolLogic {
+    /// @notice Books an LP deposit the pool already received. Every market accrues at its old
+    /// rate first and then takes the rate of the new utilisation.
+    function onDeposit(
+        StoredLedger storage ledger,
+        mapping(uint256 => Market) storage markets,
+        uint256 marketCount,
+        uint256 unit,
+        uint256 assets
+    ) external {
+        uint256 lpAssets = ledger.lpAssets + assets;
+        if (lpAssets > type(uint112).max) revert IBulkhead.AmountTooLarge(lpAssets, type(uint112).max);
+        ledger.lpAssets = uint112(lpAssets);
+        _accrueAll(markets, marketCount, unit, lpAssets, ledger.reserved);
+        emit IBulkhead.LiquidityChanged(MathLib.toInt(assets), lpAssets);
+    }
+
+    /// @notice Books an LP withdrawal; reverts when it would take LP assets below reserved.
+    function onWithdraw(
+        StoredLedger storage ledger,
+        mapping(uint256 => Market) storage markets,
+        uint256 marketCount,
+        uint256 unit,
+        uint256 assets
+    ) external {
+        uint256 lpAssets = ledger.lpAssets;
+        uint256 reserved = ledger.reserved;
+        uint256 free = MathLib.zeroFloorSub(lpAssets, reserved);
+        if (assets > free) revert IBulkhead.InsufficientFreeLiquidity(free, assets);
+        lpAssets -= assets;
+        ledger.lpAssets = uint112(lpAssets);
+        _accrueAll(markets, marketCount, unit, lpAssets, reserved);
+        emit IBulkhead.LiquidityChanged(-MathLib.toInt(assets), lpAssets);
+    }
+
+    /// @notice Pulls `amount` from the caller into the pool for the insurance fund.
+    function fundInsurance(StoredLedger storage ledger, address token, address pool, uint256 amount) external {
+        if (amount == 0) revert IBulkhead.ZeroAmount();
+        uint256 insurance = ledger.insuranceFund + amount;
+        if (insurance > type(uint128).max) revert IBulkhead.AmountTooLarge(insurance, type(uint128).max);
+        ledger.insuranceFund = uint128(insurance);
+        emit IBulkhead.InsuranceFunded(msg.sender, amount);
+        uint256 before = SafeTransferLib.balanceOf(token, pool);
+        SafeTransferLib.safeTransferFrom(token, msg.sender, pool, amount);
+        uint256 received = SafeTransferLib.balanceOf(token, pool) - before;
+        if (received != amount) revert IBulkhead.TransferAmountMismatch(amount, received);
+    }
+
+    /// @notice Pays `amount` of protocol fees from the pool to `to`.
+    function withdrawProtocolFees(StoredLedger storage ledger, address pool, address to, uint256 amount) external {
+        uint256 fees = ledger.protocolFees;
+        if (amount > fees) revert IBulkhead.AmountTooLarge(amount, fees);
+        ledger.protocolFees = uint128(fees - amount);
+        emit IBulkhead.ProtocolFeesWithdrawn(to, amount);
+        IBulkheadPool(pool).pay(to, amount);
+    }
+
+    function _accrueAll(
+        mapping(uint256 => Market) storage markets,
+        uint256 marketCount,
+        uint256 unit,
+        uint256 lpAssets,
+        uint256 reserved
+    ) private {
+        for (uint256 i; i < marketCount; ++i) {
+            Market storage m = markets[i];
+            BorrowLib.accrue(m, unit);
+            BorrowLib.refreshRate(m, lpAssets, reserved);
+        }
+    }
+}

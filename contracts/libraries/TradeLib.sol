@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: BUSL-1.1
+pragma solidity 0.8.30;
+
+import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
+
+import {IBulkhead, Market, Position, StoredLedger} from "../interfaces/IBulkhead.sol";
+import {MathLib} from "./MathLib.sol";
+import {PositionMath} from "./PositionMath.sol";
+
+/// @title TradeLib
+/// @notice Checks and bookkeeping shared by every trader action, in the engine and in
+/// {IncreaseLogic}: slippage, initial margin, open interest, reserves and fees, exact pulls.
+library TradeLib {
+    using MathLib for uint256;
+
+    /// @dev A buyer (long open/increase, short reduce) accepts prices up to `acceptable`; a
+    /// seller accepts prices down to it.
+    function checkSlippage(bool buying, uint256 price, uint256 acceptable) internal pure {
+        if (buying ? price > acceptable : price < acceptable) revert IBulkhead.SlippageExceeded(acceptable, price);
+    }
+
+    /// @dev equity >= notional / maxLeverage (rounded up) and collateral >= minCollateral.
+    function checkInitialMargin(int256 equity, uint256 notional, uint256 collateral, Market storage m) internal view {
+        uint256 required = PositionMath.initialMarginUp(notional, m.maxLeverage);
+        if (equity < MathLib.toInt(required)) revert IBulkhead.InsufficientMargin(equity, required);
+        uint256 minimum = m.minCollateral;
+        if (collateral < minimum) revert IBulkhead.CollateralBelowMinimum(collateral, minimum);
+    }
+
+    /// @dev Adds size (capped per side) and Σsize·entry to a market side.
+    function addOpenInterest(Market storage m, uint256 marketId, bool isLong, uint256 sizeDelta, uint256 baseDelta)
+        internal
+    {
+        if (isLong) {
+            uint256 oi = m.longSize + sizeDelta;
+            uint256 cap = m.maxLongOpenInterest;
+            if (oi > cap) revert IBulkhead.OpenInterestCapExceeded(marketId, true, oi, cap);
+            m.longSize = uint128(oi);
+            m.longSizeEntry += baseDelta;
+        } else {
+            uint256 oi = m.shortSize + sizeDelta;
+            uint256 cap = m.maxShortOpenInterest;
+            if (oi > cap) revert IBulkhead.OpenInterestCapExceeded(marketId, false, oi, cap);
+            m.shortSize = uint128(oi);
+            m.shortSizeEntry += baseDelta;
+        }
+    }
+
+    /// @dev Removes size and Σsize·entry from a market side.
+    function removeOpenInterest(Market storage m, bool isLong, uint256 sizeDelta, uint256 baseDelta) internal {
+        if (isLong) {
+            m.longSize -= uint128(sizeDelta);
+            m.longSizeEntry -= baseDelta;
+        } else {
+            m.shortSize -= uint128(sizeDelta);
+            m.shortSizeEntry -= baseDelta;
+        }
+    }
+
+    /// @dev Reserves `reserveDelta` of free liquidity (LP assets - reserved) and books a trading
+    /// fee (protocol share rounded down, the rest to LPs) plus `lpIncome` (a settled borrow fee).
+    function reserveAndBookFee(
+        StoredLedger storage ledger,
+        uint256 protocolFeeShare,
+        uint256 reserveDelta,
+        uint256 fee,
+        uint256 lpIncome
+    ) internal {
+        uint256 lpAssets = ledger.lpAssets;
+        uint256 reserved = ledger.reserved;
+        uint256 free = MathLib.zeroFloorSub(lpAssets, reserved);
+        if (reserveDelta > free) revert IBulkhead.InsufficientFreeLiquidity(free, reserveDelta);
+        uint256 protocolCut = fee.wMulDown(protocolFeeShare);
+        ledger.reserved = uint112(reserved + reserveDelta);
+        ledger.lpAssets = uint112(lpAssets + fee - protocolCut + lpIncome);
+        if (protocolCut != 0) ledger.protocolFees += uint128(protocolCut);
+    }
+
+    /// @dev The borrow fee a position owes at `index` (rounded up), removed from the market's
+    /// accrued total (which rounded down, so the subtraction floors at zero).
+    function settleBorrowFee(Market storage m, Position memory p, uint256 index, uint256 unit)
+        internal
+        returns (uint256 fee)
+    {
+        fee = PositionMath.borrowFeeUp(p.size, p.entryPrice, index - p.borrowIndex, unit);
+        m.accruedBorrowFees = uint120(MathLib.zeroFloorSub(m.accruedBorrowFees, fee));
+    }
+
+    /// @dev transferFrom that reverts unless `to` received exactly `amount` (no fee on transfer).
+    function pullExact(address token, address from, address to, uint256 amount) internal {
+        uint256 before = SafeTransferLib.balanceOf(token, to);
+        SafeTransferLib.safeTransferFrom(token, from, to, amount);
+        uint256 received = SafeTransferLib.balanceOf(token, to) - before;
+        if (received != amount) revert IBulkhead.TransferAmountMismatch(amount, received);
+    }
+}

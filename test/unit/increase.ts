@@ -1,0 +1,313 @@
+import { expect } from "chai";
+import { network } from "hardhat";
+import { ETH_MARKET, ETH_PRICE, FAR, USDC, WAD, defaultParams, defaultRisk, wadFromFeed } from "../helpers/fixture.js";
+import { ceilDiv, initialMargin, wMulDown, wMulUp } from "../helpers/reference.js";
+import {
+  PROTOCOL_SHARE,
+  deployUnitSystem,
+  expectBalanceDeltas,
+  expectPoolConserved,
+  expectedIndexAt,
+  elapse,
+  nextBlockAt,
+  posOf,
+} from "../helpers/unit.js";
+
+const { ethers, networkHelpers } = await network.create();
+
+const PX = wadFromFeed(ETH_PRICE); // 3000e18
+const DAY = 86_400n;
+const MAX_UINT128 = 2n ** 128n - 1n;
+const MAX_UINT96 = 2n ** 96n - 1n;
+
+/** Alice holds position 1: long 1 ETH at 3000 with 300 USDC. */
+async function withLong() {
+  const s = await deployUnitSystem(ethers);
+  await s.engine.connect(s.signers.alice).open(ETH_MARKET, true, 300n * USDC, WAD, PX, FAR);
+  return s;
+}
+
+/** Alice holds position 1: short 1 ETH at 3000 with 300 USDC. */
+async function withShort() {
+  const s = await deployUnitSystem(ethers);
+  await s.engine.connect(s.signers.alice).open(ETH_MARKET, false, 300n * USDC, WAD, PX, FAR);
+  return s;
+}
+
+async function withLongSmallPool() {
+  const s = await deployUnitSystem(ethers, { lpDeposit: 1_000n * USDC });
+  await s.engine.connect(s.signers.alice).open(ETH_MARKET, true, 300n * USDC, WAD / 2n, PX, FAR);
+  return s;
+}
+
+describe("increase", () => {
+  describe("effects", () => {
+    it("increase: averages the entry, settles the borrow fee and moves the exact tokens (long, price up)", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      const { alice } = s.signers;
+      const price = 3_300n * WAD;
+      await s.ethFeed.updateAnswer(3_300n * 10n ** 8n);
+      const before = await posOf(s.engine, 1n);
+      const ledgerBefore = await s.engine.ledger();
+      await elapse(networkHelpers, DAY, [s.ethFeed]);
+      const t = await nextBlockAt(networkHelpers, 1n);
+      const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
+      const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
+      expect(borrowFee).to.be.greaterThan(0n);
+      const newEntry = 3_150n * WAD; // (3000 + 3300) / 2
+      const openFee = wMulUp(s.u.notional(WAD, price), defaultParams.openFeeRate); // 3.3 USDC
+      const collateralDelta = 100n * USDC;
+      const newCollateral = 300n * USDC + collateralDelta - borrowFee;
+      const vault = await s.engine.vaultOf(1n);
+      await expectBalanceDeltas(
+        s.token,
+        [alice, vault, s.pool],
+        async () => {
+          await expect(s.engine.connect(alice).increase(1n, collateralDelta, WAD, price, FAR))
+            .to.emit(s.engine, "PositionIncreased")
+            .withArgs(1n, WAD, collateralDelta, price, openFee, borrowFee, 2n * WAD, newEntry, newCollateral, index);
+        },
+        [-(collateralDelta + openFee), collateralDelta - borrowFee, openFee + borrowFee],
+      );
+      const p = await posOf(s.engine, 1n);
+      expect([p.size, p.entry, p.collateral, p.borrowIndex]).to.deep.equal([2n * WAD, newEntry, newCollateral, index]);
+      const l = await s.engine.ledger();
+      const cut = wMulDown(openFee, PROTOCOL_SHARE);
+      expect(l.lpAssets - ledgerBefore.lpAssets).to.equal(openFee - cut + borrowFee);
+      expect(l.protocolFees - ledgerBefore.protocolFees).to.equal(cut);
+      const bps = defaultRisk.maxProfitFactorBps;
+      expect(l.reserved - ledgerBefore.reserved).to.equal(
+        s.u.maxProfit(2n * WAD, newEntry, bps) - s.u.maxProfit(WAD, PX, bps),
+      );
+      const m = await s.engine.market(ETH_MARKET);
+      expect([m.longSize, m.longSizeEntry]).to.deep.equal([2n * WAD, 2n * WAD * newEntry]);
+      await expectPoolConserved(s);
+    });
+
+    it("increase: rounds a long's new entry up and a short's down", async () => {
+      // (1 ETH at 3000 + 2 ETH at 3001) / 3 = 3000.666... : long 3000.666..67, short 3000.666..66
+      const exact = 3_000n * WAD * WAD + 2n * WAD * 3_001n * WAD;
+      const long = await networkHelpers.loadFixture(withLong);
+      await long.ethFeed.updateAnswer(3_001n * 10n ** 8n);
+      await long.engine.connect(long.signers.alice).increase(1n, 0n, 2n * WAD, ethers.MaxUint256, FAR);
+      expect((await long.engine.position(1n)).entryPrice).to.equal(ceilDiv(exact, 3n * WAD));
+      const short = await networkHelpers.loadFixture(withShort);
+      await short.ethFeed.updateAnswer(3_001n * 10n ** 8n);
+      await short.engine.connect(short.signers.alice).increase(1n, 0n, 2n * WAD, 0n, FAR);
+      expect((await short.engine.position(1n)).entryPrice).to.equal(exact / (3n * WAD));
+      expect(ceilDiv(exact, 3n * WAD) - exact / (3n * WAD)).to.equal(1n);
+    });
+
+    it("increase: without new collateral the borrow fee is paid from the vault", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      const { alice } = s.signers;
+      const before = await posOf(s.engine, 1n);
+      await elapse(networkHelpers, 3n * DAY, [s.ethFeed]);
+      const t = await nextBlockAt(networkHelpers, 1n);
+      const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
+      const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
+      const openFee = wMulUp(s.u.notional(WAD / 2n, PX), defaultParams.openFeeRate);
+      await expectBalanceDeltas(
+        s.token,
+        [alice, await s.engine.vaultOf(1n), s.pool],
+        () => s.engine.connect(alice).increase(1n, 0n, WAD / 2n, PX, FAR),
+        [-openFee, -borrowFee, openFee + borrowFee],
+      );
+      expect((await s.engine.position(1n)).collateral).to.equal(300n * USDC - borrowFee);
+      await expectPoolConserved(s);
+    });
+
+    it("increase: a collateralDelta smaller than the borrow fee goes to the pool and the vault pays the rest", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      const { alice } = s.signers;
+      const before = await posOf(s.engine, 1n);
+      await elapse(networkHelpers, 30n * DAY, [s.ethFeed]);
+      const t = await nextBlockAt(networkHelpers, 1n);
+      const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
+      const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
+      const collateralDelta = 1_000n; // 0.001 USDC, far below a month of borrow fee
+      expect(borrowFee).to.be.greaterThan(collateralDelta);
+      const openFee = wMulUp(s.u.notional(WAD / 10n, PX), defaultParams.openFeeRate);
+      await expectBalanceDeltas(
+        s.token,
+        [alice, await s.engine.vaultOf(1n), s.pool],
+        () => s.engine.connect(alice).increase(1n, collateralDelta, WAD / 10n, PX, FAR),
+        [-(collateralDelta + openFee), -(borrowFee - collateralDelta), openFee + borrowFee],
+      );
+      expect((await s.engine.position(1n)).collateral).to.equal(300n * USDC + collateralDelta - borrowFee);
+      await expectPoolConserved(s);
+    });
+
+    it("increase: an approved operator increases and pays; the owner keeps the position", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      const { alice, bob } = s.signers;
+      await s.engine.connect(alice).approve(bob, 1n);
+      const openFee = wMulUp(s.u.notional(WAD, PX), defaultParams.openFeeRate);
+      await nextBlockAt(networkHelpers, 1n);
+      await expectBalanceDeltas(
+        s.token,
+        [alice, bob],
+        () => s.engine.connect(bob).increase(1n, 50n * USDC, WAD, PX, FAR),
+        [0n, -(50n * USDC + openFee)],
+      );
+      expect(await s.engine.ownerOf(1n)).to.equal(alice.address);
+      expect((await s.engine.position(1n)).size).to.equal(2n * WAD);
+    });
+
+    it("increase: an operator approved for all of the owner's positions can increase", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      const { alice, carol } = s.signers;
+      await s.engine.connect(alice).setApprovalForAll(carol, true);
+      await expect(s.engine.connect(carol).increase(1n, 0n, WAD, PX, FAR)).to.emit(s.engine, "PositionIncreased");
+    });
+  });
+
+  // Found by this suite: a short's averaged entry rounds down, so newSize * newEntry can fall
+  // below the old size * entry for a dust increase; increase used to underflow (panic 0x11).
+  // The side's Σsize·entry is now updated as sum - oldBase + newBase and the reserve difference
+  // is reserved or released by its sign.
+  it("increase: a dust increase of a large short does not underflow", async () => {
+    const s = await deployUnitSystem(ethers, { lpDeposit: 10_000_000n * USDC });
+    await s.engine.connect(s.signers.bob).open(ETH_MARKET, false, 400_000n * USDC, 5_000n * WAD, 0n, FAR);
+    await s.ethFeed.updateAnswer(2_999n * 10n ** 8n);
+    // (5000e18 * 3000e18 + 2999e18) mod (5000e18 + 1) = 4999e18 + 1 > 1 * 2999e18
+    await expect(s.engine.connect(s.signers.bob).increase(1n, 0n, 1n, 0n, FAR)).to.emit(s.engine, "PositionIncreased");
+  });
+
+  describe("reverts", () => {
+    it("increase: reverts with DeadlineExpired after the deadline", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      const t = await nextBlockAt(networkHelpers, 5n);
+      await expect(s.engine.connect(s.signers.alice).increase(1n, 0n, WAD, PX, t - 1n))
+        .to.be.revertedWithCustomError(s.engine, "DeadlineExpired")
+        .withArgs(t - 1n, t);
+    });
+
+    it("increase: reverts with PositionNotFound for an unknown id", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      await expect(s.engine.connect(s.signers.alice).increase(7n, 0n, WAD, PX, FAR))
+        .to.be.revertedWithCustomError(s.engine, "PositionNotFound")
+        .withArgs(7n);
+    });
+
+    it("increase: reverts with NotPositionOwner for a stranger", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      await expect(s.engine.connect(s.signers.bob).increase(1n, 0n, WAD, PX, FAR))
+        .to.be.revertedWithCustomError(s.engine, "NotPositionOwner")
+        .withArgs(1n, s.signers.bob.address);
+    });
+
+    it("increase: reverts with ProtocolPaused or MarketPaused while paused", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      const e = s.engine.connect(s.signers.alice);
+      await s.engine.connect(s.signers.guardian).setPaused(true);
+      await expect(e.increase(1n, 0n, WAD, PX, FAR)).to.be.revertedWithCustomError(s.engine, "ProtocolPaused");
+      await s.engine.connect(s.signers.guardian).setPaused(false);
+      await s.engine.connect(s.signers.guardian).setMarketPaused(ETH_MARKET, true);
+      await expect(e.increase(1n, 0n, WAD, PX, FAR))
+        .to.be.revertedWithCustomError(s.engine, "MarketPaused")
+        .withArgs(ETH_MARKET);
+    });
+
+    it("increase: reverts with ZeroAmount for a zero sizeDelta", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      await expect(s.engine.connect(s.signers.alice).increase(1n, 10n * USDC, 0n, PX, FAR)).to.be.revertedWithCustomError(
+        s.engine,
+        "ZeroAmount",
+      );
+    });
+
+    it("increase: reverts with AmountTooLarge when the new size or collateral overflows its field", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      const e = s.engine.connect(s.signers.alice);
+      await expect(e.increase(1n, 0n, MAX_UINT128, PX, FAR))
+        .to.be.revertedWithCustomError(s.engine, "AmountTooLarge")
+        .withArgs(MAX_UINT128 + WAD, MAX_UINT128);
+      await expect(e.increase(1n, MAX_UINT96, WAD, PX, FAR))
+        .to.be.revertedWithCustomError(s.engine, "AmountTooLarge")
+        .withArgs(MAX_UINT96 + 300n * USDC, MAX_UINT96);
+    });
+
+    it("increase: reverts with SlippageExceeded above a long's or below a short's acceptable price", async () => {
+      const long = await networkHelpers.loadFixture(withLong);
+      await expect(long.engine.connect(long.signers.alice).increase(1n, 0n, WAD, PX - 1n, FAR))
+        .to.be.revertedWithCustomError(long.engine, "SlippageExceeded")
+        .withArgs(PX - 1n, PX);
+      const short = await networkHelpers.loadFixture(withShort);
+      await expect(short.engine.connect(short.signers.alice).increase(1n, 0n, WAD, PX + 1n, FAR))
+        .to.be.revertedWithCustomError(short.engine, "SlippageExceeded")
+        .withArgs(PX + 1n, PX);
+    });
+
+    it("increase: reverts with InsufficientMargin when the new size needs more than collateral after the fee", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      // Price falls to 2900: the averaged entry keeps the 100 USDC loss of the first ETH.
+      const price = 2_900n * WAD;
+      await s.ethFeed.updateAnswer(2_900n * 10n ** 8n);
+      const before = await posOf(s.engine, 1n);
+      await elapse(networkHelpers, DAY, [s.ethFeed]);
+      const t = await nextBlockAt(networkHelpers, 1n);
+      const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
+      const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
+      const sizeDelta = 5n * WAD;
+      const newSize = 6n * WAD;
+      const newEntry = ceilDiv(WAD * PX + sizeDelta * price, newSize);
+      const equity = 300n * USDC - borrowFee + s.u.pnl(true, newSize, newEntry, price);
+      const required = initialMargin(s.u.notional(newSize, price), defaultParams.maxLeverage); // 348 USDC
+      expect(required).to.equal(348n * USDC);
+      await expect(s.engine.connect(s.signers.alice).increase(1n, 0n, sizeDelta, price, FAR))
+        .to.be.revertedWithCustomError(s.engine, "InsufficientMargin")
+        .withArgs(equity, required);
+      expect(equity).to.be.lessThan(200n * USDC);
+    });
+
+    it("increase: reverts with InsufficientMargin (negative) when the borrow fee exceeds all collateral", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      await elapse(networkHelpers, 4n * 365n * DAY, [s.ethFeed]); // ~10%/year on 3000 USDC of notional
+      const before = await posOf(s.engine, 1n);
+      const t = await nextBlockAt(networkHelpers, 1n);
+      const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
+      const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
+      const collateralDelta = 5n * USDC;
+      expect(borrowFee).to.be.greaterThan(300n * USDC + collateralDelta);
+      const required = initialMargin(s.u.notional(WAD + 1n, PX), defaultParams.maxLeverage);
+      await expect(s.engine.connect(s.signers.alice).increase(1n, collateralDelta, 1n, PX, FAR))
+        .to.be.revertedWithCustomError(s.engine, "InsufficientMargin")
+        .withArgs(300n * USDC + collateralDelta - borrowFee, required);
+    });
+
+    it("increase: reverts with CollateralBelowMinimum when the settled borrow fee takes collateral under the minimum", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      const { bob } = s.signers;
+      const min = defaultParams.minCollateral;
+      await s.engine.connect(bob).open(ETH_MARKET, true, min, WAD / 100n, PX, FAR); // id 2
+      const before = await posOf(s.engine, 2n);
+      await elapse(networkHelpers, DAY, [s.ethFeed]);
+      const t = await nextBlockAt(networkHelpers, 1n);
+      const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
+      const borrowFee = s.u.borrowFee(WAD / 100n, PX, index - before.borrowIndex);
+      expect(borrowFee).to.be.greaterThan(0n);
+      await expect(s.engine.connect(bob).increase(2n, 0n, 1n, PX, FAR))
+        .to.be.revertedWithCustomError(s.engine, "CollateralBelowMinimum")
+        .withArgs(min - borrowFee, min);
+    });
+
+    it("increase: reverts with OpenInterestCapExceeded past the side's cap", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      await s.engine.setMarketParams(ETH_MARKET, { ...defaultParams, maxLongOpenInterest: 2n * WAD });
+      await expect(s.engine.connect(s.signers.alice).increase(1n, 0n, WAD + 1n, PX, FAR))
+        .to.be.revertedWithCustomError(s.engine, "OpenInterestCapExceeded")
+        .withArgs(ETH_MARKET, true, 2n * WAD + 1n, 2n * WAD);
+    });
+
+    it("increase: reverts with InsufficientFreeLiquidity when the added reserve exceeds free liquidity", async () => {
+      const s = await networkHelpers.loadFixture(withLongSmallPool);
+      const l = await s.engine.ledger();
+      const bps = defaultRisk.maxProfitFactorBps;
+      const delta = s.u.maxProfit(WAD, PX, bps) - s.u.maxProfit(WAD / 2n, PX, bps); // 750 USDC
+      await expect(s.engine.connect(s.signers.alice).increase(1n, 0n, WAD / 2n, PX, FAR))
+        .to.be.revertedWithCustomError(s.engine, "InsufficientFreeLiquidity")
+        .withArgs(l.lpAssets - l.reserved, delta);
+    });
+  });
+});
