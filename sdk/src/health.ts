@@ -23,7 +23,7 @@ export interface PositionHealth extends Health {
    * How far the price may move against the position before it is liquidatable, as a signed WAD
    * fraction of the current price: (price - L) / price for a long, (L - price) / price for a
    * short. Negative once past L (liquidatable strictly past L, always one wei past it; at L
-   * itself not necessarily); 1e18 (100%) for a long no positive price can liquidate (L = 0).
+   * itself rounding decides); 1e18 (100%) for a long no positive price can liquidate (L = 0).
    */
   distanceToLiquidation: bigint;
 }

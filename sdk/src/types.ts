@@ -93,7 +93,8 @@ export interface Health {
   /**
    * Liquidation price L with the borrow fee accrued so far (`PositionMath.liquidationPrice`): a
    * long is liquidatable strictly below L and always at L - 1 wei, a short strictly above L and
-   * always at L + 1 wei; at L itself it may not be yet. 0 when no positive price solves it.
+   * always at L + 1 wei; at L itself the integer-rounded health may go either way. 0 when no
+   * positive price solves it.
    */
   liquidationPrice: bigint;
   liquidatable: boolean;
