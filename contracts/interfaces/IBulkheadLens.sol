@@ -24,8 +24,9 @@ interface IBulkheadLens {
     function health(uint256 id) external view returns (Health memory);
     /// @notice Health of a position at an arbitrary price, with the borrow fee accrued until now.
     function healthAt(uint256 id, uint256 price) external view returns (Health memory);
-    /// @notice Liquidation price with the borrow fee accrued until now: a long is liquidatable at
-    /// or below it, a short at or above it; 0 when no positive price solves it.
+    /// @notice Liquidation price L with the borrow fee accrued until now (PositionMath's closed
+    /// form): a long is liquidatable below L, a short above it (at L itself rounding decides);
+    /// 0 when no positive price solves it.
     function liquidationPrice(uint256 id) external view returns (uint256);
     /// @notice Record, owner, vault and health of many positions in one call. Unknown ids have
     /// size 0; ids whose market price is invalid have priceValid = false and health zero.

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: BUSL-1.1
 pragma solidity 0.8.30;
 
-import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
-
 import {IBulkhead, Market, StoredLedger} from "../interfaces/IBulkhead.sol";
 import {IBulkheadPool} from "../interfaces/IBulkheadPool.sol";
 import {MathLib} from "./MathLib.sol";
 import {BorrowLib} from "./BorrowLib.sol";
+import {TradeLib} from "./TradeLib.sol";
 
 /// @title PoolLogic
 /// @notice The engine's side of LP liquidity, the insurance fund and protocol fees.
@@ -55,10 +54,7 @@ library PoolLogic {
         if (insurance > type(uint128).max) revert IBulkhead.AmountTooLarge(insurance, type(uint128).max);
         ledger.insuranceFund = uint128(insurance);
         emit IBulkhead.InsuranceFunded(msg.sender, amount);
-        uint256 before = SafeTransferLib.balanceOf(token, pool);
-        SafeTransferLib.safeTransferFrom(token, msg.sender, pool, amount);
-        uint256 received = SafeTransferLib.balanceOf(token, pool) - before;
-        if (received != amount) revert IBulkhead.TransferAmountMismatch(amount, received);
+        TradeLib.pullExact(token, msg.sender, pool, amount);
     }
 
     /// @notice Pays `amount` of protocol fees from the pool to `to`.

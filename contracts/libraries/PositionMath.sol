@@ -85,12 +85,14 @@ library PositionMath {
         return MathLib.toInt(collateral) + pnl_ - MathLib.toInt(borrowFee);
     }
 
-    /// @notice Price at which equity(p) = maintenance(p), in closed form, with the borrow fee
-    /// accrued so far. A long is liquidatable at or below it, a short at or above it.
+    /// @notice Price L at which equity(p) = maintenance(p), in closed form on the reals, with the
+    /// borrow fee accrued so far. A long is liquidatable below L and a short above it; at L itself
+    /// the integer-rounded health may go either way, and at L - 1 wei (long) or L + 1 wei (short)
+    /// the root is crossed.
     /// @dev Maintenance is notional*mmr + max(notional*feeRate, minFee), so the position is
     /// liquidatable iff it is under either linear branch: a long's price is the larger of the two
-    /// branch roots, a short's the smaller. Rounds towards liquidation (a long's up, a short's
-    /// down). Returns 0 when no positive price solves it: a long that cannot be liquidated, or a
+    /// branch roots, a short's the smaller. The division rounds a long's root up and a short's
+    /// down. Returns 0 when no positive price solves it: a long that cannot be liquidated, or a
     /// short that is liquidatable at any price.
     function liquidationPrice(
         bool isLong,

@@ -27,6 +27,7 @@ import {
   ContractRevertError,
   InsufficientAllowanceError,
   InvalidRequestError,
+  TransferFromFailedError,
   ReadOnlyClientError,
   TransactionRevertedError,
   UnknownRevertError,
@@ -57,7 +58,16 @@ import {
   type WatchOptions,
 } from "./events.js";
 import { deriveHealth, positionHealth, type PositionHealth } from "./health.js";
-import { BulkheadLogic, type DecreasePreview, type IncreasePreview, type RemoveCollateralPreview, type RevertReason } from "./math/BulkheadLogic.js";
+import {
+  BulkheadLogic,
+  type DecreasePreview,
+  type IncreasePreview,
+  type LedgerEffects,
+  type LiquidateManyPreview,
+  type RemoveCollateralPreview,
+  type RevertReason,
+} from "./math/BulkheadLogic.js";
+import { BorrowLib } from "./math/BorrowLib.js";
 import { ConstantsLib } from "./math/ConstantsLib.js";
 import { MathLib } from "./math/MathLib.js";
 import { PoolMath } from "./math/PoolMath.js";
@@ -110,10 +120,11 @@ export interface MarketInfo extends MarketState {
   /** The validated oracle price (WAD), or null when the feed fails a check (see `priceError`). */
   price: bigint | null;
   priceError?: BulkheadError;
-  /** Borrow index as of the read block. */
+  /**
+   * Borrow index as of the read block: `BorrowLib.currentIndex(market, timestamp)`, the stored
+   * index grown at the stored `borrowRate` since `lastAccrual`.
+   */
   currentIndex: bigint;
-  /** Borrow rate per second (WAD) at the current utilisation. */
-  borrowRate: bigint;
   blockNumber: number;
 }
 
@@ -159,9 +170,9 @@ export interface PoolState {
 /** An account's LP position. */
 export interface LpPosition {
   shares: bigint;
-  /** Value of the shares now (rounded down). */
-  assets: bigint;
-  /** Most assets withdrawable now (limited by free liquidity). */
+  /** Value of the shares now (rounded down); null while a market feed is invalid (the pool cannot price shares). */
+  assets: bigint | null;
+  /** Most assets withdrawable now (limited by free liquidity; 0 while a market feed is invalid). */
   maxWithdraw: bigint;
 }
 
@@ -197,8 +208,8 @@ export interface QuoteBase {
   blockNumber: number;
 }
 
-/** A quote for `open`. */
-export interface OpenQuote extends QuoteBase {
+/** A quote for `open`. `borrowRateAfter` is the market's stored rate once the position is open. */
+export interface OpenQuote extends QuoteBase, LedgerEffects {
   market: MarketId;
   side: Side;
   collateral: bigint;
@@ -487,7 +498,10 @@ export class BulkheadClient {
     return this.#read(() => this.#engine.getFunction("price")(marketId, { blockTag }) as Promise<bigint>);
   }
 
-  /** Every listed market with parameters, current risk parameters, price, index and borrow rate. */
+  /**
+   * Every listed market with parameters, current risk parameters, price, index and stored borrow
+   * rate (`borrowRate`, the rate its index accrues at until its next action).
+   */
   async getMarkets(): Promise<MarketInfo[]> {
     const blockNumber = await this.latestBlock();
     const count = Number(await this.#read(() => this.#engine.getFunction("marketCount")({ blockTag: blockNumber })));
@@ -503,10 +517,9 @@ export class BulkheadClient {
   async #market(id: number, blockNumber: number): Promise<MarketInfo> {
     const e = this.#engine;
     const blockTag = blockNumber;
-    const [raw, index, rate, price] = await Promise.all([
+    const [raw, index, price] = await Promise.all([
       this.#read(() => e.getFunction("market")(id, { blockTag })),
       this.#read(() => e.getFunction("currentBorrowIndex")(id, { blockTag }) as Promise<bigint>),
-      this.#read(() => e.getFunction("borrowRate")(id, { blockTag }) as Promise<bigint>),
       this.getPrice(id, blockTag).then(
         (p) => ({ p }),
         (err: unknown) => ({ err }),
@@ -530,7 +543,6 @@ export class BulkheadClient {
       risk,
       price: "p" in price ? price.p : null,
       currentIndex: index,
-      borrowRate: rate,
       blockNumber,
     };
     const symbol = this.markets.find((d) => d.id === id)?.symbol;
@@ -679,6 +691,17 @@ export class BulkheadClient {
     return BulkheadLogic.previewLiquidation(view.position, view.risk, price, view.index, this.unit, view.vaultBalance, ledger);
   }
 
+  /**
+   * What `liquidateMany(ids)` would do, computed locally from one snapshot (views from
+   * {@link getPositions} in the order of `ids`, the ledger and the markets read at the same
+   * block): the ledger threaded through the batch, the reward, the ledger after it and the new
+   * borrow rate of each market with a liquidation (refreshed from the final ledger).
+   */
+  previewLiquidateManyLocal(views: readonly (PositionView | null)[], ledger: Ledger, markets: readonly MarketInfo[]): LiquidateManyPreview {
+    const batchMarkets = markets.map((m) => ({ market: m, price: m.price, index: m.currentIndex }));
+    return BulkheadLogic.previewLiquidateMany(views, batchMarkets, ledger, this.unit);
+  }
+
   // ------------------------------------------------------------ reads: pool
 
   /** The engine's pool ledger. */
@@ -719,9 +742,13 @@ export class BulkheadClient {
     const blockTag = await this.latestBlock();
     const shares = (await this.#read(() => this.#pool.getFunction("balanceOf")(account, { blockTag }))) as bigint;
     const [assets, maxWithdraw] = (await Promise.all([
-      this.#read(() => this.#pool.getFunction("convertToAssets")(shares, { blockTag })),
-      this.#read(() => this.#pool.getFunction("maxWithdraw")(account, { blockTag })),
-    ])) as [bigint, bigint];
+      // convertToAssets needs totalAssets, which reverts with the oracle error while a feed is invalid.
+      this.#read(() => this.#pool.getFunction("convertToAssets")(shares, { blockTag }) as Promise<bigint>).catch((e: unknown) => {
+        if (e instanceof BulkheadError) return null;
+        throw e;
+      }),
+      this.#read(() => this.#pool.getFunction("maxWithdraw")(account, { blockTag }) as Promise<bigint>),
+    ])) as [bigint | null, bigint];
     return { shares, assets, maxWithdraw };
   }
 
@@ -758,17 +785,18 @@ export class BulkheadClient {
     };
   }
 
-  /** The market, its current risk version, price, ledger, pause flag and now-index at one block. */
+  /** The market, price, ledger, pause flag, protocol fee share and now-index at one block. */
   async #tradeState(marketId: number, blockNumber: number) {
     const blockTag = blockNumber;
-    const [raw, price, ledger, paused, index] = await Promise.all([
+    const [raw, price, ledger, paused, index, protocolFeeShare] = await Promise.all([
       this.#read(() => this.#engine.getFunction("market")(marketId, { blockTag })),
       this.getPrice(marketId, blockTag),
       this.getLedger(blockTag),
       this.#read(() => this.#engine.getFunction("paused")({ blockTag }) as Promise<boolean>),
       this.#read(() => this.#engine.getFunction("currentBorrowIndex")(marketId, { blockTag }) as Promise<bigint>),
+      this.#read(() => this.#engine.getFunction("protocolFeeShare")({ blockTag }) as Promise<bigint>),
     ]);
-    return { market: toMarketState(raw), price, ledger, paused, index };
+    return { market: toMarketState(raw), price, ledger, paused, index, protocolFeeShare };
   }
 
   /**
@@ -789,7 +817,10 @@ export class BulkheadClient {
     const slippage = req.slippageBps ?? this.options.slippageBps;
     const acceptablePrice = acceptablePriceFor(isLong, s.price, slippage);
     const size = req.size ?? sizeForLeverage(req.collateral, req.leverage!, s.price, this.unit);
-    const ctx = { market: s.market, marketId: req.market, risk, protocolPaused: s.paused, unit: this.unit, price: s.price, index: s.index, ledger: s.ledger };
+    const ctx = {
+      market: s.market, marketId: req.market, risk, protocolPaused: s.paused, unit: this.unit, price: s.price, index: s.index,
+      ledger: s.ledger, protocolFeeShare: s.protocolFeeShare,
+    };
     const p = BulkheadLogic.previewOpen(ctx, isLong, req.collateral, size);
     // The edge of the band: the highest price any fill can have is the buyer's limit (long) or,
     // for a short (whose limit is a minimum), the same distance above the oracle price.
@@ -810,6 +841,8 @@ export class BulkheadClient {
       initialMargin: p.initialMargin,
       liquidationPrice: p.liquidationPrice,
       reserve: p.reserve,
+      ledgerAfter: p.ledgerAfter,
+      borrowRateAfter: p.borrowRateAfter,
       worstCase: {
         liquidationPrice: atEntry.liquidationPrice,
         openFee: atUpper.openFee,
@@ -822,20 +855,23 @@ export class BulkheadClient {
     const blockNumber = await this.latestBlock();
     const view = (await this.getPositions([id], blockNumber))[0];
     if (!view) throw this.#reason({ name: "PositionNotFound", args: { id } });
-    const [s, share] = await Promise.all([
-      this.#tradeState(view.position.marketId, blockNumber),
-      this.#read(() => this.#engine.getFunction("protocolFeeShare")({ blockTag: blockNumber }) as Promise<bigint>),
-    ]);
-    return { view, ...s, protocolFeeShare: share, blockNumber };
+    const s = await this.#tradeState(view.position.marketId, blockNumber);
+    return { view, ...s, blockNumber };
   }
 
-  /** Quote for `increase`: new size, entry, collateral (after the settled borrow fee), fees, liquidation price. */
+  /**
+   * Quote for `increase`: new size, entry, collateral (after the settled borrow fee), fees,
+   * liquidation price, and the ledger and market borrow rate after it.
+   */
   async quoteIncrease(req: { id: PositionId; sizeDelta: bigint; collateralDelta?: bigint; slippageBps?: number }): Promise<IncreaseQuote> {
     const s = await this.#positionState(req.id);
     const p = s.view.position;
     const collateralDelta = req.collateralDelta ?? 0n;
     const acceptablePrice = acceptablePriceFor(p.isLong, s.price, req.slippageBps ?? this.options.slippageBps);
-    const ctx = { market: s.market, risk: s.view.risk, protocolPaused: s.paused, unit: this.unit, price: s.price, index: s.index, ledger: s.ledger };
+    const ctx = {
+      market: s.market, risk: s.view.risk, protocolPaused: s.paused, unit: this.unit, price: s.price, index: s.index, ledger: s.ledger,
+      protocolFeeShare: s.protocolFeeShare,
+    };
     const preview = BulkheadLogic.previewIncrease(ctx, p, collateralDelta, req.sizeDelta);
     const upper = acceptablePriceFor(true, s.price, req.slippageBps ?? this.options.slippageBps);
     const worst = BulkheadLogic.previewIncrease({ ...ctx, price: upper }, p, collateralDelta, req.sizeDelta);
@@ -849,7 +885,10 @@ export class BulkheadClient {
     };
   }
 
-  /** Quote for `decrease` (sizeDelta below the size) or, with sizeDelta "close", for `close`. */
+  /**
+   * Quote for `decrease` (sizeDelta below the size) or, with sizeDelta "close", for `close`:
+   * PnL, fees, payout, and the ledger and market borrow rate after it.
+   */
   async quoteDecrease(req: { id: PositionId; sizeDelta: bigint | "close"; slippageBps?: number }): Promise<DecreaseQuote> {
     const s = await this.#positionState(req.id);
     const p = s.view.position;
@@ -886,7 +925,8 @@ export class BulkheadClient {
     const preview = BulkheadLogic.previewRemoveCollateral(ctx, s.view.position, req.amount);
     const block = await this.provider.getBlock(s.blockNumber);
     const later = BigInt(block!.timestamp) + BigInt(req.feeBufferSeconds ?? 300);
-    const laterIndex = BulkheadLogic.currentIndex(s.market, s.ledger, later);
+    // The market's stored rate applies until its next action, whoever moves the utilisation.
+    const laterIndex = BorrowLib.currentIndex(s.market, later);
     const buffered = BulkheadLogic.previewRemoveCollateral({ ...ctx, index: laterIndex }, s.view.position, req.amount);
     return {
       ...preview,
@@ -993,8 +1033,12 @@ export class BulkheadClient {
       returned = (await fn.staticCall(...args)) as T;
     } catch (e) {
       const err = this.toError(e);
-      if (!(err instanceof InsufficientAllowanceError) || !allowance || opts.approval === "none") throw err;
+      // The pool's OpenZeppelin transfers pass the token's ERC20InsufficientAllowance on; the
+      // engine's Solady transfers revert with a bare TransferFromFailed, so look at the allowance.
+      const pullFailed = err instanceof InsufficientAllowanceError || err instanceof TransferFromFailedError;
+      if (!pullFailed || !allowance) throw err;
       approvals = await this.#approve(allowance.spender, allowance.amount, opts.approval ?? "exact");
+      if (approvals.length === 0) throw await this.#diagnosePull(err, allowance.amount);
       try {
         returned = (await fn.staticCall(...args)) as T;
       } catch (e2) {
@@ -1003,6 +1047,18 @@ export class BulkheadClient {
     }
     const receipt = await this.#sendAndWait(() => fn(...args) as Promise<ContractTransactionResponse>, opts.confirmations);
     return { receipt, approvals, returned };
+  }
+
+  /**
+   * A pull failed although the allowance covers it: a balance below the amount becomes an
+   * {@link InsufficientBalanceError}; anything else is thrown as it came.
+   */
+  async #diagnosePull(err: unknown, needed: bigint): Promise<unknown> {
+    if (!(err instanceof TransferFromFailedError)) return err;
+    const sender = await this.#requireSigner("transfer").getAddress();
+    const balance = (await this.#read(() => this.#token.getFunction("balanceOf")(sender))) as bigint;
+    if (balance >= needed) return err;
+    return this.#reason({ name: "ERC20InsufficientBalance", args: { sender, balance, needed } });
   }
 
   #events<T extends PositionEventType>(receipt: TransactionReceipt, type: T): PositionEventOf<T>[] {
@@ -1074,16 +1130,19 @@ export class BulkheadClient {
     return { hash: r.receipt.hash, receipt: r.receipt, approvals: r.approvals, event: this.#events(r.receipt, "CollateralRemoved")[0]! };
   }
 
-  /** Liquidates one position (throws PositionNotLiquidatableError when healthy). */
+  /**
+   * Liquidates one position (throws PositionNotLiquidatableError when healthy); `preview` is what
+   * the mined transaction did (from its `PositionLiquidated` event). The keeper reward
+   * comes from the position's vault first, the pool paying any rest; the amount is the preview's
+   * `keeperReward` either way.
+   */
   async liquidate(req: { id: PositionId } & TxOptions): Promise<TxResult & { event: PositionLiquidatedEvent; preview: LiquidationPreview }> {
     const r = await this.#execute<unknown>(this.#engine, "liquidate", [req.id], req);
-    return {
-      hash: r.receipt.hash,
-      receipt: r.receipt,
-      approvals: r.approvals,
-      event: this.#events(r.receipt, "PositionLiquidated")[0]!,
-      preview: toLiquidationPreview(r.returned),
-    };
+    const event = this.#events(r.receipt, "PositionLiquidated")[0]!;
+    // What the mined transaction did (the simulation ran a block earlier, with less borrow fee).
+    const { price, equity, maintenance, keeperReward, badDebt, toInsurance, fromInsurance, fromPool, lpDelta } = event;
+    const preview: LiquidationPreview = { liquidatable: true, price, equity, maintenance, keeperReward, badDebt, toInsurance, fromInsurance, fromPool, lpDelta };
+    return { hash: r.receipt.hash, receipt: r.receipt, approvals: r.approvals, event, preview };
   }
 
   /** Liquidates those of `ids` that are liquidatable and skips the rest without reverting. */

@@ -21,6 +21,7 @@ export function toMarketState(r: unknown): MarketState {
     borrowRateSlope: big(o.borrowRateSlope),
     maxLeverage: big(o.maxLeverage),
     minCollateral: big(o.minCollateral),
+    borrowRate: big(o.borrowRate),
     maxLongOpenInterest: big(o.maxLongOpenInterest),
     maxShortOpenInterest: big(o.maxShortOpenInterest),
     borrowIndex: big(o.borrowIndex),

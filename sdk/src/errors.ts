@@ -334,6 +334,27 @@ export class InsufficientBalanceError extends ContractRevertError<{ sender: stri
   }
 }
 
+/**
+ * A token `transferFrom` made by the engine failed (Solady `SafeTransferLib`, which does not pass
+ * the token's own error on): the allowance to the engine or the wallet balance is too low, or the
+ * token refused. The client's transactions check both and throw {@link InsufficientAllowanceError}
+ * or {@link InsufficientBalanceError} instead when one of them is the cause.
+ */
+export class TransferFromFailedError extends ContractRevertError<{ [k: string]: never }> {
+  override name = "TransferFromFailedError";
+  protected override describe() {
+    return "token transferFrom failed: allowance or balance too low, or the token refused the transfer";
+  }
+}
+
+/** A token `transfer` made by the engine or a vault failed (Solady `SafeTransferLib`). */
+export class TransferFailedError extends ContractRevertError<{ [k: string]: never }> {
+  override name = "TransferFailedError";
+  protected override describe() {
+    return "token transfer failed: the token refused it";
+  }
+}
+
 /** An LP deposit or withdrawal is above what the pool allows now. */
 export class PoolLimitExceededError extends ContractRevertError<{ account: string; amount: bigint; max: bigint }> {
   override name = "PoolLimitExceededError";
@@ -425,7 +446,18 @@ const CLASSES: Record<string, RevertClass> = {
   SequencerGracePeriod: SequencerGracePeriodError as unknown as RevertClass,
   ERC20InsufficientAllowance: InsufficientAllowanceError as unknown as RevertClass,
   ERC20InsufficientBalance: InsufficientBalanceError as unknown as RevertClass,
+  TransferFromFailed: TransferFromFailedError as unknown as RevertClass,
+  TransferFailed: TransferFailedError as unknown as RevertClass,
 };
+
+/**
+ * Errors the contracts raise from inlined Solady `SafeTransferLib` assembly: they are in no
+ * compiled ABI, so the SDK declares them itself.
+ */
+const SOLADY_ERRORS = [
+  { type: "error", name: "TransferFromFailed", inputs: [] },
+  { type: "error", name: "TransferFailed", inputs: [] },
+] as const;
 
 const POOL_LIMITS = new Set([
   "ERC4626ExceededMaxDeposit",
@@ -445,12 +477,12 @@ export function createRevertError(reason: RevertReason, options: { data?: string
 }
 
 let errorInterface: Interface | undefined;
-/** One interface holding every custom error of the engine, pool, lens, vault and token. */
+/** One interface holding every custom error of the engine (and its libraries), pool, lens, vault, token and Solady. */
 function errorsInterface(): Interface {
   if (errorInterface) return errorInterface;
   const seen = new Set<string>();
   const fragments: unknown[] = [];
-  for (const abi of [bulkheadAbi, bulkheadPoolAbi, bulkheadLensAbi, positionVaultAbi, erc20Abi] as readonly (readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[])[]) {
+  for (const abi of [bulkheadAbi, bulkheadPoolAbi, bulkheadLensAbi, positionVaultAbi, erc20Abi, SOLADY_ERRORS] as readonly (readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[])[]) {
     for (const item of abi) {
       if (item.type !== "error") continue;
       const key = `${item.name}(${(item.inputs ?? []).map((i) => i.type).join(",")})`;

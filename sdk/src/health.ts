@@ -22,7 +22,8 @@ export interface PositionHealth extends Health {
   /**
    * How far the price may move against the position before it is liquidatable, as a signed WAD
    * fraction of the current price: (price - L) / price for a long, (L - price) / price for a
-   * short. Negative once past L; 1e18 (100%) for a long no positive price can liquidate (L = 0).
+   * short. Negative once past L (liquidatable strictly past L, always one wei past it; at L
+   * itself rounding decides); 1e18 (100%) for a long no positive price can liquidate (L = 0).
    */
   distanceToLiquidation: bigint;
 }

@@ -36,7 +36,11 @@ export interface RiskParams {
   maxProfitFactorBps: bigint;
 }
 
-/** A market as stored by the engine (struct `Market`), state as of its last accrual. */
+/**
+ * A market as stored by the engine (struct `Market`), state as of its last accrual. The borrow
+ * index grows at the stored `borrowRate` from `lastAccrual` until the market's next action
+ * (see `BorrowLib.currentIndex`).
+ */
 export interface MarketState {
   feed: string;
   heartbeat: bigint;
@@ -49,6 +53,12 @@ export interface MarketState {
   borrowRateSlope: bigint;
   maxLeverage: bigint;
   minCollateral: bigint;
+  /**
+   * Borrow rate per second (WAD) the index accrues at until the market's next action: base +
+   * slope * utilisation, set from the pool ledger after the market's last action (trade or
+   * liquidation on it), after every LP deposit or withdrawal, and on listing and parameter changes.
+   */
+  borrowRate: bigint;
   maxLongOpenInterest: bigint;
   maxShortOpenInterest: bigint;
   borrowIndex: bigint;
@@ -80,6 +90,12 @@ export interface Health {
   equity: bigint;
   maintenance: bigint;
   liquidationFee: bigint;
+  /**
+   * Liquidation price L with the borrow fee accrued so far (`PositionMath.liquidationPrice`): a
+   * long is liquidatable strictly below L and always at L - 1 wei, a short strictly above L and
+   * always at L + 1 wei; at L itself the integer-rounded health may go either way. 0 when no
+   * positive price solves it.
+   */
   liquidationPrice: bigint;
   liquidatable: boolean;
 }

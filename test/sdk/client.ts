@@ -4,9 +4,12 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
+  BorrowLib,
   BulkheadClient,
   BulkheadLogic,
   CollateralTooLowError,
+  InsufficientAllowanceError,
+  InsufficientBalanceError,
   InsufficientMarginError,
   PoolLimitExceededError,
   PoolMath,
@@ -27,6 +30,7 @@ import {
 import { ETH_MARKET, ETH_PRICE, HEARTBEAT, USDC, WAD, wadFromFeed } from "../helpers/fixture.js";
 import { countingProvider, deployForSdk } from "./helpers/system.js";
 
+const ETH = Number(ETH_MARKET); // the SDK takes market ids as numbers
 const connection = await network.connect();
 const { ethers, networkHelpers } = connection;
 
@@ -72,7 +76,7 @@ describe("sdk client (in-process network)", function () {
     for (const id of [0n, 1n, 2n, 77n, 2n ** 64n, 2n ** 256n - 1n]) {
       expect(client.vaultOf(id)).to.equal(await sys.engine.vaultOf(id));
     }
-    const { id, vault } = await client.open({ market: ETH_MARKET, side: "long", collateral: 100n * USDC, leverage: 5n * WAD });
+    const { id, vault } = await client.open({ market: ETH, side: "long", collateral: 100n * USDC, leverage: 5n * WAD });
     expect(vault).to.equal(await sys.engine.vaultOf(id));
     expect(await ethers.provider.getCode(vault)).to.not.equal("0x"); // the clone is really there
     expect(computeVaultAddress(sys.addresses.engine, await sys.engine.vaultImplementation(), id)).to.equal(vault);
@@ -87,11 +91,12 @@ describe("sdk client (in-process network)", function () {
     expect(m.risk.mmr).to.equal(WAD / 200n);
     expect(m.currentIndex).to.equal(await sys.engine.currentBorrowIndex(0));
     expect(m.borrowRate).to.equal(await sys.engine.borrowRate(0));
+    expect(m.borrowRate).to.equal((await sys.engine.market(0)).borrowRate);
   });
 
   it("test_frontEndFlow_quoteApproveOpenTopUpReduceClose", async () => {
     const px = wadFromFeed(ETH_PRICE);
-    const quote = await client.quoteOpen({ market: ETH_MARKET, side: "long", collateral: 300n * USDC, leverage: 10n * WAD, slippageBps: 30 });
+    const quote = await client.quoteOpen({ market: ETH, side: "long", collateral: 300n * USDC, leverage: 10n * WAD, slippageBps: 30 });
     expect(quote.ok).to.equal(true);
     expect(quote.size).to.equal(WAD); // 3,000 USDC notional at 3,000
     expect(quote.notional).to.equal(3_000n * USDC);
@@ -100,7 +105,7 @@ describe("sdk client (in-process network)", function () {
     expect(quote.requiredAllowance).to.equal(300n * USDC + (3_000n * USDC * 10_030n + 9_999_999n) / 10_000n / 1_000n + 0n);
     expect(quote.needsApproval).to.equal(true);
 
-    const opened = await client.open({ market: ETH_MARKET, side: "long", collateral: 300n * USDC, leverage: 10n * WAD, slippageBps: 30 });
+    const opened = await client.open({ market: ETH, side: "long", collateral: 300n * USDC, leverage: 10n * WAD, slippageBps: 30 });
     expect(opened.approvals).to.have.length(1); // exact approval, sent once
     const allowanceLeft = await sys.token.allowance(trader.address, sys.addresses.engine);
     expect(allowanceLeft).to.equal(quote.requiredAllowance - 303n * USDC); // never unlimited
@@ -131,9 +136,9 @@ describe("sdk client (in-process network)", function () {
     await networkHelpers.time.setNextBlockTimestamp(t);
     const increased = await client.increase({ id, sizeDelta: WAD / 2n, collateralDelta: 100n * USDC });
     const execBlock = (await ethers.provider.getBlock(increased.receipt.blockNumber))!;
-    const execIndex = BulkheadLogic.currentIndex(market, ledger, BigInt(execBlock.timestamp));
+    const execIndex = BorrowLib.currentIndex(market, BigInt(execBlock.timestamp));
     const expected = BulkheadLogic.previewIncrease(
-      { market, risk: view.risk, protocolPaused: false, unit: client.unit, price: 2_900n * WAD, index: execIndex, ledger },
+      { market, risk: view.risk, protocolPaused: false, unit: client.unit, price: 2_900n * WAD, index: execIndex, ledger, protocolFeeShare: 0n },
       view.position,
       100n * USDC,
       WAD / 2n,
@@ -146,6 +151,8 @@ describe("sdk client (in-process network)", function () {
       newCollateral: expected.newCollateral,
       borrowIndex: execIndex,
     });
+    expect(await client.getLedger()).to.deep.equal(expected.ledgerAfter);
+    expect((await client.getMarket(0)).borrowRate).to.equal(expected.borrowRateAfter);
 
     // Reduce by half: payout, fees and PnL equal the mirror of `_decrease` exactly.
     view = (await client.getPosition(id))!;
@@ -158,12 +165,14 @@ describe("sdk client (in-process network)", function () {
     const decreased = await client.decrease({ id, sizeDelta: WAD / 2n });
     const execTs = BigInt((await ethers.provider.getBlock(decreased.receipt.blockNumber))!.timestamp);
     const d = BulkheadLogic.previewDecrease(
-      { market: market2, risk: view.risk, protocolFeeShare: 0n, vaultBalance: view.vaultBalance, id, unit: client.unit, price: 3_100n * WAD, index: BulkheadLogic.currentIndex(market2, ledger2, execTs), ledger: ledger2 },
+      { market: market2, risk: view.risk, protocolFeeShare: 0n, vaultBalance: view.vaultBalance, id, unit: client.unit, price: 3_100n * WAD, index: BorrowLib.currentIndex(market2, execTs), ledger: ledger2 },
       view.position,
       WAD / 2n,
     );
     expect(decreased.event).to.include({ pnl: d.pnl, borrowFee: d.borrowFee, closeFee: d.closeFee, payout: d.payout, newSize: d.newSize, newCollateral: d.newCollateral });
     expect((await sys.token.balanceOf(trader.address)) - before).to.equal(d.payout);
+    expect(await client.getLedger()).to.deep.equal(d.ledgerAfter);
+    expect((await client.getMarket(0)).borrowRate).to.equal(d.borrowRateAfter);
 
     // Close: the rest, token burned, position gone.
     const closeQuote = await client.quoteClose({ id });
@@ -184,7 +193,7 @@ describe("sdk client (in-process network)", function () {
     let error: unknown;
     try {
       // 100 USDC at 60x on a 50x market: margin needs 3,600 / 50 = 120 USDC.
-      await client.open({ market: ETH_MARKET, side: "long", collateral: 100n * USDC, size: 2n * WAD });
+      await client.open({ market: ETH, side: "long", collateral: 100n * USDC, size: 2n * WAD });
     } catch (e) {
       error = e;
     }
@@ -198,14 +207,14 @@ describe("sdk client (in-process network)", function () {
     expect(await ethers.provider.getTransactionCount(trader.address)).to.equal(nonce); // nothing was sent
 
     // The quote shows the same typed issue up front.
-    const q = await client.quoteOpen({ market: ETH_MARKET, side: "long", collateral: 100n * USDC, size: 2n * WAD });
+    const q = await client.quoteOpen({ market: ETH, side: "long", collateral: 100n * USDC, size: 2n * WAD });
     expect(q.ok).to.equal(false);
     expect(q.issues[0]).to.be.instanceOf(InsufficientMarginError);
     expect(q.issues[0]!.message).to.equal(e.message);
   });
 
   it("test_errors_slippageCollateralOracleReadOnly", async () => {
-    const { id } = await client.open({ market: ETH_MARKET, side: "short", collateral: 200n * USDC, leverage: 5n * WAD });
+    const { id } = await client.open({ market: ETH, side: "short", collateral: 200n * USDC, leverage: 5n * WAD });
     // The price moved past the acceptable price between the quote and the transaction.
     await expect(client.increase({ id, sizeDelta: WAD / 10n, acceptablePrice: 3_100n * WAD })).to.be.rejectedWith(SlippageExceededError, /oracle price 3000.00, acceptable 3100.00/);
     await expect(client.removeCollateral({ id, amount: 201n * USDC })).to.be.rejectedWith(CollateralTooLowError, "cannot remove 201 USDC: the position holds 200 USDC");
@@ -216,7 +225,7 @@ describe("sdk client (in-process network)", function () {
     expect(removed.event.newCollateral).to.equal(200n * USDC - rq.maxRemovable);
 
     await networkHelpers.time.increase(Number(HEARTBEAT) + 1);
-    await expect(client.getPrice(ETH_MARKET)).to.be.rejectedWith(StalePriceError, /is stale/);
+    await expect(client.getPrice(ETH)).to.be.rejectedWith(StalePriceError, /is stale/);
     const markets = await client.getMarkets();
     expect(markets[0]!.price).to.equal(null);
     expect(markets[0]!.priceError).to.be.instanceOf(StalePriceError);
@@ -267,7 +276,7 @@ describe("sdk client (in-process network)", function () {
     // The liquidation executed one block later: it equals the local preview at that block's index.
     const execTs = BigInt((await ethers.provider.getBlock(result.receipt.blockNumber))!.timestamp);
     const v2 = views[1]!;
-    const atExec = BulkheadLogic.previewLiquidation(v2.position, v2.risk, v2.price!, BulkheadLogic.currentIndex(market, ledger, execTs), bot.unit, v2.vaultBalance, ledger);
+    const atExec = BulkheadLogic.previewLiquidation(v2.position, v2.risk, v2.price!, BorrowLib.currentIndex(market, execTs), bot.unit, v2.vaultBalance, ledger);
     const { type: _t, blockNumber: _b, transactionHash: _h, logIndex: _l, id: _i, keeper: _k, owner: _o, ...amounts } = result.events[0]!;
     const { liquidatable: _x, ...expected } = atExec;
     expect(amounts).to.deep.equal(expected);
@@ -292,6 +301,9 @@ describe("sdk client (in-process network)", function () {
     const stopHealth = client.watchHealth(id, (v) => healths.push(v?.health?.equity ?? null), { pollingInterval: 20 });
     await new Promise((r) => setTimeout(r, 60));
     await client.addCollateral({ id, amount: 1n * USDC });
+    // Let the health watcher report the open position before the close (one poll may span both blocks).
+    const seenOpen = Date.now() + 5_000;
+    while (!healths.some((h) => h !== null) && Date.now() < seenOpen) await new Promise((r) => setTimeout(r, 20));
     await client.close({ id });
     const deadline = Date.now() + 5_000;
     while ((seen.length < 3 || healths.at(-1) !== null) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -335,14 +347,50 @@ describe("sdk client (in-process network)", function () {
 
   it("test_borrowIndexMirror_equalsEngineAfterTime", async () => {
     await client.open({ market: 0, side: "long", collateral: 5_000n * USDC, leverage: 20n * WAD });
+    const ledger = await client.getLedger();
     for (const dt of [1, 3_600, 86_400 * 30]) {
       await networkHelpers.time.increase(dt);
       const block = (await ethers.provider.getBlock("latest"))!;
-      const market = await client.getMarket(0);
-      const ledger = await client.getLedger();
-      expect(BulkheadLogic.borrowRate(market, ledger)).to.equal(market.borrowRate);
-      expect(BulkheadLogic.currentIndex(market, ledger, BigInt(block.timestamp))).to.equal(market.currentIndex);
+      const [m0, m1] = await client.getMarkets();
+      // Market 0 acted last: its stored rate is the one of the ledger after the open.
+      expect(BorrowLib.rateAt(m0!, ledger.lpAssets, ledger.reserved)).to.equal(m0!.borrowRate);
+      // Market 1 keeps the rate of the LP deposit, before the open moved the utilisation.
+      expect(m1!.borrowRate).to.equal(BorrowLib.rateAt(m1!, ledger.lpAssets, 0n));
+      for (const m of [m0!, m1!]) expect(BorrowLib.currentIndex(m, BigInt(block.timestamp))).to.equal(m.currentIndex);
     }
+  });
+
+  it("test_transferFromFailed_diagnosedAsAllowanceOrBalance", async () => {
+    // The engine's Solady transfers revert with a bare TransferFromFailed(): the SDK reads the
+    // allowance and the balance to say which one is short.
+    await expect(client.open({ market: 0, side: "long", collateral: 100n * USDC, leverage: 2n * WAD, approval: "none" })).to.be.rejectedWith(
+      InsufficientAllowanceError,
+      /token allowance for .* is 0 USDC, needs 100\.2/,
+    );
+    const poor = (await ethers.getSigners())[9]!;
+    await (await sys.token.faucet(poor.address, 50n * USDC)).wait();
+    await (await sys.token.connect(poor).approve(sys.addresses.engine, 10n ** 12n)).wait();
+    const p = await BulkheadClient.connect(poor, { addresses: sys.addresses });
+    const nonce = await ethers.provider.getTransactionCount(poor.address);
+    await expect(p.open({ market: 0, side: "long", collateral: 100n * USDC, leverage: 2n * WAD })).to.be.rejectedWith(
+      InsufficientBalanceError,
+      /needs 50\.2\d* USDC more in the wallet: balance 50, needed 100\.2/,
+    );
+    expect(await ethers.provider.getTransactionCount(poor.address)).to.equal(nonce);
+  });
+
+  it("test_pool_invalidFeed_maxViewsZeroAndTypedOracleError", async () => {
+    await (await sys.token.connect(trader).approve(sys.pool, 1_000n * USDC)).wait();
+    await client.deposit({ assets: 1_000n * USDC });
+    await networkHelpers.time.increase(Number(HEARTBEAT) + 1);
+    const lp = await client.getLpPosition(trader.address);
+    expect(lp.assets).to.equal(null); // shares cannot be priced while a feed is stale
+    expect(lp.maxWithdraw).to.equal(0n);
+    expect((await client.getPool()).totalAssets).to.equal(null);
+    const nonce = await ethers.provider.getTransactionCount(trader.address);
+    await expect(client.deposit({ assets: 1n * USDC })).to.be.rejectedWith(StalePriceError, /is stale/);
+    await expect(client.withdraw({ assets: 1n * USDC })).to.be.rejectedWith(StalePriceError);
+    expect(await ethers.provider.getTransactionCount(trader.address)).to.equal(nonce);
   });
 
   it("test_batchedReads_fewRpcCalls", async () => {

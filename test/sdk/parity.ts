@@ -264,11 +264,12 @@ describe("sdk parity: PositionMath and HealthLib against the Solidity libraries"
     compare(cases, await harnessRun(harness, cases));
   });
 
-  it("test_liquidationPrice_boundary: a long is liquidatable one wei below L, a short one wei above", () => {
+  it("test_liquidationPrice_boundary: a long is liquidatable one wei below L, a short one wei above; at L either way", () => {
     // L rounds towards liquidation; one wei past it the real-number margin is already negative
     // and every rounding in health() favours liquidation, so the position must be liquidatable.
     const rng = new Rng(SEED ^ 0xb0bn);
     let checked = 0;
+    const atL = { liquidatable: 0, healthy: 0 };
     for (let i = 0; i < 3_000; i++) {
       const c = randomCase(rng);
       const r = sdkEvaluate(c);
@@ -279,7 +280,11 @@ describe("sdk parity: PositionMath and HealthLib against the Solidity libraries"
       const h = HealthLib.health(positionOf(c), riskOf(c), past, c.index, c.unit);
       expect(h.liquidatable, `case ${i} L=${L}`).to.equal(true);
       checked++;
+      atL[HealthLib.health(positionOf(c), riskOf(c), L, c.index, c.unit).liquidatable ? "liquidatable" : "healthy"]++;
     }
     expect(checked).to.be.greaterThan(1_000);
+    // At L itself the integer-rounded health goes either way (hence "strictly past L" in the docs).
+    expect(atL.liquidatable, "liquidatable at L").to.be.greaterThan(0);
+    expect(atL.healthy, "healthy at L").to.be.greaterThan(0);
   });
 });

@@ -26,6 +26,10 @@ describe("sdk client (real JSON-RPC node process)", function () {
     const { provider } = node!;
     const sys = await deployOverRpc(provider);
     const { alice, bob, keeper } = sys.signers;
+    // The engine links its four logic libraries and fits the 24 KB limit on a stock node.
+    expect(Object.keys(sys.libraries).sort()).to.deep.equal(["DecreaseLogic", "IncreaseLogic", "MarketConfigLogic", "PoolLogic"]);
+    for (const address of Object.values(sys.libraries)) expect(await provider.getCode(address)).to.not.equal("0x");
+    expect((await provider.getCode(sys.addresses.engine)).length / 2 - 1).to.be.at.most(24_576);
     const trader = await BulkheadClient.connect(alice, { addresses: sys.addresses, pollingInterval: 50 });
     expect(trader.chainId).to.equal(31337);
 
@@ -53,6 +57,8 @@ describe("sdk client (real JSON-RPC node process)", function () {
     expect(view.health!.liquidationPrice).to.equal(lensHealth.liquidationPrice);
     expect(view.health!.maintenance).to.equal(lensHealth.maintenance);
     await trader.addCollateral({ id: opened.id, amount: 50n * USDC });
+    // An error raised inside a linked library (IncreaseLogic) decodes as the engine's own.
+    await expectRejection(trader.increase({ id: opened.id, sizeDelta: 5n * WAD }), InsufficientMarginError, /more collateral/);
     await trader.increase({ id: opened.id, sizeDelta: WAD / 4n });
     await trader.decrease({ id: opened.id, sizeDelta: WAD / 2n });
     view = (await trader.getPosition(opened.id))!;

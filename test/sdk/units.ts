@@ -12,6 +12,8 @@ import {
   RevertStringError,
   SlippageExceededError,
   StalePriceError,
+  TransferFailedError,
+  TransferFromFailedError,
   UnknownRevertError,
   bulkheadAbi,
   bulkheadPoolAbi,
@@ -105,6 +107,10 @@ describe("sdk units", () => {
     const panic = decodeRevert(new Interface(["error Panic(uint256)"]).encodeErrorResult("Panic", [0x11n]));
     expect(panic).to.be.instanceOf(PanicError);
     expect(panic.message).to.equal("panicked: arithmetic overflow or underflow");
+    // Solady SafeTransferLib errors (raised in assembly, in no ABI).
+    expect(decodeRevert("0x7939f424")).to.be.instanceOf(TransferFromFailedError);
+    expect(decodeRevert("0x90b8ec18")).to.be.instanceOf(TransferFailedError);
+    expect(decodeRevert("0x7939f424").message).to.match(/transferFrom failed/);
     expect(decodeRevert("0xdeadbeef")).to.be.instanceOf(UnknownRevertError);
     expect(decodeRevert("0x").message).to.equal("reverted without a reason");
   });

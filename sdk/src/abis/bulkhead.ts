@@ -403,17 +403,6 @@ export const bulkheadAbi = [
     "inputs": [
       {
         "internalType": "address",
-        "name": "token",
-        "type": "address"
-      }
-    ],
-    "name": "SafeERC20FailedOperation",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "address",
         "name": "sequencerFeed",
         "type": "address"
       }
@@ -1969,6 +1958,11 @@ export const bulkheadAbi = [
             "internalType": "uint96",
             "name": "minCollateral",
             "type": "uint96"
+          },
+          {
+            "internalType": "uint64",
+            "name": "borrowRate",
+            "type": "uint64"
           },
           {
             "internalType": "uint128",

@@ -1,9 +1,15 @@
 /**
- * Mirror of the engine's own arithmetic in `contracts/Bulkhead.sol` (its internal functions, which
- * are not a library): the borrow index (`_borrowRate`, `_currentIndex`, `_pendingBorrowFees`),
- * what each trader action would compute (`open`, `increase`, `_decrease` / `_settleDecrease` /
- * `_bookTraderSettlement`, `removeCollateral`) and the liquidation split (`_previewLiquidation`,
- * `_splitLiquidation`). Same operation order and rounding as the contract.
+ * Mirror of the engine's own arithmetic: `contracts/Bulkhead.sol` and the logic it runs in its
+ * libraries (`TradeLib`, `IncreaseLogic`, `DecreaseLogic`): what each trader action would
+ * compute (`open`, `IncreaseLogic.increase`, `DecreaseLogic.decrease` / `_settleDecrease` /
+ * `_bookTraderSettlement`, `removeCollateral`), the liquidation split (`_previewFromHealth`,
+ * `_splitLiquidation`) and its ledger effects (`_executeLiquidation`, `liquidateMany`). Same
+ * operation order and rounding as the contracts. The borrow index and rate are in {@link BorrowLib}.
+ *
+ * Every action that changes the ledger also refreshes the acted-on market's borrow rate from the
+ * ledger after it (open, increase, decrease, close, liquidate); other markets keep theirs until
+ * their own next action or an LP deposit/withdrawal (see `PoolLogic`). The previews return that
+ * ledger (`ledgerAfter`) and rate (`borrowRateAfter`).
  *
  * A preview never throws on a failed business check: it returns the numbers it could compute and,
  * in `revert`, the first custom error the engine would revert with (in the engine's check order).
@@ -14,7 +20,8 @@ import { ConstantsLib } from "./ConstantsLib.js";
 import { MathLib } from "./MathLib.js";
 import { PositionMath } from "./PositionMath.js";
 import { HealthLib } from "./HealthLib.js";
-import { u256 } from "./checked.js";
+import { BorrowLib, type RateMarket } from "./BorrowLib.js";
+import { i256, u256 } from "./checked.js";
 import type { Ledger, LiquidationPreview, MarketState, PositionRecord, RiskParams } from "../types.js";
 
 const { WAD } = ConstantsLib;
@@ -25,23 +32,33 @@ export interface RevertReason {
   args: Record<string, bigint | boolean | string>;
 }
 
-/** Market fields the borrow index depends on. */
-export type BorrowMarket = Pick<MarketState, "baseBorrowRate" | "borrowRateSlope" | "borrowIndex" | "lastAccrual">;
-
 /** Inputs shared by every trader-action preview. */
 export interface ActionContext {
   /** 1e18 * 10**(18 - token decimals). */
   unit: bigint;
   /** Validated oracle price (WAD) at execution. */
   price: bigint;
-  /** Market borrow index at execution (see `currentIndex`). */
+  /** Market borrow index at execution (see `BorrowLib.currentIndex`). */
   index: bigint;
   /** The pool ledger before the action. */
   ledger: Ledger;
+  /** The engine's `protocolFeeShare()` (WAD): the protocol's cut of trading fees. */
+  protocolFeeShare: bigint;
+}
+
+/** What an action leaves behind in the pool ledger and its market's borrow rate. */
+export interface LedgerEffects {
+  /** The pool ledger after the action (as `ledger()` would return it). Meaningless when `revert` is set. */
+  ledgerAfter: Ledger;
+  /**
+   * The market's stored borrow rate after the action (per second, WAD): refreshed from
+   * `ledgerAfter`; its index accrues at it until the market's next action.
+   */
+  borrowRateAfter: bigint;
 }
 
 /** What `open` computes. */
-export interface OpenPreview {
+export interface OpenPreview extends LedgerEffects {
   notional: bigint;
   openFee: bigint;
   initialMargin: bigint;
@@ -57,7 +74,7 @@ export interface OpenPreview {
 }
 
 /** What `increase` computes. */
-export interface IncreasePreview {
+export interface IncreasePreview extends LedgerEffects {
   borrowFee: bigint;
   openFee: bigint;
   newSize: bigint;
@@ -65,6 +82,7 @@ export interface IncreasePreview {
   newCollateral: bigint;
   newNotional: bigint;
   initialMargin: bigint;
+  /** Change of the position's reserved max profit: negative when a short's rounded-down entry shrinks it. */
   reserveDelta: bigint;
   freeLiquidity: bigint;
   liquidationPrice: bigint;
@@ -74,7 +92,7 @@ export interface IncreasePreview {
 }
 
 /** What `decrease` / `close` computes. */
-export interface DecreasePreview {
+export interface DecreasePreview extends LedgerEffects {
   isClose: boolean;
   /** Realised PnL of the size delta, capped by its share of the max profit. */
   pnl: bigint;
@@ -109,31 +127,44 @@ export interface RemoveCollateralPreview {
   revert?: RevertReason;
 }
 
+/** A position as `liquidateMany` sees it (the client's `PositionView` fits). */
+export interface BatchPosition {
+  id: bigint;
+  /** The stored record; size 0 (closed, liquidated, never opened) is skipped. */
+  position: PositionRecord;
+  /** Risk parameters of the position's risk version. */
+  risk: RiskParams;
+  /** The vault's token balance. */
+  vaultBalance: bigint;
+}
+
+/** A market as `liquidateMany` reads it once per batch. */
+export interface BatchMarket {
+  /** Rate parameters (a {@link MarketState} fits). */
+  market: RateMarket;
+  /** Validated price (WAD), or null when the feed fails a check: its positions are skipped. */
+  price: bigint | null;
+  /** Borrow index at execution (`BorrowLib.currentIndex`). */
+  index: bigint;
+}
+
+/** What `liquidateMany(ids)` would do. */
+export interface LiquidateManyPreview {
+  /** Aligned with the input: the executed preview, or null where the position was skipped. */
+  previews: (LiquidationPreview | null)[];
+  liquidated: number;
+  /** Paid to the keeper once, from the pool: the sum of the executed keeper rewards. */
+  reward: bigint;
+  /** The pool ledger after the batch (unchanged when nothing was liquidated). */
+  ledgerAfter: Ledger;
+  /**
+   * New stored borrow rate of each market with at least one liquidation, all refreshed from the
+   * ledger after the whole batch; other markets keep theirs.
+   */
+  borrowRatesAfter: Map<number, bigint>;
+}
+
 export namespace BulkheadLogic {
-  // ------------------------------------------------------------ borrow index
-
-  /** `_borrowRate`: baseRate + slope * utilisation, utilisation = reserved / LP assets capped at 100%. */
-  export function borrowRate(m: Pick<MarketState, "baseBorrowRate" | "borrowRateSlope">, l: Pick<Ledger, "lpAssets" | "reserved">): bigint {
-    const utilisation =
-      l.reserved >= l.lpAssets ? (l.reserved === 0n ? 0n : WAD) : MathLib.mulDivDown(l.reserved, WAD, l.lpAssets);
-    return u256(m.baseBorrowRate + MathLib.wMulDown(m.borrowRateSlope, utilisation), "borrowRate");
-  }
-
-  /** `_currentIndex`: the market's borrow index at `timestamp` (seconds). */
-  export function currentIndex(m: BorrowMarket, l: Pick<Ledger, "lpAssets" | "reserved">, timestamp: bigint): bigint {
-    return u256(m.borrowIndex + u256(borrowRate(m, l) * u256(timestamp - m.lastAccrual, "currentIndex"), "currentIndex"), "currentIndex");
-  }
-
-  /** `_pendingBorrowFees`: fees all open positions of a market owe for an index move, rounded down. */
-  export function pendingBorrowFees(
-    m: Pick<MarketState, "longSizeEntry" | "shortSizeEntry">,
-    indexDelta: bigint,
-    unit: bigint,
-  ): bigint {
-    if (indexDelta === 0n) return 0n;
-    return MathLib.mulDivDown(u256(m.longSizeEntry + m.shortSizeEntry, "pendingBorrowFees"), indexDelta, u256(WAD * unit, "pendingBorrowFees"));
-  }
-
   // ------------------------------------------------------------ checks
 
   /** `_checkSlippage`: a buyer accepts prices up to `acceptable`, a seller down to it. */
@@ -174,6 +205,35 @@ export namespace BulkheadLogic {
     return { free };
   }
 
+  /**
+   * `TradeLib.reserveAndBookFee`: reserves `reserveDelta` of free liquidity (LP assets - reserved)
+   * and books a trading fee (protocol share rounded down, the rest to LPs) plus `lpIncome` (a
+   * settled borrow fee). Returns the ledger after it, the free liquidity it checked and, when the
+   * reserve exceeds it, the revert.
+   */
+  export function reserveAndBookFee(
+    l: Ledger,
+    protocolFeeShare: bigint,
+    reserveDelta: bigint,
+    fee: bigint,
+    lpIncome: bigint,
+  ): { ledger: Ledger; free: bigint; revert?: RevertReason } {
+    const { free, revert } = checkFreeLiquidity(l, reserveDelta);
+    const protocolCut = MathLib.wMulDown(fee, protocolFeeShare);
+    const ledger: Ledger = {
+      lpAssets: u256(l.lpAssets + fee - protocolCut + lpIncome, "reserveAndBookFee"),
+      reserved: u256(l.reserved + reserveDelta, "reserveAndBookFee"),
+      insuranceFund: l.insuranceFund,
+      protocolFees: u256(l.protocolFees + protocolCut, "reserveAndBookFee"),
+    };
+    return revert ? { ledger, free, revert } : { ledger, free };
+  }
+
+  /** The market's rate after an action that left the ledger at `l` (`BorrowLib.refreshRate`). */
+  function rateAfter(m: RateMarket, l: Ledger): bigint {
+    return BorrowLib.refreshRate(m, l.lpAssets, l.reserved).borrowRate;
+  }
+
   function checkPaused(m: MarketState, marketId: number, protocolPaused: boolean): RevertReason | undefined {
     if (protocolPaused) return { name: "ProtocolPaused", args: {} };
     if (m.paused) return { name: "MarketPaused", args: { marketId: BigInt(marketId) } };
@@ -205,9 +265,9 @@ export namespace BulkheadLogic {
     const oi = checkOpenInterest(m, ctx.marketId, isLong, size);
     reasons.push(oi.revert);
     const reserve = size === 0n ? 0n : PositionMath.maxProfitUp(size, price, ctx.risk.maxProfitFactorBps, unit);
-    const free = checkFreeLiquidity(ctx.ledger, reserve);
-    reasons.push(free.revert);
     const openFee = MathLib.wMulUp(notional, m.openFeeRate);
+    const booked = reserveAndBookFee(ctx.ledger, ctx.protocolFeeShare, reserve, openFee, 0n);
+    reasons.push(booked.revert);
     const liquidationPrice =
       size === 0n
         ? 0n
@@ -219,10 +279,12 @@ export namespace BulkheadLogic {
       openFee,
       initialMargin: margin.required,
       reserve,
-      freeLiquidity: free.free,
+      freeLiquidity: booked.free,
       openInterestAfter: oi.oi,
       liquidationPrice,
       pulled: collateral + openFee,
+      ledgerAfter: booked.ledger,
+      borrowRateAfter: rateAfter(m, booked.ledger),
       revert: reasons.find((r) => r !== undefined),
     };
   }
@@ -272,11 +334,13 @@ export namespace BulkheadLogic {
     reasons.push(checkOpenInterest(m, p.marketId, p.isLong, sizeDelta).revert);
     const profitFactor = ctx.risk.maxProfitFactorBps;
     const openFee = MathLib.wMulUp(PositionMath.notionalUp(sizeDelta, price, unit), m.openFeeRate);
-    const reserveDelta =
-      PositionMath.maxProfitUp(newSize, newEntryPrice, profitFactor, unit) -
-      PositionMath.maxProfitUp(p.size, p.entryPrice, profitFactor, unit);
-    const free = checkFreeLiquidity(ctx.ledger, reserveDelta);
-    reasons.push(free.revert);
+    const oldReserve = PositionMath.maxProfitUp(p.size, p.entryPrice, profitFactor, unit);
+    const newReserve = PositionMath.maxProfitUp(newSize, newEntryPrice, profitFactor, unit);
+    // A shrinking reserve (a short's averaged entry rounds down) is released before the booking.
+    const released =
+      newReserve < oldReserve ? { ...ctx.ledger, reserved: u256(ctx.ledger.reserved - (oldReserve - newReserve), "increase") } : ctx.ledger;
+    const booked = reserveAndBookFee(released, ctx.protocolFeeShare, newReserve > oldReserve ? newReserve - oldReserve : 0n, openFee, borrowFee);
+    reasons.push(booked.revert);
     const liquidationPrice = PositionMath.liquidationPrice(
       p.isLong, newSize, newEntryPrice, newCollateral, 0n, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
     );
@@ -288,10 +352,12 @@ export namespace BulkheadLogic {
       newCollateral,
       newNotional,
       initialMargin,
-      reserveDelta,
-      freeLiquidity: free.free,
+      reserveDelta: newReserve - oldReserve,
+      freeLiquidity: booked.free,
       liquidationPrice,
       pulled: collateralDelta + openFee,
+      ledgerAfter: booked.ledger,
+      borrowRateAfter: rateAfter(m, booked.ledger),
       revert: reasons.find((r) => r !== undefined),
     };
   }
@@ -301,7 +367,7 @@ export namespace BulkheadLogic {
    * `_bookTraderSettlement`'s unpaid profit (only after socialised bad debt emptied LP assets).
    */
   export function previewDecrease(
-    ctx: ActionContext & { market: MarketState; risk: RiskParams; protocolFeeShare: bigint; vaultBalance: bigint; id: bigint },
+    ctx: ActionContext & { market: MarketState; risk: RiskParams; vaultBalance: bigint; id: bigint },
     p: PositionRecord,
     sizeDelta: bigint | "close",
     acceptablePrice?: bigint,
@@ -319,6 +385,7 @@ export namespace BulkheadLogic {
     const borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, u256(index - p.borrowIndex, "decrease"), unit);
     const profitFactor = ctx.risk.maxProfitFactorBps;
     const reserve = PositionMath.maxProfitUp(p.size, p.entryPrice, profitFactor, unit);
+    const newReserve = PositionMath.maxProfitUp(newSize, p.entryPrice, profitFactor, unit);
     let pnl = PositionMath.pnl(p.isLong, delta, p.entryPrice, price, unit);
     const cap = MathLib.toInt(MathLib.mulDivDown(reserve, delta, p.size));
     if (pnl > cap) pnl = cap;
@@ -349,7 +416,9 @@ export namespace BulkheadLogic {
         p.isLong, newSize, p.entryPrice, newCollateral, 0n, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
       );
     }
-    payout -= bookTraderSettlement(ctx.ledger, ctx.protocolFeeShare, borrowFee, closeFee, pnl, payout);
+    const unreserved = { ...ctx.ledger, reserved: u256(ctx.ledger.reserved - (reserve - newReserve), "decrease") };
+    const settled = bookTraderSettlement(unreserved, ctx.protocolFeeShare, borrowFee, closeFee, pnl, payout);
+    payout -= settled.unpaid;
     const donation = isClose ? MathLib.zeroFloorSub(ctx.vaultBalance, p.collateral) : 0n;
     return {
       isClose,
@@ -364,11 +433,18 @@ export namespace BulkheadLogic {
       initialMargin,
       equityAfter,
       liquidationPrice,
+      ledgerAfter: settled.ledger,
+      borrowRateAfter: rateAfter(m, settled.ledger),
       revert: reasons.find((r) => r !== undefined),
     };
   }
 
-  /** `_bookTraderSettlement`'s return value: the profit neither LP assets nor insurance can pay (at most `payout`). */
+  /**
+   * `DecreaseLogic._bookTraderSettlement`: books a trader's realised borrow fee, close fee and PnL
+   * in the ledger. Returns the ledger after it and `unpaid`, the profit neither LP assets nor
+   * insurance can pay (only after socialised bad debt; at most `payout`, the protocol's fee cut
+   * of this very trade giving back any excess).
+   */
   export function bookTraderSettlement(
     l: Ledger,
     protocolFeeShare: bigint,
@@ -376,21 +452,32 @@ export namespace BulkheadLogic {
     closeFee: bigint,
     pnl: bigint,
     payout: bigint,
-  ): bigint {
+  ): { unpaid: bigint; ledger: Ledger } {
+    const op = "bookTraderSettlement";
     const protocolCut = MathLib.wMulDown(closeFee, protocolFeeShare);
-    const lpDelta = MathLib.toInt(borrowFee + closeFee - protocolCut) - pnl;
-    if (lpDelta >= 0n) return 0n;
+    const ledger: Ledger = { ...l, protocolFees: u256(l.protocolFees + protocolCut, op) };
+    const lpDelta = i256(MathLib.toInt(u256(borrowFee + closeFee - protocolCut, op)) - pnl, op);
+    if (lpDelta >= 0n) return { unpaid: 0n, ledger: { ...ledger, lpAssets: u256(l.lpAssets + lpDelta, op) } };
     let owed = -lpDelta;
-    if (owed <= l.lpAssets) return 0n;
+    if (owed <= l.lpAssets) return { unpaid: 0n, ledger: { ...ledger, lpAssets: l.lpAssets - owed } };
+    ledger.lpAssets = 0n;
     owed -= l.lpAssets;
     const fromInsurance = owed < l.insuranceFund ? owed : l.insuranceFund;
-    const unpaid = owed - fromInsurance;
-    return unpaid > payout ? payout : unpaid;
+    ledger.insuranceFund = l.insuranceFund - fromInsurance;
+    let unpaid = owed - fromInsurance;
+    if (unpaid > payout) {
+      ledger.protocolFees = u256(ledger.protocolFees - (unpaid - payout), op);
+      unpaid = payout;
+    }
+    return { unpaid, ledger };
   }
 
-  /** What `removeCollateral(id, amount)` computes (the borrow fee is counted, not settled). */
+  /**
+   * What `removeCollateral(id, amount)` computes (the borrow fee is counted, not settled). It
+   * neither accrues nor touches the ledger, so the market's borrow rate stays as it is.
+   */
   export function previewRemoveCollateral(
-    ctx: Omit<ActionContext, "ledger"> & { market: Pick<MarketState, "maxLeverage" | "minCollateral">; risk: RiskParams },
+    ctx: Omit<ActionContext, "ledger" | "protocolFeeShare"> & { market: Pick<MarketState, "maxLeverage" | "minCollateral">; risk: RiskParams },
     p: PositionRecord,
     amount: bigint,
   ): RemoveCollateralPreview {
@@ -428,8 +515,9 @@ export namespace BulkheadLogic {
   // ------------------------------------------------------------ liquidation
 
   /**
-   * `_previewLiquidation`: what `liquidate` does for a position at `price` and `index`, given its
-   * vault's token balance and the ledger. `previewLiquidation(id)` returns exactly this.
+   * `_previewFromHealth`: what `liquidate` does for a position at `price` and `index`, given its
+   * vault's token balance and the ledger. `previewLiquidation(id)` returns exactly this. For what
+   * it leaves behind see `applyLiquidation` (one) and `previewLiquidateMany` (a batch).
    */
   export function previewLiquidation(
     p: PositionRecord,
@@ -483,5 +571,65 @@ export namespace BulkheadLogic {
       r.fromPool = r.fromPool > fromReward ? r.fromPool - fromReward : 0n;
     }
     return r;
+  }
+
+  /**
+   * `_executeLiquidation`'s ledger effects: releases the position's reserved max profit, applies
+   * `r.lpDelta` to LP assets and moves the insurance fund. After a single `liquidate` the market's
+   * stored rate becomes `BorrowLib.rateAt(market, after.lpAssets, after.reserved)`; other markets
+   * keep theirs.
+   */
+  export function applyLiquidation(l: Ledger, p: PositionRecord, risk: RiskParams, r: LiquidationPreview, unit: bigint): Ledger {
+    const op = "applyLiquidation";
+    return {
+      lpAssets: u256(i256(MathLib.toInt(l.lpAssets) + r.lpDelta, op), op),
+      reserved: u256(l.reserved - PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit), op),
+      insuranceFund: u256(l.insuranceFund + r.toInsurance - r.fromInsurance, op),
+      protocolFees: l.protocolFees,
+    };
+  }
+
+  /**
+   * `liquidateMany(ids)`: in order, skips unknown ids (and repeats), markets without a valid price
+   * and healthy positions, liquidates the rest with the ledger threaded through the batch (each
+   * split sees the ledger the previous ones left), then refreshes the rate of every market that
+   * had a liquidation from the final ledger.
+   */
+  export function previewLiquidateMany(
+    positions: readonly (BatchPosition | null)[],
+    markets: readonly BatchMarket[],
+    ledger: Ledger,
+    unit: bigint,
+  ): LiquidateManyPreview {
+    let l = ledger;
+    const done = new Set<bigint>();
+    const touched = new Set<number>();
+    const previews: (LiquidationPreview | null)[] = [];
+    let reward = 0n;
+    for (const item of positions) {
+      const p = item?.position;
+      if (!item || !p || p.size === 0n || done.has(item.id)) {
+        previews.push(null);
+        continue;
+      }
+      const m = markets[p.marketId];
+      if (!m || m.price === null) {
+        previews.push(null);
+        continue;
+      }
+      const r = previewLiquidation(p, item.risk, m.price, m.index, unit, item.vaultBalance, l);
+      if (!r.liquidatable) {
+        previews.push(null);
+        continue;
+      }
+      l = applyLiquidation(l, p, item.risk, r, unit);
+      done.add(item.id);
+      touched.add(p.marketId);
+      reward += r.keeperReward;
+      previews.push(r);
+    }
+    const borrowRatesAfter = new Map<number, bigint>();
+    for (const id of [...touched].sort((a, b) => a - b)) borrowRatesAfter.set(id, rateAfter(markets[id]!.market, l));
+    return { previews, liquidated: done.size, reward, ledgerAfter: l, borrowRatesAfter };
   }
 }

@@ -8,7 +8,10 @@ import { MathLib } from "./MathLib.js";
 import { ConstantsLib } from "./ConstantsLib.js";
 import type { Ledger, MarketState } from "../types.js";
 
-/** One market as `totalAssets` reads it: its stored state, validated price and current borrow index. */
+/**
+ * One market as `totalAssets` reads it: its stored state, validated price and current borrow
+ * index (`currentBorrowIndex(i)`, or `BorrowLib.currentIndex(market, timestamp)` locally).
+ */
 export interface PoolMarketInput {
   market: Pick<MarketState, "longSize" | "shortSize" | "longSizeEntry" | "shortSizeEntry" | "borrowIndex" | "accruedBorrowFees">;
   price: bigint;
@@ -27,6 +30,7 @@ export namespace PoolMath {
       const shortSide = m.longSizeEntry + m.shortSize * price;
       if (longSide >= shortSide) value -= MathLib.mulDivUp(longSide - shortSide, 1n, unit);
       else value += (shortSide - longSide) / unit;
+      // Math.mulDiv(Σ size·entry, currentIndex - borrowIndex, 1e18 * unit): BorrowLib.pendingFees without its zero shortcut.
       const pending = MathLib.mulDivDown(m.longSizeEntry + m.shortSizeEntry, currentIndex - m.borrowIndex, ConstantsLib.WAD * unit);
       value += m.accruedBorrowFees + pending;
     }

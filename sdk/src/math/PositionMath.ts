@@ -73,10 +73,12 @@ export namespace PositionMath {
   }
 
   /**
-   * Price at which equity(p) = maintenance(p), in closed form, with the borrow fee accrued so far.
-   * A long is liquidatable at or below it, a short at or above it. Rounds towards liquidation (a
-   * long's up, a short's down). 0 when no positive price solves it: a long that cannot be
-   * liquidated, or a short that is liquidatable at any price.
+   * Price L at which equity(p) = maintenance(p), in closed form on the reals, with the borrow fee
+   * accrued so far. A long is liquidatable strictly below L, a short strictly above it, and always
+   * at L - 1 wei (a short at L + 1 wei), where the root is crossed; at L itself the integer-rounded
+   * health may go either way. The division rounds a long's root up and a short's down. 0 when no
+   * positive price solves it: a long that cannot be liquidated, or a short that is liquidatable at
+   * any price.
    */
   export function liquidationPrice(
     isLong: boolean,

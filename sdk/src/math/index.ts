@@ -7,15 +7,20 @@ export { ConstantsLib } from "./ConstantsLib.js";
 export { MathLib } from "./MathLib.js";
 export { PositionMath } from "./PositionMath.js";
 export { HealthLib, type HealthInput } from "./HealthLib.js";
+export { BorrowLib, type RateMarket, type IndexMarket, type AccrualMarket } from "./BorrowLib.js";
 export {
   BulkheadLogic,
   type RevertReason,
-  type BorrowMarket,
   type ActionContext,
+  type LedgerEffects,
+  type BatchPosition,
+  type BatchMarket,
+  type LiquidateManyPreview,
   type OpenPreview,
   type IncreasePreview,
   type DecreasePreview,
   type RemoveCollateralPreview,
 } from "./BulkheadLogic.js";
 export { PoolMath, type PoolMarketInput } from "./PoolMath.js";
+export { PoolLogic, type LiquidityChange } from "./PoolLogic.js";
 export { ArithmeticError, MAX_UINT256, MAX_INT256, MIN_INT256 } from "./checked.js";

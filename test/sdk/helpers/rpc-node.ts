@@ -1,6 +1,7 @@
 // A real JSON-RPC node for tests: `hardhat node` as a child process bound to 127.0.0.1 on a free
 // port, and a deployment of Bulkhead over JSON-RPC with plain ethers ContractFactory from the
-// compiled artifacts (library linked by hand), as a deploy script on a public network would.
+// compiled artifacts (the engine's external libraries deployed and linked by hand from the
+// artifact's linkReferences), as a deploy script on a public network would.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { readFileSync } from "node:fs";
@@ -34,7 +35,7 @@ export interface RpcNode {
 export async function startNode(timeoutMs = 60_000): Promise<RpcNode> {
   const port = await freePort();
   const cli = join(root, "node_modules", "hardhat", "dist", "src", "cli.js");
-  const child = spawn(process.execPath, [cli, "--network", "default", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+  const child = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, FORCE_COLOR: "0" },
@@ -85,13 +86,18 @@ export async function startNode(timeoutMs = 60_000): Promise<RpcNode> {
   };
 }
 
-type Artifact = { abi: unknown[]; bytecode: string; linkReferences?: Record<string, Record<string, { start: number; length: number }[]>> };
+type LinkReferences = Record<string, Record<string, { start: number; length: number }[]>>;
+type Artifact = { abi: unknown[]; bytecode: string; linkReferences?: LinkReferences };
 
 function artifact(path: string): Artifact {
   return JSON.parse(readFileSync(join(root, "artifacts", path), "utf8")) as Artifact;
 }
 
-function link(a: Artifact, libraries: Record<string, string>): string {
+/** Artifact path of a library named in linkReferences ("project/contracts/x/L.sol" -> "contracts/x/L.sol/L.json"). */
+const libraryArtifact = (source: string, name: string) => `${source.replace(/^project\//, "")}/${name}.json`;
+
+/** Replaces the `__$…$__` placeholders at every linkReferences offset with the library addresses. */
+export function link(a: Artifact, libraries: Record<string, string>): string {
   let code = a.bytecode;
   for (const refs of Object.values(a.linkReferences ?? {})) {
     for (const [name, places] of Object.entries(refs)) {
@@ -102,18 +108,29 @@ function link(a: Artifact, libraries: Record<string, string>): string {
       }
     }
   }
+  if (code.includes("__$")) throw new Error("unlinked library placeholder left in the bytecode");
   return code;
 }
 
+/**
+ * Deploys a contract; the external libraries its artifact links (and theirs, depth first) are
+ * deployed first, once each, into `libraries` (name -> address), which the caller may share.
+ */
 async function deploy(signer: JsonRpcSigner, path: string, args: unknown[] = [], libraries: Record<string, string> = {}): Promise<Contract> {
   const a = artifact(path);
+  for (const [source, names] of Object.entries(a.linkReferences ?? {})) {
+    for (const name of Object.keys(names)) {
+      if (libraries[name]) continue;
+      libraries[name] = await (await deploy(signer, libraryArtifact(source, name), [], libraries)).getAddress();
+    }
+  }
   const factory = new ContractFactory(a.abi as never, link(a, libraries), signer);
   const c = await factory.deploy(...args);
   await c.waitForDeployment();
   return c as unknown as Contract;
 }
 
-/** Deploys token, feeds, pool, engine (+ linked library), lens, two markets and an LP deposit. */
+/** Deploys token, feeds, pool, engine (+ its four linked libraries), lens, two markets and an LP deposit. */
 export async function deployOverRpc(provider: JsonRpcProvider) {
   const [deployer, guardian, lp, alice, bob, keeper] = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => provider.getSigner(i)));
   const startBlock = await provider.getBlockNumber();
@@ -122,12 +139,12 @@ export async function deployOverRpc(provider: JsonRpcProvider) {
   const ethFeed = await deploy(deployer!, feedPath, [8, ETH_PRICE]);
   const btcFeed = await deploy(deployer!, feedPath, [8, BTC_PRICE]);
   const pool = await deploy(deployer!, "contracts/BulkheadPool.sol/BulkheadPool.json", [await token.getAddress(), "Bulkhead LP USDC", "bhUSDC"]);
-  const logic = await deploy(deployer!, "contracts/libraries/MarketConfigLogic.sol/MarketConfigLogic.json");
+  const libraries: Record<string, string> = {};
   const engine = await deploy(
     deployer!,
     "contracts/Bulkhead.sol/Bulkhead.json",
     [await token.getAddress(), await pool.getAddress(), await deployer!.getAddress(), await guardian!.getAddress(), "0x0000000000000000000000000000000000000000", 3600n],
-    { MarketConfigLogic: await logic.getAddress() },
+    libraries,
   );
   const lens = await deploy(deployer!, "contracts/BulkheadLens.sol/BulkheadLens.json", [await engine.getAddress()]);
   const call = async (c: Contract, method: string, ...args: unknown[]) => {
@@ -144,7 +161,7 @@ export async function deployOverRpc(provider: JsonRpcProvider) {
   for (const s of [alice!, bob!, keeper!]) await call(token, "faucet", await s.getAddress(), 100_000n * 10n ** 6n);
   return {
     signers: { deployer: deployer!, guardian: guardian!, lp: lp!, alice: alice!, bob: bob!, keeper: keeper! },
-    token, ethFeed, btcFeed, pool, engine, lens,
+    token, ethFeed, btcFeed, pool, engine, lens, libraries,
     addresses: {
       engine: await engine.getAddress(),
       lens: await lens.getAddress(),
