@@ -178,12 +178,12 @@ export interface PositionSpec {
 const PRICES = [ETH_PRICE * 10n ** 10n, BTC_PRICE * 10n ** 10n] as const;
 const UNIT = WAD * 10n ** 12n; // 1e18 * 10**(18 - 6)
 
-/** `n` positions of seeded random market, side, collateral (20..2,000 USDC) and leverage (1.5x..45x). */
-export function randomPositions(n: number, seed: bigint, traders: readonly string[]): PositionSpec[] {
+/** `n` positions of seeded random market, side, collateral (log-uniform, default 20..2,000 USDC) and leverage (1.5x..45x). */
+export function randomPositions(n: number, seed: bigint, traders: readonly string[], collateralRange: [bigint, bigint] = [20n * USDC, 2_000n * USDC]): PositionSpec[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, (_, i) => {
     const market = (rng.bool(0.7) ? 0 : 1) as 0 | 1;
-    const collateral = rng.log(20n * USDC, 2_000n * USDC);
+    const collateral = rng.log(collateralRange[0], collateralRange[1]);
     const leverage = rng.range(15n * WAD / 10n, 45n * WAD);
     return { trader: traders[i % traders.length]!, market, isLong: rng.bool(), collateral, leverage, size: sizeForLeverage(collateral, leverage, PRICES[market], UNIT) };
   });
