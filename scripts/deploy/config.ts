@@ -154,6 +154,12 @@ const MARKET_FIELD: Record<string, string> = {
   minLiquidationFee: "risk.minLiquidationFee",
 };
 
+// The fields each coupled check of MarketConfigLogic._validateRisk reads.
+const COUPLED_INPUTS: Record<string, string[]> = {
+  "mmr+liquidationFeeRate": ["maxLeverage", "mmr", "liquidationFeeRate"],
+  minLiquidationFee: ["maxLeverage", "mmr", "minCollateral", "minLiquidationFee"],
+};
+
 /** The field a listMarket bounds violation points at, inside market entry `prefix`. */
 export function marketFieldOf(prefix: string, v: BoundsViolation): string {
   return `${prefix}.${MARKET_FIELD[v.name] ?? v.name}`;
@@ -361,6 +367,7 @@ class Parser {
     this.known(field, o, ["symbol", "feed", "heartbeat", "params", "risk"]);
     const symbol = this.string(`${field}.symbol`, o.symbol);
     const base = symbol.split("/")[0];
+    const start = this.issues.length;
     const feedObj = this.object(`${field}.feed`, o.feed);
     let feed: FeedConfig;
     if (feedObj.mock !== undefined) {
@@ -404,8 +411,17 @@ class Parser {
     }
     // Mock feeds' decimals are known here; a real feed's decimals are read on chain by the preflight.
     const feedDecimals = feed.kind === "mock" ? BigInt(feed.decimals) : 0n;
+    // One problem per cause: a value that did not parse, or broke its own bound, is not reported
+    // again through the coupled checks it feeds.
+    const unparsed = new Set(this.issues.slice(start).map((i) => i.field));
+    const broken = new Set<string>();
     for (const viol of listMarketViolations(heartbeat, feedDecimals, params, risk)) {
-      this.issue(marketFieldOf(field, viol), describeViolation(viol));
+      const at = marketFieldOf(field, viol);
+      const inputs = COUPLED_INPUTS[viol.name];
+      if (inputs?.some((n) => broken.has(n) || unparsed.has(`${field}.${MARKET_FIELD[n]}`))) continue;
+      if (!inputs) broken.add(viol.name);
+      if (unparsed.has(at)) continue;
+      this.issue(at, describeViolation(viol));
     }
     return { symbol, base, feed, heartbeat, params, risk };
   }
