@@ -39,6 +39,11 @@ export type DeployOptions = {
   log?: (line: string) => void;
 };
 
+/** A deployment that stopped after the checks: Ignition refused or failed, or the result does not match the file. */
+export class DeployError extends Error {
+  override readonly name = "DeployError";
+}
+
 export type TxRecord = { step: string; hash: string; blockNumber: number };
 
 export type MarketRecord = {
@@ -135,12 +140,12 @@ export async function deployBulkhead(opts: DeployOptions): Promise<DeploymentRec
     accounts,
     defaultSender: deployer,
   });
-  const contracts = successfulContracts(result);
+  const contracts = successfulContracts(result, journal);
   log(sent.length === 0 ? "  nothing to send: every step is already on chain" : `  ${sent.length} transactions sent`);
 
   // An in-process chain ends with the process: there is nothing to record for others to read.
   const out = opts.deploymentsDir === null || ephemeral ? undefined : path.join(opts.deploymentsDir ?? "deployments", `${network}.json`);
-  const record = await buildRecord({ ethers, config, plan, contracts, chainId, network, journal, deploymentId, file, sent, deployer: deployer!, previous: out });
+  const record = await buildRecord({ ethers, config, plan, contracts, chainId, network, journal, deploymentId, file, sent, deployer: deployer!, previous: out, root: hre.config.paths.root });
   if (out !== undefined) {
     await writeRecord(out, record);
     log(`  wrote ${out}`);
@@ -157,7 +162,7 @@ function eventListener(onSend: (futureId: string, hash: string) => void): Execut
   });
 }
 
-function successfulContracts(result: DeploymentResult): Record<string, string> {
+function successfulContracts(result: DeploymentResult, journal: string | undefined): Record<string, string> {
   if (result.type === DeploymentResultType.SUCCESSFUL_DEPLOYMENT) {
     return Object.fromEntries(Object.entries(result.contracts).map(([k, c]) => [k, getAddress(c.address)]));
   }
@@ -169,7 +174,11 @@ function successfulContracts(result: DeploymentResult): Record<string, string> {
           ...result.held.map((h) => `${h.futureId}: held (${h.reason})`),
         ]
       : Object.entries(result.errors).flatMap(([id, errs]) => errs.map((e) => `${id}: ${e}`));
-  throw new Error(`Ignition deployment failed (${result.type}):\n  ${detail.join("\n  ")}\nThe journal keeps what succeeded; fix the cause and run the same command again to resume.`);
+  const advice =
+    result.type === DeploymentResultType.RECONCILIATION_ERROR
+      ? `The parameter file no longer matches what ${journal} records as deployed. A deployed value is changed through governance (setMarketParams, setRiskParams, setFeed), not by redeploying; restore the file, or deploy afresh with a new --journal-dir.`
+      : "The journal keeps what succeeded; fix the cause and run the same command again to resume.";
+  throw new DeployError(`Ignition deployment stopped (${result.type}):\n  ${detail.join("\n  ")}\n${advice}`);
 }
 
 /**
@@ -225,6 +234,14 @@ type BuildInput = {
   deployer: string;
   /** The record an earlier run wrote, if any. */
   previous: string | undefined;
+  /** Project root: recorded paths are relative to it, so records carry no machine paths. */
+  root: string;
+};
+
+/** `file` relative to the project root when inside it (POSIX separators), else as given. */
+const portable = (root: string, file: string) => {
+  const rel = path.relative(root, path.resolve(file));
+  return rel.startsWith("..") || path.isAbsolute(rel) ? file : rel.split(path.sep).join("/");
 };
 
 /** Reads the deployed system back (never trusting the journal alone) and assembles the record. */
@@ -295,7 +312,7 @@ async function buildRecord(b: BuildInput): Promise<DeploymentRecord> {
   } else {
     expect(owner === b.deployer, `engine owner is ${owner}, not the deployer`);
   }
-  if (problems.length > 0) throw new Error(`the deployed system does not match the parameter file:\n  ${problems.join("\n  ")}`);
+  if (problems.length > 0) throw new DeployError(`the deployed system does not match the parameter file:\n  ${problems.join("\n  ")}`);
 
   const transactions = await collectTransactions(b);
   const [seqFeed, seqGrace] = await engine.sequencer();
@@ -322,9 +339,9 @@ async function buildRecord(b: BuildInput): Promise<DeploymentRecord> {
     governance: { owner, pendingOwner, guardian: getAddress(await engine.guardian()), timelock },
     standIns,
     deployer: b.deployer,
-    ignition: { module: MODULE_ID, deploymentId: b.deploymentId, journal: b.journal ?? null },
+    ignition: { module: MODULE_ID, deploymentId: b.deploymentId, journal: b.journal ? portable(b.root, b.journal) : null },
     transactions,
-    parameters: { file: b.file, source: config.source },
+    parameters: { file: b.file ? portable(b.root, b.file) : null, source: config.source },
     updatedAt: new Date().toISOString(),
   };
 }

@@ -2,7 +2,7 @@
 import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import { DeployConfigError, loadDeployConfig } from "../deploy/config.js";
-import { deployBulkhead, parametersPathOf } from "../deploy/deploy.js";
+import { DeployError, deployBulkhead, parametersPathOf } from "../deploy/deploy.js";
 import { networkSecretIssues } from "../deploy/secrets.js";
 
 type Args = { parameters?: string; deploymentsDir: string; journalDir?: string; verify: boolean };
@@ -34,12 +34,23 @@ export default async function deployTask(args: Args, hre: HardhatRuntimeEnvironm
     console.log(`  engine ${record.engine}  pool ${record.pool}  lens ${record.lens}`);
     console.log(`  ${record.markets.map((m) => `#${m.id} ${m.symbol}`).join(", ")}; owner ${record.governance.owner}; start block ${record.startBlock}`);
     if (args.verify) {
-      if (record.ignition.journal === null) throw new Error("--verify needs a recorded (non in-process) deployment");
-      await hre.tasks.getTask(["ignition", "verify"]).run({ deploymentId: path.basename(record.ignition.journal) });
+      // `ignition verify` reads the journal from its default place, ignition/deployments/<id>.
+      const standard = path.join(hre.config.paths.ignition, "deployments", record.ignition.deploymentId);
+      if (record.ignition.journal === null) throw new Error("--verify needs a recorded (not in-process) deployment");
+      if (args.journalDir !== undefined && path.resolve(args.journalDir) !== standard) {
+        throw new Error(`--verify reads the journal from ${standard}; drop --journal-dir or run \`npx hardhat ignition verify\` yourself`);
+      }
+      console.log(`Verifying ${record.ignition.deploymentId} on the block explorers`);
+      await hre.tasks.getTask(["ignition", "verify"]).run({ deploymentId: record.ignition.deploymentId });
     }
   } catch (e) {
     if (e instanceof DeployConfigError) {
       console.error(`\nDeployment refused before sending anything.\n${e.message}`);
+      process.exitCode = 1;
+      return;
+    }
+    if (e instanceof DeployError) {
+      console.error(`\nDeployment stopped.\n${e.message}`);
       process.exitCode = 1;
       return;
     }

@@ -142,4 +142,17 @@ describe("deploy: real node over JSON-RPC", function () {
     const { updatedAt: _b, ...second } = again;
     expect(second).to.deep.equal(first);
   });
+
+  it("test_deploy_localhost_changedDeployedValue_stopsWithoutSending", async () => {
+    const params = JSON.parse(await readFile(path.join(dir, "params.json"), "utf8"));
+    params.markets[0].heartbeat = "2h";
+    await writeFile(path.join(dir, "params.json"), JSON.stringify(params));
+    const block = BigInt(await provider.send("eth_blockNumber", []));
+    const res = await npmRun("deploy", args(), env());
+    expect(res.code).to.equal(1);
+    expect(res.stderr).to.include("Deployment stopped.");
+    expect(res.stderr).to.include("Bulkhead#ListMarket_ETH_USD: Argument at index 1 has been changed");
+    expect(res.stderr).to.include("changed through governance");
+    expect(BigInt(await provider.send("eth_blockNumber", []))).to.equal(block);
+  });
 });
