@@ -6,7 +6,7 @@ import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
 import { parseUnits } from "ethers";
-import { deployBulkhead, parametersPathOf, type DeploymentRecord } from "../deploy/deploy.js";
+import { deployBulkhead, parametersPathOf } from "../deploy/deploy.js";
 import { loadDeployConfig } from "../deploy/config.js";
 import { makeStyle, ratio, shortAddress, table, units, type Style } from "./format.js";
 
@@ -41,7 +41,6 @@ const TRADES: Trade[] = [
 const CRASH = { market: "ETH/USD", to: "2720" };
 const LP_DEPOSIT = "1000000";
 const TRADER_FUNDS = "50000";
-const WAD = 10n ** 18n;
 
 export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const { hre, connection } = opts;
@@ -317,6 +316,3 @@ function stepper(print: (l: string) => void, s: Style) {
     print(`${s.cyan(s.bold(`${n}.`))} ${s.bold(title)}  ${s.dim(what)}`);
   };
 }
-
-export type { DeploymentRecord };
-void WAD;

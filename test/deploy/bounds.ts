@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import * as B from "../../scripts/deploy/bounds.js";
-import { deploySystem, defaultParams, defaultRisk, HEARTBEAT, SEQUENCER_GRACE } from "../helpers/fixture.js";
+import { deploySystem, defaultParams, defaultRisk, HEARTBEAT } from "../helpers/fixture.js";
 import { engineFactory } from "../helpers/engine.js";
 
 const { ethers } = await network.create();
@@ -183,7 +183,6 @@ describe("deploy: TS bounds agree with the contract", function () {
       const v = B.gracePeriodViolation(grace);
       expect(verdict).to.deep.equal(v ? { ok: false, ...v } : { ok: true });
     }
-    void SEQUENCER_GRACE;
     for (const share of [B.MAX_PROTOCOL_FEE_SHARE, B.MAX_PROTOCOL_FEE_SHARE + 1n]) {
       let verdict: Verdict = { ok: true };
       try {
