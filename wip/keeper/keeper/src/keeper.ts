@@ -1,0 +1,214 @@
+/**
+ * The keeper loop: on every new block, sync the tracked positions (tracker), settle the
+ * transactions in flight (executor), evaluate every position at the block (evaluator), and
+ * liquidate what is liquidatable (executor). A failed cycle is logged, counted and retried with
+ * backoff; nothing short of `stop()` ends the loop.
+ * @module
+ */
+import type { BulkheadClient } from "../../sdk/src/index.js";
+import { Evaluator, type Evaluation } from "./evaluator.js";
+import { Executor, type ExecutorOptions, type TxSigner } from "./executor.js";
+import { silentLogger, type Logger } from "./logger.js";
+import { Metrics, type HealthReport } from "./metrics.js";
+import { PositionTracker, type TrackerOptions } from "./tracker.js";
+import type { JsonStore } from "./store.js";
+import type { RpcStats } from "./rpc.js";
+
+export interface KeeperOptions extends Omit<TrackerOptions, "logger">, Omit<ExecutorOptions, "logger" | "metrics" | "onStale"> {
+  /** Milliseconds between polls for a new block (default 1,000). */
+  pollIntervalMs?: number;
+  /** Longest pause after failed cycles (default 30,000 ms). */
+  maxBackoffMs?: number;
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Counters of the RPC transport, exported as metrics. */
+  rpcStats?: RpcStats;
+}
+
+export interface CycleReport {
+  block: number;
+  tracked: number;
+  candidates: number;
+  sent: number;
+  mined: number;
+  evaluation: Evaluation;
+}
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+export class Keeper {
+  readonly client: BulkheadClient;
+  readonly store: JsonStore;
+  readonly tracker: PositionTracker;
+  readonly evaluator: Evaluator;
+  readonly executor: Executor;
+  readonly metrics: Metrics;
+  readonly #log: Logger;
+  readonly #pollMs: number;
+  readonly #maxBackoffMs: number;
+  readonly #rpcStats: RpcStats | undefined;
+  readonly #stop = new AbortController();
+  #running: Promise<void> | null = null;
+  #lastBlock = -1;
+  #lastCycleAt = 0;
+  #lastError: string | null = null;
+  #consecutiveFailures = 0;
+  #lastEvaluation: Evaluation | null = null;
+  #started = Date.now();
+
+  constructor(client: BulkheadClient, signer: TxSigner | null, address: string, store: JsonStore, options: KeeperOptions = {}) {
+    this.client = client;
+    this.store = store;
+    this.#log = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? new Metrics();
+    this.#pollMs = options.pollIntervalMs ?? 1_000;
+    this.#maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.#rpcStats = options.rpcStats;
+    this.tracker = new PositionTracker(client, store, { ...options, logger: this.#log });
+    this.evaluator = new Evaluator(client, { logger: this.#log });
+    this.executor = new Executor(client, signer, address, store, {
+      ...options,
+      logger: this.#log,
+      metrics: this.metrics,
+      onStale: (ids) => this.tracker.markDirty(ids),
+    });
+    const m = this.metrics;
+    m.declare("keeper_positions_tracked", "gauge", "Open positions the keeper tracks");
+    m.declare("keeper_positions_liquidatable", "gauge", "Tracked positions liquidatable at the last evaluated block");
+    m.declare("keeper_liquidations_total", "counter", "Positions liquidated by this keeper");
+    m.declare("keeper_failures_total", "counter", "Failures by kind (cycle, tx_reverted, send_*, simulation_revert, fee_cap)");
+    m.declare("keeper_last_block", "gauge", "Last block evaluated");
+    m.declare("keeper_checkpoint_block", "gauge", "Last confirmed block persisted in the store");
+    m.declare("keeper_pending_txs", "gauge", "Liquidation transactions in flight");
+    m.declare("keeper_reorgs_total", "counter", "Reorgs seen (tip or below the checkpoint)");
+    m.declare("keeper_sequencer_up", "gauge", "1 when the L2 sequencer feed reports up (1 on chains without one)");
+  }
+
+  /** Recovers pending transactions and loads the markets; call before `run`. */
+  async init(): Promise<void> {
+    await this.executor.init();
+    await this.evaluator.loadMarkets();
+  }
+
+  /** One cycle at the latest block (tests and the loop call it). */
+  async cycle(): Promise<CycleReport> {
+    const sync = await this.tracker.sync();
+    const baseFeePerGas = sync.headBaseFeePerGas;
+    const evaluation = await this.evaluator.evaluate(this.tracker.views.values(), sync.head, sync.headTimestamp);
+    const ctx = { block: sync.head, baseFeePerGas, prices: evaluation.markets.map((m) => m.price) };
+    const settled = await this.executor.settle(ctx);
+    if (settled.liquidated.length > 0) this.tracker.markDirty(settled.liquidated);
+    this.executor.pruneLiquidated(
+      (id) => this.tracker.has(id),
+      sync.head - this.tracker.confirmations - 2,
+      (id) => this.tracker.views.has(id),
+    );
+    const sent = await this.executor.submit(evaluation.candidates, ctx);
+    this.#lastEvaluation = evaluation;
+    this.#lastBlock = sync.head;
+    this.#lastCycleAt = Date.now();
+    this.#updateMetrics(evaluation, sync.reorg);
+    if (evaluation.candidates.length > 0 || sent.sent > 0 || settled.mined > 0) {
+      this.#log.info("cycle", {
+        block: sync.head,
+        tracked: this.tracker.size,
+        liquidatable: evaluation.candidates.length,
+        blocked: evaluation.blocked,
+        sent: sent.sent,
+        mined: settled.mined,
+        pending: this.executor.pendingCount,
+      });
+    } else {
+      this.#log.debug("cycle", { block: sync.head, tracked: this.tracker.size, refreshed: sync.refreshed, mathMs: Math.round(evaluation.mathMs) });
+    }
+    return { block: sync.head, tracked: this.tracker.size, candidates: evaluation.candidates.length, sent: sent.sent, mined: settled.mined, evaluation };
+  }
+
+  #updateMetrics(e: Evaluation, reorg: "none" | "tip" | "deep"): void {
+    const m = this.metrics;
+    m.set("keeper_positions_tracked", this.tracker.size);
+    m.set("keeper_positions_liquidatable", e.candidates.length);
+    m.set("keeper_last_block", e.block);
+    m.set("keeper_checkpoint_block", this.tracker.checkpointBlock);
+    m.set("keeper_pending_txs", this.executor.pendingCount);
+    m.set("keeper_evaluation_math_ms", e.mathMs, {}, "Milliseconds of local health math in the last cycle");
+    if (reorg !== "none") m.inc("keeper_reorgs_total", 1, { depth: reorg });
+    for (const mk of e.markets) {
+      const labels = { market: mk.id, symbol: mk.symbol };
+      m.set("keeper_feed_staleness_seconds", mk.staleness ?? -1, labels, "Seconds since the market feed's last update (block time)");
+      m.set("keeper_feed_valid", mk.price === null ? 0 : 1, labels, "1 when the market has a valid price");
+    }
+    m.set("keeper_sequencer_up", e.sequencer === null ? 1 : e.sequencer.up && !e.sequencer.inGrace ? 1 : 0);
+    if (this.#rpcStats) {
+      for (const [method, n] of this.#rpcStats.requests) m.set("keeper_rpc_requests_total", n, { method }, "JSON-RPC requests by method");
+      m.set("keeper_rpc_retries_total", this.#rpcStats.retries, {}, "JSON-RPC attempts retried");
+      m.set("keeper_rpc_failovers_total", this.#rpcStats.failovers, {}, "Moves to another RPC URL");
+      m.set("keeper_rpc_failures_total", this.#rpcStats.failures, {}, "Requests that failed on every URL");
+    }
+  }
+
+  /** What `/health` says. */
+  health(): HealthReport {
+    const e = this.#lastEvaluation;
+    const staleAfter = Math.max(30_000, this.#pollMs * 10);
+    const ok = this.#lastCycleAt > 0 && Date.now() - this.#lastCycleAt < staleAfter;
+    return {
+      ok,
+      status: this.#lastCycleAt === 0 ? "starting" : ok ? "ok" : "stalled",
+      dryRun: this.executor.dryRun,
+      account: this.executor.address,
+      lastBlock: this.#lastBlock,
+      checkpoint: this.tracker.checkpointBlock,
+      positionsTracked: this.tracker.size,
+      liquidatable: e?.candidates.length ?? 0,
+      pendingTxs: this.executor.pendingCount,
+      liquidations: this.metrics.total("keeper_liquidations_total"),
+      failures: this.metrics.total("keeper_failures_total"),
+      consecutiveFailures: this.#consecutiveFailures,
+      lastError: this.#lastError,
+      lastCycleAgoMs: this.#lastCycleAt === 0 ? null : Date.now() - this.#lastCycleAt,
+      uptimeS: Math.round((Date.now() - this.#started) / 1000),
+      feeds: (e?.markets ?? []).map((m) => ({ market: m.id, symbol: m.symbol, valid: m.price !== null, error: m.priceError, stalenessS: m.staleness, heartbeatS: m.heartbeat })),
+      sequencer: e?.sequencer ?? null,
+    };
+  }
+
+  /** Runs cycles until `stop()`; resolves when the loop has ended. */
+  run(): Promise<void> {
+    this.#running ??= this.#loop();
+    return this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    const signal = this.#stop.signal;
+    while (!signal.aborted) {
+      let pause = this.#pollMs;
+      try {
+        const head = await this.client.provider.getBlockNumber();
+        if (head !== this.#lastBlock || this.executor.pendingCount > 0) await this.cycle();
+        if (this.#consecutiveFailures > 0) this.#log.info("cycle.recovered", { after: this.#consecutiveFailures });
+        this.#consecutiveFailures = 0;
+        this.#lastError = null;
+      } catch (e) {
+        if (signal.aborted) break;
+        this.#consecutiveFailures++;
+        this.#lastError = (e as Error)?.message ?? String(e);
+        this.metrics.inc("keeper_failures_total", 1, { kind: "cycle" });
+        pause = Math.min(this.#maxBackoffMs, this.#pollMs * 2 ** Math.min(this.#consecutiveFailures, 6));
+        this.#log.error("cycle.failed", { error: this.#lastError, consecutive: this.#consecutiveFailures, retryInMs: pause });
+      }
+      await sleep(pause, signal);
+    }
+  }
+
+  /** Ends the loop after the current cycle and saves the store. */
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+    this.store.save();
+  }
+}
