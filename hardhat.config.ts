@@ -1,5 +1,6 @@
 import { createRequire } from "node:module";
-import { defineConfig } from "hardhat/config";
+import { configVariable, defineConfig, task } from "hardhat/config";
+import { ArgumentType } from "hardhat/types/arguments";
 import hardhatToolboxMochaEthers from "@nomicfoundation/hardhat-toolbox-mocha-ethers";
 
 const require = createRequire(import.meta.url);
@@ -19,11 +20,25 @@ const COMPILER = {
   },
 };
 
+// Public testnets: the RPC URL and the deployer's key come from configuration variables, read from
+// the environment or from Hardhat's encrypted keystore (`npx hardhat keystore set NAME`), never
+// from the repository. They are resolved only when the network is used.
+const testnet = (rpcVariable: string, chainId: number) => ({
+  type: "http" as const,
+  chainId,
+  url: configVariable(rpcVariable),
+  accounts: [configVariable("DEPLOYER_PRIVATE_KEY")],
+});
+
 export default defineConfig({
   plugins: [hardhatToolboxMochaEthers],
   solidity: {
-    // Chainlink's own mock aggregator stands in for price and sequencer feeds on local chains.
-    npmFilesToBuild: ["@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol"],
+    // Chainlink's own mock aggregator stands in for price and sequencer feeds on local chains;
+    // OpenZeppelin's TimelockController receives the engine's ownership on public networks.
+    npmFilesToBuild: [
+      "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol",
+      "@openzeppelin/contracts/governance/TimelockController.sol",
+    ],
     // `production` (deploy) and `default` (tests, bench) build identical bytecode on purpose:
     // what is tested and measured is what ships.
     profiles: { default: COMPILER, production: COMPILER },
@@ -38,6 +53,40 @@ export default defineConfig({
     },
   },
   networks: {
-    localhost: { type: "http", url: "http://127.0.0.1:8545" },
+    // `npm run node` serves this; LOCALHOST_RPC_URL points it elsewhere (the node tests use a free port).
+    localhost: { type: "http", chainId: 31337, url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545" },
+    sepolia: { ...testnet("SEPOLIA_RPC_URL", 11155111), chainType: "l1" },
+    arbitrumSepolia: { ...testnet("ARBITRUM_SEPOLIA_RPC_URL", 421614), chainType: "generic" },
+    baseSepolia: { ...testnet("BASE_SEPOLIA_RPC_URL", 84532), chainType: "op" },
   },
+  // One Etherscan (API v2) key verifies on Etherscan, Arbiscan and Basescan; Blockscout needs none.
+  verify: {
+    etherscan: { apiKey: configVariable("ETHERSCAN_API_KEY") },
+  },
+  tasks: [
+    task("deploy", "Deploy Bulkhead from ignition/parameters/<network>.json and write deployments/<network>.json")
+      .addOption({
+        name: "parameters",
+        description: "Parameter file (default: ignition/parameters/<network>.json)",
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
+      .addOption({
+        name: "deploymentsDir",
+        description: "Folder of the <network>.json deployment records",
+        defaultValue: "deployments",
+      })
+      .addOption({
+        name: "journalDir",
+        description: "Ignition journal folder (default: ignition/deployments/chain-<chainId>)",
+        type: ArgumentType.STRING_WITHOUT_DEFAULT,
+        defaultValue: undefined,
+      })
+      .addFlag({ name: "verify", description: "Verify every contract on the network's block explorers afterwards" })
+      .setAction(() => import("./scripts/tasks/deploy.js"))
+      .build(),
+    task("demo", "Deploy, trade, crash ETH and liquidate exactly the one unhealthy position")
+      .setAction(() => import("./scripts/tasks/demo.js"))
+      .build(),
+  ],
 });

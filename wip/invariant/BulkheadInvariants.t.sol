@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import {Ledger} from "../../interfaces/IBulkhead.sol";
+import {InvariantBase} from "../utils/BaseTest.sol";
+import {Handler} from "./Handler.sol";
+
+/// @notice DESIGN.md's contract invariants 1-7 under random sequences of trader, LP, keeper,
+/// guardian and owner actions, price moves (±15% a step, crashes) and time. The handler checks
+/// each action against its ghost state as it happens and records findings; these functions
+/// assert them and the state-level properties after every call.
+contract BulkheadInvariantsTest is InvariantBase {
+    Handler internal handler;
+
+    function setUp() public {
+        // A thin pool, so opens, withdrawals and losses push free liquidity to zero.
+        _deploySystem(6, 300_000);
+        engine.setProtocolFeeShare(0.2e18);
+        handler = new Handler(engine, pool, ethFeed, btcFeed, guardian);
+        engine.transferOwnership(address(handler));
+        vm.prank(address(handler));
+        engine.acceptOwnership();
+
+        // A starting book: longs and shorts on both markets from 2x to 45x.
+        handler.open(0, 0, true, 2_000e6, 20e18 + 1);
+        handler.open(1, 0, false, 1_500e6, 50e18 + 1);
+        handler.open(2, 1, true, 1_000e6, 90e18);
+        handler.open(3, 1, false, 800e6, 10e18 + 1);
+        handler.open(0, 1, true, 300e6, 4e18 + 1);
+        handler.open(1, 0, true, 2_000e6, 60e18);
+
+        bytes4[] memory selectors = new bytes4[](21);
+        selectors[0] = Handler.open.selector;
+        selectors[1] = Handler.increase.selector;
+        selectors[2] = Handler.decrease.selector;
+        selectors[3] = Handler.close.selector;
+        selectors[4] = Handler.addCollateral.selector;
+        selectors[5] = Handler.removeCollateral.selector;
+        selectors[6] = Handler.donate.selector;
+        selectors[7] = Handler.transferPosition.selector;
+        selectors[8] = Handler.roundTrip.selector;
+        selectors[9] = Handler.lpDeposit.selector;
+        selectors[10] = Handler.lpWithdraw.selector;
+        selectors[11] = Handler.liquidate.selector;
+        selectors[12] = Handler.liquidateMany.selector;
+        selectors[13] = Handler.fundInsurance.selector;
+        selectors[14] = Handler.setPaused.selector;
+        selectors[15] = Handler.setRiskParams.selector;
+        selectors[16] = Handler.withdrawProtocolFees.selector;
+        selectors[17] = Handler.movePrice.selector;
+        selectors[18] = Handler.warp.selector;
+        selectors[19] = Handler.shockPrice.selector;
+        selectors[20] = Handler.crashPrice.selector;
+        targetContract(address(handler));
+        targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
+    }
+
+    // ---------------------------------------------------------------- 1. isolation
+
+    /// @notice [1] Any action on position A left every other position's record, owner and vault
+    /// balance exactly as the ghost had them; liquidating A moved only A's vault and paid A's owner
+    /// nothing; a risk-parameter change made no open position liquidatable.
+    function invariant_IsolationOtherPositionsUntouched() public view {
+        _assertNoFinding(Handler.Kind.Isolation);
+        _assertNoFinding(Handler.Kind.Governance);
+    }
+
+    // ---------------------------------------------------------------- 2. conservation
+
+    /// @notice [2] No token is created or lost: every open vault holds exactly its recorded
+    /// collateral plus donations; the pool holds exactly LP assets + insurance fund + protocol fees;
+    /// the known holders hold the whole supply, which is what the faucet minted; and every
+    /// settlement moved exactly the amounts it reported.
+    function invariant_TokensConserved() public view {
+        uint256[] memory ids = handler.openIds();
+        for (uint256 i; i < ids.length; ++i) {
+            uint256 collateral = engine.position(ids[i]).collateral;
+            assertEq(
+                token.balanceOf(engine.vaultOf(ids[i])),
+                collateral + handler.donated(ids[i]),
+                string.concat("vault ", vm.toString(ids[i]), " != collateral + donations")
+            );
+        }
+        Ledger memory l = engine.ledger();
+        assertEq(
+            token.balanceOf(address(pool)),
+            uint256(l.lpAssets) + l.insuranceFund + l.protocolFees,
+            "pool balance != lpAssets + insurance + protocolFees"
+        );
+        address[] memory holders = handler.holders();
+        uint256 sum;
+        for (uint256 i; i < holders.length; ++i) {
+            sum += token.balanceOf(holders[i]);
+        }
+        assertEq(token.totalSupply(), handler.ghostMinted(), "supply != minted");
+        assertEq(sum, token.totalSupply(), "tracked balances != supply");
+        _assertNoFinding(Handler.Kind.Conservation);
+    }
+
+    // ---------------------------------------------------------------- 3. soundness, 4. liveness
+
+    /// @notice [3] liquidate(A) succeeded iff isLiquidatable(A) and previewLiquidation(A) said so
+    /// just before, and did exactly what the preview said; isLiquidatable always equalled DESIGN's
+    /// predicate recomputed from the record; liquidateMany liquidated exactly the liquidatable ids.
+    function invariant_LiquidationSucceedsIffLiquidatable() public view {
+        _assertNoFinding(Handler.Kind.Soundness);
+    }
+
+    /// @notice [4] After every action, every liquidatable position could be liquidated (probed and
+    /// rolled back): while paused, with an empty insurance fund and with bad debt too; free LP
+    /// liquidity was always withdrawable and top-ups always worked.
+    function invariant_LiquidatablePositionsCanBeLiquidated() public view {
+        _assertNoFinding(Handler.Kind.Liveness);
+    }
+
+    // ---------------------------------------------------------------- 5. initial margin
+
+    /// @notice [5] After every successful open, increase, decrease and collateral removal the
+    /// position had equity >= notional / maxLeverage, collateral >= minCollateral, and was not
+    /// liquidatable.
+    function invariant_InitialMarginHoldsAfterTraderActions() public view {
+        _assertNoFinding(Handler.Kind.InitialMargin);
+    }
+
+    // ---------------------------------------------------------------- 6. payability
+
+    /// @notice [6] LP assets cover the reserved max profit of every open position (DESIGN.md as written).
+    function invariant_LpAssetsCoverReserved() public view {
+        Ledger memory l = engine.ledger();
+        assertGe(l.lpAssets, l.reserved, "lpAssets < reserved");
+    }
+
+    /// @notice [6] Every close whose net (collateral + capped pnl - fees) is not negative went
+    /// through and paid exactly that net plus the vault's donations.
+    function invariant_EveryPayableCloseIsPaid() public view {
+        _assertNoFinding(Handler.Kind.Payability);
+    }
+
+    // ---------------------------------------------------------------- 7. no free value
+
+    /// @notice [7] Opening and closing at an unchanged price (with increases, decreases and
+    /// collateral moves in between) never returned more than was put in.
+    function invariant_RoundTripReturnsNoProfit() public view {
+        _assertNoFinding(Handler.Kind.FreeValue);
+    }
+
+    // ---------------------------------------------------------------- pause
+
+    /// @notice Pausing stopped opens, increases and LP deposits; it stopped nothing else (see [4]).
+    function invariant_PauseStopsRiskIncreasingActions() public view {
+        _assertNoFinding(Handler.Kind.Pause);
+    }
+
+    // ---------------------------------------------------------------- handler coverage
+
+    /// @notice The handler's bounding lets its actions succeed: 16 fixed pseudo-random walks of
+    /// 50 actions from the starting book (like invariant runs) open, change, close and liquidate
+    /// positions (with bad debt, while paused, with an empty insurance fund) and break nothing.
+    /// Guards against a handler whose calls all revert and so prove nothing.
+    function test_handler_exercisesEveryAction() public {
+        string[18] memory names = [
+            "open",
+            "increase",
+            "decrease",
+            "close",
+            "addCollateral",
+            "removeCollateral",
+            "donate",
+            "roundTrip",
+            "lpDeposit",
+            "lpWithdraw",
+            "liquidate",
+            "liquidate.badDebt",
+            "liquidate.paused",
+            "liquidate.noInsurance",
+            "liquidateMany",
+            "probe.liquidatable",
+            "probe.liquidatable.paused",
+            "probe.liquidatable.noInsurance"
+        ];
+        uint256[18] memory totals;
+        for (uint256 run; run < 16; ++run) {
+            uint256 snapshot = vm.snapshotState();
+            for (uint256 i; i < 50; ++i) {
+                uint256 seed = uint256(keccak256(abi.encode(run, i)));
+                _step(seed % 21, seed >> 8);
+            }
+            for (uint8 k; k <= uint8(type(Handler.Kind).max); ++k) {
+                _assertNoFinding(Handler.Kind(k));
+            }
+            for (uint256 i; i < names.length; ++i) {
+                totals[i] += handler.calls(bytes32(bytes(names[i])));
+            }
+            vm.revertToState(snapshot);
+        }
+        string memory counts;
+        for (uint256 i; i < names.length; ++i) {
+            counts = string.concat(counts, names[i], "=", vm.toString(totals[i]), " ");
+        }
+        for (uint256 i; i < names.length; ++i) {
+            assertGe(totals[i], 100000, string.concat(names[i], " never happened; ", counts));
+        }
+    }
+
+    function _step(uint256 action, uint256 s) internal {
+        uint256 a = uint256(keccak256(abi.encode(s, 1)));
+        uint256 b = uint256(keccak256(abi.encode(s, 2)));
+        uint256 c = uint256(keccak256(abi.encode(s, 3)));
+        if (action == 0) handler.open(s, a, s % 2 == 0, b, c);
+        else if (action == 1) handler.increase(s, a, b);
+        else if (action == 2) handler.decrease(s, a);
+        else if (action == 3) handler.close(s);
+        else if (action == 4) handler.addCollateral(s, a, b);
+        else if (action == 5) handler.removeCollateral(s, a);
+        else if (action == 6) handler.donate(s, a, b);
+        else if (action == 7) handler.transferPosition(s, a);
+        else if (action == 8) handler.roundTrip(s, a, s % 2 == 0, b, c, a);
+        else if (action == 9) handler.lpDeposit(s, a);
+        else if (action == 10) handler.lpWithdraw(s, a);
+        else if (action == 11) handler.liquidate(s, a);
+        else if (action == 12) handler.liquidateMany(s, a);
+        else if (action == 13) handler.fundInsurance(s, a);
+        else if (action == 14) handler.setPaused(s);
+        else if (action == 15) handler.setRiskParams(s, a, b, c, a >> 8);
+        else if (action == 16) handler.withdrawProtocolFees(s);
+        else if (action == 17) handler.movePrice(s, a);
+        else if (action == 18) handler.warp(s);
+        else if (action == 19) handler.shockPrice(s, a);
+        else handler.crashPrice(s, a);
+    }
+
+    function _assertNoFinding(Handler.Kind kind) internal view {
+        string memory why = handler.violation(kind);
+        if (bytes(why).length != 0) revert(why);
+    }
+}
