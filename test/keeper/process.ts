@@ -129,6 +129,9 @@ describe("keeper (real node process)", function () {
     expect(started.resumedFrom).to.equal(null);
     expect(k.events("sync.backfilled").length, "backfilled in chunked log queries").to.equal(1);
 
+    // Blocks are counted at a 1 s block time: at 250 ms the count measures how busy the (shared)
+    // machine is more than the keeper.
+    await intervalMining(node!.provider, 1_000);
     await sys.setPrice(sys.ethFeed, CRASH);
     const crashBlock = await blockNumber(sys.provider);
     // The chain agrees with the subset known in advance.
@@ -144,7 +147,7 @@ describe("keeper (real node process)", function () {
     const last = Math.max(...[...events.values()].map((e) => e[0]!.block));
     const blocks = last - crashBlock;
     console.log(`      ${crashSubset.size} of ${COUNT} liquidated ${blocks} blocks after the crash`);
-    expect(blocks).to.be.at.most(6);
+    expect(blocks, "blocks from the crash to the last liquidation").to.be.at.most(4);
     await expectUntouched(liquidated);
     expect((await liquidatableAt(sys, ids)).size, "nothing liquidatable is left").to.equal(0);
 

@@ -25,7 +25,7 @@ export class KeeperProcess {
     this.child = spawn(process.execPath, [KEEPER_BIN, "--log-format", "json", ...args], {
       cwd: root,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...(process.env.KEEPER_TEST_LOG_LEVEL ? { KEEPER_LOG_LEVEL: process.env.KEEPER_TEST_LOG_LEVEL } : {}), ...env },
     });
     running.add(this.child);
     let buffer = "";
