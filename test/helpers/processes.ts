@@ -1,5 +1,5 @@
-// Real processes for the deploy and demo tests: a free port on 127.0.0.1, the Hardhat CLI run as
-// a child (the very command a user types), and a JSON-RPC node that each test stops itself.
+// Real processes for the deploy, demo, SDK and keeper tests: a free port on 127.0.0.1, the Hardhat
+// CLI run as a child (the very command a user types), and JSON-RPC nodes (hardhat, anvil) that each test stops itself.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { createRequire } from "node:module";
@@ -56,20 +56,45 @@ export function run(cmd: string, args: string[], env: Record<string, string | un
 export const npmRun = (script: string, args: string[], env: Record<string, string | undefined> = {}) =>
   run(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "--silent", script, "--", ...args], env);
 
-export type NodeProcess = { url: string; child: ChildProcess; stop(): Promise<void> };
+/** The two JSON-RPC node implementations the tests run against. */
+export type NodeKind = "hardhat" | "anvil";
+export const NODE_KINDS: readonly NodeKind[] = ["hardhat", "anvil"];
 
-/** Starts `hardhat node` on 127.0.0.1:<free port> and waits until it answers JSON-RPC. */
-export async function startHardhatNode(): Promise<NodeProcess> {
+export type NodeProcess = { kind: NodeKind; url: string; child: ChildProcess; stop(): Promise<void> };
+
+/** Foundry's anvil binary from its npm platform package (no wrapper process between us and it). */
+function anvilBinary(): string {
+  const arch = process.arch === "x64" ? "amd64" : process.arch;
+  const pkg = `@foundry-rs/anvil-${process.platform}-${arch}`;
+  const exe = process.platform === "win32" ? "anvil.exe" : "anvil";
+  try {
+    return require.resolve(`${pkg}/bin/${exe}`);
+  } catch {
+    throw new Error(`anvil is not installed for ${process.platform}/${process.arch} (npm package ${pkg}); run npm install`);
+  }
+}
+
+/** The command line of each node, bound to 127.0.0.1: both use chain id 31337 and the same dev mnemonic. */
+function nodeCommand(kind: NodeKind, port: number): [string, string[]] {
+  if (kind === "hardhat") return [process.execPath, [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)]];
+  return [anvilBinary(), ["--host", "127.0.0.1", "--port", String(port), "--chain-id", "31337", "--accounts", "20", "--silent"]];
+}
+
+/** Starts a JSON-RPC node process (`hardhat node` by default, or anvil) on 127.0.0.1:<free port> and waits until it answers. */
+export async function startNodeProcess(kind: NodeKind = "hardhat", timeoutMs = 60_000): Promise<NodeProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [HARDHAT_CLI, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: ROOT,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const [cmd, args] = nodeCommand(kind, port);
+  const child = spawn(cmd, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" } });
   let log = "";
-  child.stdout!.on("data", (d) => (log += d));
-  child.stderr!.on("data", (d) => (log += d));
+  const keep = (d: Buffer) => (log = (log + d.toString()).slice(-8_000));
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  // A test runner that dies mid-suite must not leave a node listening behind it.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
   const stop = async () => {
+    process.removeListener("exit", killOnExit);
     if (child.exitCode !== null || child.signalCode !== null) return;
     const exited = new Promise<void>((r) => child.once("exit", () => r()));
     child.kill("SIGTERM");
@@ -77,9 +102,9 @@ export async function startHardhatNode(): Promise<NodeProcess> {
     await exited;
     clearTimeout(timer);
   };
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`hardhat node exited early:\n${log}`);
+    if (child.exitCode !== null) throw new Error(`${kind} node exited early:\n${log}`);
     try {
       const res = await fetch(url, {
         method: "POST",
@@ -92,9 +117,9 @@ export async function startHardhatNode(): Promise<NodeProcess> {
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`hardhat node did not answer on ${url}:\n${log}`);
+      throw new Error(`${kind} node did not answer on ${url} within ${timeoutMs} ms:\n${log}`);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 150));
   }
-  return { url, child, stop };
+  return { kind, url, child, stop };
 }

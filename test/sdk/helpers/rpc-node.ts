@@ -1,87 +1,34 @@
-// A real JSON-RPC node for tests: `hardhat node` as a child process bound to 127.0.0.1 on a free
-// port, and a deployment of Bulkhead over JSON-RPC with plain ethers ContractFactory from the
-// compiled artifacts (the engine's external libraries deployed and linked by hand from the
-// artifact's linkReferences), as a deploy script on a public network would.
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+// A real JSON-RPC node for tests (`hardhat node` or anvil, on a free 127.0.0.1 port) and a
+// deployment of Bulkhead over JSON-RPC with plain ethers ContractFactory from the compiled
+// artifacts (the engine's external libraries deployed and linked by hand from the artifact's
+// linkReferences), as a deploy script on a public network would.
+import type { ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { ContractFactory, JsonRpcProvider, type Contract, type JsonRpcSigner } from "ethers";
+import { ROOT as root, startNodeProcess, type NodeKind } from "../../helpers/processes.js";
 import { defaultParams, defaultRisk, ETH_PRICE, BTC_PRICE, HEARTBEAT } from "../../helpers/fixture.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export interface RpcNode {
+  kind: NodeKind;
   url: string;
   provider: JsonRpcProvider;
   process: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** Starts `hardhat node` on 127.0.0.1 and resolves once it answers eth_chainId. */
-export async function startNode(timeoutMs = 60_000): Promise<RpcNode> {
-  const port = await freePort();
-  const cli = join(root, "node_modules", "hardhat", "dist", "src", "cli.js");
-  const child = spawn(process.execPath, [cli, "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, FORCE_COLOR: "0" },
-  });
-  let output = "";
-  child.stdout?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4_000)));
-  child.stderr?.on("data", (d: Buffer) => (output = (output + d.toString()).slice(-4_000)));
-  const exitOnParentExit = () => child.kill("SIGKILL");
-  process.once("exit", exitOnParentExit);
-  const stop = async () => {
-    process.removeListener("exit", exitOnParentExit);
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-    await exited;
-    clearTimeout(timer);
-  };
-  const url = `http://127.0.0.1:${port}`;
-  const started = Date.now();
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`hardhat node exited early:\n${output}`);
-    try {
-      const res = await fetch(url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "eth_chainId", params: [] }),
-      });
-      if (res.ok) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() - started > timeoutMs) {
-      await stop();
-      throw new Error(`hardhat node did not start within ${timeoutMs} ms:\n${output}`);
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  const provider = new JsonRpcProvider(url, undefined, { staticNetwork: true, pollingInterval: 50 });
+/** Starts a node process (`hardhat node` unless told otherwise) on 127.0.0.1 with an ethers provider on it. */
+export async function startNode(kind: NodeKind = "hardhat", timeoutMs = 60_000): Promise<RpcNode> {
+  const node = await startNodeProcess(kind, timeoutMs);
+  const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, pollingInterval: 50 });
   return {
-    url,
+    kind,
+    url: node.url,
     provider,
-    process: child,
+    process: node.child,
     stop: async () => {
-      await stop();
       provider.destroy();
+      await node.stop();
     },
   };
 }
