@@ -132,8 +132,7 @@ describe("keeper (real node process)", function () {
     // Blocks are counted at a 1 s block time: at 250 ms the count measures how busy the (shared)
     // machine is more than the keeper.
     await intervalMining(node!.provider, 1_000);
-    await sys.setPrice(sys.ethFeed, CRASH);
-    const crashBlock = await blockNumber(sys.provider);
+    const crashBlock = await sys.setPrice(sys.ethFeed, CRASH);
     // The chain agrees with the subset known in advance.
     expect(await liquidatableAt(sys, ids, crashBlock)).to.deep.equal(crashSubset);
 
@@ -171,8 +170,7 @@ describe("keeper (real node process)", function () {
     const dir = tempDir();
     const k = start(keeperArgs(dir, ["--dry-run"]), { KEEPER_PRIVATE_KEY: devKey(18) });
     await waitTracked(k, COUNT);
-    await sys.setPrice(sys.ethFeed, CRASH);
-    const crashBlock = await blockNumber(sys.provider);
+    const crashBlock = await sys.setPrice(sys.ethFeed, CRASH);
     await k.waitFor("a full dry-run report", () => {
       const reported = new Set(k.events("dryrun.wouldLiquidate").flatMap((l) => (l.ids as string[]).map(BigInt)));
       return reported.size >= crashSubset.size;
@@ -194,8 +192,7 @@ describe("keeper (real node process)", function () {
     // Run 1 dies (SIGKILL) after signing and recording its first transaction, before broadcasting it.
     const run1 = start(args, { ...env, KEEPER_TEST_CRASH_AT: "recorded" });
     await waitTracked(run1, COUNT);
-    await sys.setPrice(sys.ethFeed, CRASH);
-    const crashBlock = await blockNumber(sys.provider);
+    const crashBlock = await sys.setPrice(sys.ethFeed, CRASH);
     expect((await run1.exited).signal).to.equal("SIGKILL");
     expect((await liquidations(sys, crashBlock)).size, "nothing was broadcast").to.equal(0);
 
@@ -242,8 +239,7 @@ describe("keeper (real node process)", function () {
     const a = start(keeperArgs(tempDir()), { KEEPER_PRIVATE_KEY: devKey(17) });
     const b = start(keeperArgs(tempDir()), { KEEPER_PRIVATE_KEY: devKey(19) });
     await Promise.all([waitTracked(a, COUNT), waitTracked(b, COUNT)]);
-    await sys.setPrice(sys.ethFeed, CRASH);
-    const crashBlock = await blockNumber(sys.provider);
+    const crashBlock = await sys.setPrice(sys.ethFeed, CRASH);
     const events = await waitLiquidated(crashSubset, crashBlock, [a, b]);
     expect(new Set(events.keys())).to.deep.equal(crashSubset);
     for (const [id, by] of events) expect(by, `position ${id} liquidated once`).to.have.length(1);
@@ -271,8 +267,7 @@ describe("keeper (real node process)", function () {
       { KEEPER_PRIVATE_KEY: devKey(14) },
     );
     await waitTracked(k, COUNT, 90_000);
-    await sys.setPrice(sys.ethFeed, CRASH);
-    const crashBlock = await blockNumber(sys.provider);
+    const crashBlock = await sys.setPrice(sys.ethFeed, CRASH);
     const events = await waitLiquidated(crashSubset, crashBlock, [k], 90_000);
     expect(new Set(events.keys())).to.deep.equal(crashSubset);
     for (const [id, by] of events) expect(by, `position ${id} liquidated once`).to.have.length(1);

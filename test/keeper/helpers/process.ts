@@ -2,7 +2,7 @@
 // collects its JSON log lines, waits for events, reads its /health, and always stops it.
 import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
-import { root } from "./chain.js";
+import { ROOT as root } from "../../helpers/processes.js";
 
 export type LogLine = { time: string; level: string; event: string } & Record<string, unknown>;
 
