@@ -6,13 +6,14 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Wallet, encryptKeystoreJson } from "ethers";
+import { Wallet, encryptKeystoreJson, getAddress } from "ethers";
 import { main } from "../../keeper/src/cli.js";
 import { ConfigError, loadConfig, type KeeperConfig } from "../../keeper/src/config.js";
 import { Logger } from "../../keeper/src/logger.js";
 import { Metrics, MetricsServer } from "../../keeper/src/metrics.js";
 import { FailoverRpcProvider, RpcUnavailableError, probeChainIds } from "../../keeper/src/rpc.js";
 import { JsonStore, StoreError } from "../../keeper/src/store.js";
+import type { DeploymentRecord } from "../../scripts/deploy/deploy.js";
 import { devKey, tempDir } from "./helpers/chain.js";
 
 type Handler = (body: { method: string; id: number }, hit: number, req: IncomingMessage, res: ServerResponse) => void;
@@ -206,6 +207,30 @@ describe("keeper units", function () {
       expect(c.keyOnCommandLine).to.equal(false);
       expect(c.pollIntervalMs).to.equal(1_000); // default
       expect(c.maxFeePerGas).to.equal(100n * 10n ** 9n);
+    });
+
+    it("test_config_readsTheRecordThatNpmRunDeployWrites", () => {
+      // deployments/localhost.json as `npm run deploy -- --network localhost` writes it (the type is the deploy script's).
+      const a = (n: number) => getAddress("0x" + n.toString(16).padStart(40, "0"));
+      const market = (id: number, symbol: string) => ({ id, symbol, feed: a(10 + id), feedDecimals: 8, heartbeat: 3600, params: { maxLeverage: "50000000000000000000" }, risk: { mmr: "5000000000000000" } });
+      const record = {
+        chainId: 31337, network: "localhost", engine: a(1), pool: a(2), lens: a(3), token: a(4),
+        markets: [market(0, "ETH/USD"), market(1, "BTC/USD")],
+        startBlock: 1, tokenDecimals: 6, tokenSymbol: "USDC", vaultImplementation: a(5), libraries: { PoolLogic: a(6) }, sequencer: null,
+        governance: { owner: a(7), pendingOwner: null, guardian: a(8), timelock: null },
+        standIns: { token: a(4) }, deployer: a(9), ignition: { module: "Bulkhead", deploymentId: "chain-31337", journal: "ignition/deployments/chain-31337" },
+        transactions: [{ step: "Bulkhead#Bulkhead", hash: "0x" + "ab".repeat(32), blockNumber: 7 }],
+        parameters: { file: "ignition/parameters/localhost.json", source: {} }, updatedAt: "2026-01-01T00:00:00.000Z",
+      } satisfies DeploymentRecord;
+      const dir = tempDir();
+      mkdirSync(join(dir, "deployments"));
+      writeFileSync(join(dir, "deployments", "localhost.json"), JSON.stringify(record, null, 2));
+      const c = load(["--network", "localhost", "--dry-run"], {}, dir);
+      expect(c.rpc).to.deep.equal(["http://127.0.0.1:8545"]);
+      expect(c.deployment).to.deep.equal({
+        chainId: 31337, network: "localhost", engine: a(1), pool: a(2), lens: a(3), token: a(4), startBlock: 1,
+        markets: [{ id: 0, symbol: "ETH/USD", feed: a(10) }, { id: 1, symbol: "BTC/USD", feed: a(11) }],
+      });
     });
 
     it("test_config_rpcListsAndDryRunWithoutKey", () => {
