@@ -146,7 +146,9 @@ describe("keeper (real node process)", function () {
     const last = Math.max(...[...events.values()].map((e) => e[0]!.block));
     const blocks = last - crashBlock;
     console.log(`      ${crashSubset.size} of ${COUNT} liquidated ${blocks} blocks after the crash`);
-    expect(blocks, "blocks from the crash to the last liquidation").to.be.at.most(4);
+    // Typically 1-3 (simulating and estimating three 50-id batches takes the node ~1.5 s); the
+    // margin is for a machine shared with other test runs.
+    expect(blocks, "blocks from the crash to the last liquidation").to.be.at.most(5);
     await expectUntouched(liquidated);
     expect((await liquidatableAt(sys, ids)).size, "nothing liquidatable is left").to.equal(0);
 
