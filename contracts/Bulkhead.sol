@@ -386,12 +386,30 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         Ledger memory l;
         for (uint256 i; i < ids.length; ++i) {
             uint256 id = ids[i];
-            Position memory p = _positions[id];
-            if (p.size == 0) continue;
-            MarketCache memory c = cache[p.marketId];
-            Market storage m = _markets[p.marketId];
-            if (c.state == 0) _fillCache(c, m, p.marketId);
+            // The record's two slots, read once; a healthy id is skipped on the stack (no copy to
+            // memory, no exact health) when the conservative bound already proves it healthy.
+            (uint256 s0, uint256 s1) = _positionSlots(id);
+            if (uint128(s0) == 0) continue;
+            uint256 marketId = uint16(s0 >> 224);
+            MarketCache memory c = cache[marketId];
+            Market storage m = _markets[marketId];
+            if (c.state == 0) _fillCache(c, m, marketId);
             if (c.state == _CACHE_BAD_PRICE) continue;
+            if (
+                uint32(s1 >> 192) == c.riskVersion
+                    && HealthLib.surelyHealthy(
+                        uint8(s0 >> 240) != 0,
+                        uint128(s0),
+                        uint96(s0 >> 128),
+                        uint96(s1),
+                        uint96(s1 >> 96),
+                        c.risk,
+                        c.price,
+                        c.index,
+                        unit
+                    )
+            ) continue;
+            Position memory p = _positions[id];
             if (c.riskVersion != p.riskVersion) {
                 c.riskVersion = p.riskVersion;
                 c.risk = _riskParams[p.marketId][p.riskVersion];
@@ -414,6 +432,17 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
                 if (cache[i].accrued) _refreshRate(_markets[i]);
             }
             if (reward != 0) IBulkheadPool(pool).pay(msg.sender, reward);
+        }
+    }
+
+    /// @dev The two raw storage slots of `_positions[id]`: slot 0 packs size (bits 0-127),
+    /// entryPrice (128-223), marketId (224-239) and isLong (240-247); slot 1 collateral (0-95),
+    /// borrowIndex (96-191) and riskVersion (192-223). test/unit pins this layout.
+    function _positionSlots(uint256 id) private view returns (uint256 s0, uint256 s1) {
+        Position storage ps = _positions[id];
+        assembly ("memory-safe") {
+            s0 := sload(ps.slot)
+            s1 := sload(add(ps.slot, 1))
         }
     }
 

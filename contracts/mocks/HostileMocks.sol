@@ -53,7 +53,8 @@ contract BlacklistToken is ERC20 {
 /// @notice Test-only token that calls back into a target during every transfer, to prove the
 /// engine's reentrancy guard: the callback's revert reason is recorded.
 contract ReentrantToken is ERC20 {
-    address public target;
+    /// @dev Named `hookTarget`, not `target`: ethers contracts already use `target` for their address.
+    address public hookTarget;
     bytes public callData;
     bool public lastCallSucceeded;
     bytes public lastRevertData;
@@ -69,15 +70,15 @@ contract ReentrantToken is ERC20 {
     }
 
     function arm(address target_, bytes calldata callData_) external {
-        target = target_;
+        hookTarget = target_;
         callData = callData_;
     }
 
     function _update(address from, address to, uint256 value) internal override {
         super._update(from, to, value);
-        address t = target;
+        address t = hookTarget;
         if (t != address(0) && from != address(0)) {
-            target = address(0);
+            hookTarget = address(0);
             (lastCallSucceeded, lastRevertData) = t.call(callData);
         }
     }

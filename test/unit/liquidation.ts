@@ -23,6 +23,7 @@ import {
   posOf,
   riskOf,
 } from "../helpers/unit.js";
+import { mappingOfStruct, storageLayoutOf } from "../helpers/storageLayout.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -428,6 +429,44 @@ describe("liquidateMany", () => {
       [0n, 0n],
     );
     expect(await s.engine.ledger()).to.deep.equal(ledger);
+  });
+
+  it("liquidateMany: at the boundary it agrees with liquidate (equity = maintenance skipped, one tick past liquidated)", async () => {
+    // Healthy ids are skipped through a conservative stack-only bound; ids within a few units of
+    // their boundary must fall through to the exact health, like these two.
+    const s = await networkHelpers.loadFixture(withPositionsNoBorrow);
+    const { carol, keeper } = s.signers;
+    // 5: 1 ETH long with 79.5 USDC, at maintenance at 2950 (see the liquidate test above).
+    // 6: 1 ETH short with 80.5 USDC: at 3050, equity = 80.5 - 50 = 30.5 = 0.5% + 0.5% of 3050.
+    await s.engine.connect(carol).open(ETH_MARKET, true, 79_500_000n, WAD, PX, FAR); // id 5
+    await s.engine.connect(carol).open(ETH_MARKET, false, 80_500_000n, WAD, 0n, FAR); // id 6
+    await s.ethFeed.updateAnswer(feedAnswer(2_950n));
+    expect(await s.engine.connect(keeper).liquidateMany.staticCall([5n])).to.deep.equal([0n, 0n]);
+    await s.ethFeed.updateAnswer(294_999_999_900n);
+    expect(await s.engine.connect(keeper).liquidateMany.staticCall([5n])).to.deep.equal([1n, 14_750_000n]);
+    await s.ethFeed.updateAnswer(feedAnswer(3_050n));
+    expect((await s.engine.previewLiquidation(6n)).equity).to.equal(30_500_000n);
+    expect(await s.engine.connect(keeper).liquidateMany.staticCall([6n])).to.deep.equal([0n, 0n]);
+    await s.ethFeed.updateAnswer(305_000_000_100n); // 3050.000001
+    expect(await s.engine.isLiquidatable(6n)).to.equal(true);
+    await expect(s.engine.connect(keeper).liquidateMany([6n, 5n])).to.emit(s.engine, "PositionLiquidated").withArgs(6n, keeper.address, carol.address, 3_050_000_001n * 10n ** 12n, 30_499_999n, 30_500_002n, (x: bigint) => x > 0n, 0n, (x: bigint) => x >= 0n, 0n, 0n, (x: bigint) => x > 0n);
+    expect((await s.engine.position(5n)).size).to.equal(WAD);
+  });
+
+  it("liquidateMany: the packed record layout its raw slot reads assume is the compiler's", async () => {
+    // Bulkhead._positionSlots reads `_positions[id]` as two raw words and unpacks them by these
+    // offsets; a reordered or resized Position field must fail here, not in production.
+    const layout = mappingOfStruct(await storageLayoutOf("Bulkhead"), "_positions");
+    expect(layout.structSlots).to.equal(2);
+    expect(layout.members.map((m) => [m.label, Number(m.slot), m.offset * 8, m.bytes * 8])).to.deep.equal([
+      ["size", 0, 0, 128],
+      ["entryPrice", 0, 128, 96],
+      ["marketId", 0, 224, 16],
+      ["isLong", 0, 240, 8],
+      ["collateral", 1, 0, 96],
+      ["borrowIndex", 1, 96, 96],
+      ["riskVersion", 1, 192, 32],
+    ]);
   });
 
   it("liquidateMany: a duplicated id is liquidated once", async () => {
