@@ -15,6 +15,7 @@ import {
   type Signer,
   type TransactionReceipt,
 } from "ethers";
+import { decodeTupleArray } from "./abiDecode.js";
 import { bulkheadAbi } from "./abis/bulkhead.js";
 import { bulkheadLensAbi } from "./abis/bulkheadLens.js";
 import { bulkheadPoolAbi } from "./abis/bulkheadPool.js";
@@ -567,9 +568,7 @@ export class BulkheadClient {
     const marketIds = Array.from({ length: this.#marketCount }, (_, i) => i);
     const [pages, indexes] = await Promise.all([
       Promise.all(
-        chunk(ids, this.options.lensBatchSize).map((c) =>
-          this.#read(() => this.#lens.getFunction("positions")(c, { blockTag: blockNumber }) as Promise<unknown[]>),
-        ),
+        chunk(ids, this.options.lensBatchSize).map((c) => this.#lensRows("positions", c, blockNumber)),
       ),
       Promise.all(
         marketIds.map((m) =>
@@ -608,6 +607,14 @@ export class BulkheadClient {
       });
     }
     return out;
+  }
+
+  /** One batched lens read (`positions` or `previewLiquidations`), decoded row by row in linear time. */
+  async #lensRows(method: "positions" | "previewLiquidations", ids: readonly PositionId[], blockTag: number): Promise<Record<string, unknown>[]> {
+    const iface = this.#lens.interface;
+    const data = iface.encodeFunctionData(method, [ids]);
+    const ret = await this.#read(() => this.provider.call({ to: this.lensAddress, data, blockTag }));
+    return decodeTupleArray(iface, method, ret);
   }
 
   /** One position, or null when it does not exist. */
@@ -670,9 +677,7 @@ export class BulkheadClient {
   async previewLiquidations(ids: readonly PositionId[]): Promise<LiquidationPreview[]> {
     const blockTag = await this.latestBlock();
     const pages = await Promise.all(
-      chunk(ids, this.options.lensBatchSize).map((c) =>
-        this.#read(() => this.#lens.getFunction("previewLiquidations")(c, { blockTag }) as Promise<unknown[]>),
-      ),
+      chunk(ids, this.options.lensBatchSize).map((c) => this.#lensRows("previewLiquidations", c, blockTag)),
     );
     return pages.flat().map(toLiquidationPreview);
   }

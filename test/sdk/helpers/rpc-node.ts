@@ -63,7 +63,7 @@ export function link(a: Artifact, libraries: Record<string, string>): string {
  * Deploys a contract; the external libraries its artifact links (and theirs, depth first) are
  * deployed first, once each, into `libraries` (name -> address), which the caller may share.
  */
-async function deploy(signer: JsonRpcSigner, path: string, args: unknown[] = [], libraries: Record<string, string> = {}): Promise<Contract> {
+export async function deploy(signer: JsonRpcSigner, path: string, args: unknown[] = [], libraries: Record<string, string> = {}): Promise<Contract> {
   const a = artifact(path);
   for (const [source, names] of Object.entries(a.linkReferences ?? {})) {
     for (const name of Object.keys(names)) {

@@ -82,6 +82,8 @@ export interface ChainContext {
   prices?: readonly (bigint | null)[];
 }
 
+type PlannedBatch = { ids: bigint[]; liquidated: bigint; reward: bigint; gas: bigint };
+
 type Simulation = { ok: true; liquidated: bigint; reward: bigint } | { ok: false; error: unknown };
 
 function errorText(e: unknown): string {
@@ -223,18 +225,47 @@ export class Executor {
     }
   }
 
+  /** Gas estimate of liquidating `ids`; null when the estimate reverts (RPC trouble throws). */
+  async #estimate(ids: readonly bigint[]): Promise<bigint | null> {
+    try {
+      return await this.provider.estimateGas({ from: this.address, to: this.client.engineAddress, data: this.#iface.encodeFunctionData("liquidateMany", [ids]) });
+    } catch (e) {
+      const err = this.client.toError(e);
+      if (!isRevert(err)) throw err;
+      return null;
+    }
+  }
+
   /**
    * Turns candidates into batches the chain would execute: simulated, pruned, split by gas.
    * Returns the batches with their simulated outcome and gas estimate.
    */
-  async #plan(ids: bigint[], block: number): Promise<{ ids: bigint[]; liquidated: bigint; reward: bigint; gas: bigint }[]> {
-    const out: { ids: bigint[]; liquidated: bigint; reward: bigint; gas: bigint }[] = [];
-    const queue: bigint[][] = [];
-    for (let i = 0; i < ids.length; i += this.#o.maxBatchSize) queue.push(ids.slice(i, i + this.#o.maxBatchSize));
+  async #plan(ids: bigint[], block: number): Promise<PlannedBatch[]> {
+    // Batches are planned concurrently (their reads are independent), then kept in reward order.
+    const chunks: bigint[][] = [];
+    for (let i = 0; i < ids.length; i += this.#o.maxBatchSize) chunks.push(ids.slice(i, i + this.#o.maxBatchSize));
+    return (await Promise.all(chunks.map((c) => this.#planChunk(c, block)))).flat();
+  }
+
+  async #planChunk(ids: bigint[], block: number): Promise<PlannedBatch[]> {
+    const out: PlannedBatch[] = [];
+    const queue: bigint[][] = [ids];
     let guard = 0;
     while (queue.length > 0 && guard++ < 4 * ids.length + 16) {
       let batch = queue.shift()!;
-      let sim = await this.#simulate(batch);
+      // The gas estimate runs alongside the simulation: when the whole batch would go through
+      // (the usual case) it is the one to use, and the batch costs one round trip, not two.
+      const [first, estimated] = await Promise.all([this.#simulate(batch), this.#estimate(batch)]);
+      let sim = first;
+      if (sim.ok && sim.liquidated === BigInt(batch.length) && estimated !== null) {
+        if (estimated > this.#o.maxBatchGas && batch.length > 1) {
+          const half = Math.ceil(batch.length / 2);
+          queue.unshift(batch.slice(0, half), batch.slice(half));
+        } else {
+          out.push({ ids: batch, liquidated: sim.liquidated, reward: sim.reward, gas: estimated });
+        }
+        continue;
+      }
       if (!sim.ok) {
         if (batch.length === 1) {
           this.#quarantine.set(batch[0]!, block + this.#o.quarantineBlocks);
@@ -275,12 +306,8 @@ export class Executor {
           }
         }
       }
-      let gas: bigint;
-      try {
-        gas = await this.provider.estimateGas({ from: this.address, to: this.client.engineAddress, data: this.#iface.encodeFunctionData("liquidateMany", [batch]) });
-      } catch (e) {
-        const err = this.client.toError(e);
-        if (!isRevert(err)) throw err;
+      const gas = await this.#estimate(batch);
+      if (gas === null) {
         queue.unshift(batch); // state moved between call and estimate: simulate again
         continue;
       }

@@ -6,7 +6,7 @@
  * @module
  */
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import { Wallet, formatEther, type HDNodeWallet } from "ethers";
 import { BulkheadClient, UnknownChainError, formatAmount, getDeployment, parseUnits, type Deployment } from "../../sdk/src/index.js";
 import { ConfigError, HELP, loadConfig, type KeeperConfig } from "./config.js";
@@ -247,6 +247,3 @@ export async function main(argv: readonly string[], env: Record<string, string |
     provider?.destroy();
   }
 }
-
-/** Absolute path of the launcher (`node keeper/bin/keeper.mjs`). */
-export const KEEPER_BIN = join(dirname(new URL(import.meta.url).pathname), "..", "bin", "keeper.mjs");

@@ -9,7 +9,6 @@ import { existsSync, readFileSync } from "node:fs";
 import module from "node:module";
 import { fileURLToPath } from "node:url";
 
-const [major, minor] = process.versions.node.split(".").map(Number);
 if (typeof module.registerHooks !== "function" || typeof module.stripTypeScriptTypes !== "function") {
   process.stderr.write(`keeper: Node ${process.versions.node} is too old: use Node 22.15 or later (24 recommended)\n`);
   process.exit(2);
@@ -44,7 +43,6 @@ module.registerHooks({
   },
 });
 
-void major, minor;
 const { main } = await import("../src/cli.ts");
 const code = await main(process.argv.slice(2), process.env);
 process.exit(code);

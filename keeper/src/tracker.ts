@@ -52,7 +52,11 @@ export class PositionTracker {
   /** Positions opened in the unconfirmed tip: id -> market. */
   #tip = new Map<bigint, number>();
   #lastHead: { number: number; hash: string } | null = null;
+  /** Hashes of recent heads (number -> hash). */
+  readonly #recent = new Map<number, string>();
   #lastFullRefresh = -Infinity;
+  /** Highest block whose events already marked their positions for a read. */
+  #seenThrough = -1;
   /** Ids whose record must be read again (e.g. one of our liquidations was mined). */
   readonly #dirty = new Set<bigint>();
   reorgs = 0;
@@ -101,7 +105,8 @@ export class PositionTracker {
   }
 
   #apply(e: PositionEvent, positions: Record<string, number> | Map<bigint, number>, touched: Set<bigint>): void {
-    touched.add(e.id);
+    // An event seen before (in the tip, then again once confirmed) needs no second read.
+    if (e.blockNumber > this.#seenThrough) touched.add(e.id);
     const set = (id: bigint, market: number) => (positions instanceof Map ? positions.set(id, market) : (positions[id.toString()] = market));
     const del = (id: bigint) => (positions instanceof Map ? positions.delete(id) : delete positions[id.toString()]);
     if (e.type === "PositionOpened") set(e.id, e.marketId);
@@ -138,6 +143,7 @@ export class PositionTracker {
         state.checkpoint = null;
         state.positions = {};
         this.views.clear();
+        this.#seenThrough = -1;
         this.store.save();
       }
     }
@@ -168,16 +174,27 @@ export class PositionTracker {
     }
     this.#tip = tip;
 
-    // A reorg in the tip: the records read from the old branch may be wrong.
-    if (reorg === "none" && this.#lastHead && this.#lastHead.number <= h) {
-      const { hash } = this.#lastHead.number === h ? headBlock : await this.#hash(this.#lastHead.number);
-      if (hash !== this.#lastHead.hash) {
+    // A reorg in the tip: the records read from the old branch may be wrong. A head below the
+    // last one is a lagging node after a fail-over when its block is the one we saw.
+    if (reorg === "none" && this.#lastHead) {
+      const prev = this.#lastHead;
+      let changed: string | null = null;
+      if (prev.number <= h) {
+        const { hash } = prev.number === h ? headBlock : await this.#hash(prev.number);
+        if (hash !== prev.hash) changed = hash;
+      } else if (this.#recent.get(h) !== undefined && this.#recent.get(h) !== headBlock.hash) {
+        changed = headBlock.hash;
+      }
+      if (changed !== null) {
         this.reorgs++;
         reorg = "tip";
-        this.#log.warn("reorg.tip", { block: this.#lastHead.number, was: this.#lastHead.hash, now: hash });
+        this.#log.warn("reorg.tip", { block: Math.min(prev.number, h), was: prev.number <= h ? prev.hash : this.#recent.get(h), now: changed });
       }
     }
     this.#lastHead = { number: h, hash: headBlock.hash };
+    this.#recent.set(h, headBlock.hash);
+    for (const n of this.#recent.keys()) if (n < h - 64) this.#recent.delete(n);
+    this.#seenThrough = Math.max(this.#seenThrough, h);
 
     // Records to read: new or touched ids, ids without a record, or all of them.
     const ids = this.ids();

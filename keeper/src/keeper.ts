@@ -96,10 +96,13 @@ export class Keeper {
 
   /** One cycle at the latest block (tests and the loop call it). */
   async cycle(): Promise<CycleReport> {
+    const t0 = performance.now();
     const sync = await this.tracker.sync();
     const baseFeePerGas = sync.headBaseFeePerGas;
+    const t1 = performance.now();
     const evaluation = await this.evaluator.evaluate(this.tracker.views.values(), sync.head, sync.headTimestamp);
     const ctx = { block: sync.head, baseFeePerGas, prices: evaluation.markets.map((m) => m.price) };
+    const t2 = performance.now();
     const settled = await this.executor.settle(ctx);
     if (settled.liquidated.length > 0) this.tracker.markDirty(settled.liquidated);
     this.executor.pruneLiquidated(
@@ -107,7 +110,9 @@ export class Keeper {
       sync.head - this.tracker.confirmations - 2,
       (id) => this.tracker.views.has(id),
     );
+    const t3 = performance.now();
     const sent = await this.executor.submit(evaluation.candidates, ctx);
+    const ms = { syncMs: Math.round(t1 - t0), evaluateMs: Math.round(t2 - t1), settleMs: Math.round(t3 - t2), submitMs: Math.round(performance.now() - t3) };
     this.#lastEvaluation = evaluation;
     this.#lastBlock = sync.head;
     this.#lastCycleAt = Date.now();
@@ -121,9 +126,10 @@ export class Keeper {
         sent: sent.sent,
         mined: settled.mined,
         pending: this.executor.pendingCount,
+        ...ms,
       });
     } else {
-      this.#log.debug("cycle", { block: sync.head, tracked: this.tracker.size, refreshed: sync.refreshed, mathMs: Math.round(evaluation.mathMs) });
+      this.#log.debug("cycle", { block: sync.head, tracked: this.tracker.size, refreshed: sync.refreshed, mathMs: Math.round(evaluation.mathMs), ...ms });
     }
     return { block: sync.head, tracked: this.tracker.size, candidates: evaluation.candidates.length, sent: sent.sent, mined: settled.mined, evaluation };
   }

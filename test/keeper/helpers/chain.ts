@@ -1,17 +1,16 @@
 // A Bulkhead deployment on a real JSON-RPC node for the keeper's tests and benchmark, done the
 // way a deploy script on a public network would: plain ethers over HTTP, contracts from the
-// compiled artifacts, the engine's libraries linked by hand. Positions are opened in bulk by
+// compiled artifacts, the engine's libraries linked by hand (the SDK node test's deployer). Positions are opened in bulk by
 // several node-unlocked accounts, sent without awaiting each receipt.
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { ContractFactory, HDNodeWallet, Interface, JsonRpcProvider, MaxUint256, type JsonRpcSigner, type TransactionReceipt } from "ethers";
+import { join } from "node:path";
+import { HDNodeWallet, Interface, JsonRpcProvider, MaxUint256, type JsonRpcSigner, type TransactionReceipt } from "ethers";
 import { bulkheadInterface, sizeForLeverage, type Deployment } from "../../../sdk/src/index.js";
 import { BTC_PRICE, ETH_PRICE, HEARTBEAT, USDC, WAD, defaultParams, defaultRisk } from "../../helpers/fixture.js";
 import { Rng } from "../../sdk/helpers/random.js";
-
-export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+import { deploy as deployArtifact } from "../../sdk/helpers/rpc-node.js";
+import { ROOT as root } from "../../helpers/processes.js";
 
 /** Hardhat's well-known development mnemonic (public: local chains only). */
 const MNEMONIC = "test test test test test test test test test test test junk";
@@ -23,14 +22,8 @@ export function devAddress(i: number): string {
   return HDNodeWallet.fromPhrase(MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).address;
 }
 
-type Artifact = { abi: unknown[]; bytecode: string; linkReferences?: Record<string, Record<string, { start: number; length: number }[]>> };
-
-function artifactPath(source: string, name: string): string {
-  return join(root, "artifacts", source.replace(/^project\//, ""), `${name}.json`);
-}
-
-function load(source: string, name: string): Artifact {
-  return JSON.parse(readFileSync(artifactPath(source, name), "utf8")) as Artifact;
+function load(source: string, name: string): { abi: unknown[] } {
+  return JSON.parse(readFileSync(join(root, "artifacts", source, `${name}.json`), "utf8")) as { abi: unknown[] };
 }
 
 const tokenIface = () => new Interface(load("contracts/mocks/MockStablecoin.sol", "MockStablecoin").abi as never);
@@ -56,20 +49,9 @@ export async function sendTx(provider: JsonRpcProvider, from: string, to: string
   return hash;
 }
 
+/** Deploys `name` from `source` (its libraries deployed and linked first, once each); returns its address. */
 async function deploy(signer: JsonRpcSigner, source: string, name: string, args: unknown[] = [], libraries: Record<string, string> = {}): Promise<string> {
-  const a = load(source, name);
-  let code = a.bytecode;
-  for (const [libSource, refs] of Object.entries(a.linkReferences ?? {})) {
-    for (const [lib, places] of Object.entries(refs)) {
-      libraries[lib] ??= await deploy(signer, libSource, lib);
-      for (const { start, length } of places) {
-        code = code.slice(0, 2 + start * 2) + libraries[lib]!.slice(2).toLowerCase() + code.slice(2 + (start + length) * 2);
-      }
-    }
-  }
-  const c = await new ContractFactory(a.abi as never, code, signer).deploy(...args);
-  await c.waitForDeployment();
-  return c.getAddress();
+  return (await deployArtifact(signer, `${source}/${name}.json`, args, libraries)).getAddress();
 }
 
 export interface System {
@@ -82,8 +64,8 @@ export interface System {
   ethFeed: string;
   btcFeed: string;
   sequencerFeed: string | null;
-  /** Sets a market feed's answer (8 decimals). */
-  setPrice(feed: string, answer: bigint): Promise<void>;
+  /** Sets a market feed's answer (8 decimals); resolves with the block that carries the update. */
+  setPrice(feed: string, answer: bigint): Promise<number>;
   /** Makes the sequencer feed report down (1) or up (0) since `startedAt`. */
   setSequencer(up: boolean, startedAt: number): Promise<void>;
 }
@@ -155,7 +137,8 @@ export async function deploySystem(provider: JsonRpcProvider, opts: { traderCoun
     btcFeed,
     sequencerFeed,
     setPrice: async (feed, answer) => {
-      await sendTx(provider, deployer, feed, feedIface().encodeFunctionData("updateAnswer", [answer]));
+      const hash = await sendTx(provider, deployer, feed, feedIface().encodeFunctionData("updateAnswer", [answer]));
+      return (await receiptOf(provider, hash)).blockNumber;
     },
     setSequencer: async (up, startedAt) => {
       if (!sequencerFeed) throw new Error("deployed without a sequencer feed");
@@ -178,12 +161,12 @@ export interface PositionSpec {
 const PRICES = [ETH_PRICE * 10n ** 10n, BTC_PRICE * 10n ** 10n] as const;
 const UNIT = WAD * 10n ** 12n; // 1e18 * 10**(18 - 6)
 
-/** `n` positions of seeded random market, side, collateral (20..2,000 USDC) and leverage (1.5x..45x). */
-export function randomPositions(n: number, seed: bigint, traders: readonly string[]): PositionSpec[] {
+/** `n` positions of seeded random market, side, collateral (log-uniform, default 20..2,000 USDC) and leverage (1.5x..45x). */
+export function randomPositions(n: number, seed: bigint, traders: readonly string[], collateralRange: [bigint, bigint] = [20n * USDC, 2_000n * USDC]): PositionSpec[] {
   const rng = new Rng(seed);
   return Array.from({ length: n }, (_, i) => {
     const market = (rng.bool(0.7) ? 0 : 1) as 0 | 1;
-    const collateral = rng.log(20n * USDC, 2_000n * USDC);
+    const collateral = rng.log(collateralRange[0], collateralRange[1]);
     const leverage = rng.range(15n * WAD / 10n, 45n * WAD);
     return { trader: traders[i % traders.length]!, market, isLong: rng.bool(), collateral, leverage, size: sizeForLeverage(collateral, leverage, PRICES[market], UNIT) };
   });

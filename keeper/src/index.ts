@@ -1,0 +1,15 @@
+/**
+ * The Bulkhead keeper as a library: every piece the CLI (`cli.ts`) assembles, for operators who
+ * embed the keeper in their own process or test it.
+ * @module
+ */
+export { Keeper, type KeeperOptions, type CycleReport } from "./keeper.js";
+export { PositionTracker, type TrackerOptions, type SyncResult } from "./tracker.js";
+export { Evaluator, type Candidate, type Evaluation, type MarketStatus, type SequencerStatus } from "./evaluator.js";
+export { Executor, type ExecutorOptions, type ChainContext, type NativePrice, type TxSigner } from "./executor.js";
+export { FailoverRpcProvider, RpcStats, RpcUnavailableError, isTransientRpcError, probeChainIds, redactUrl, type RpcOptions } from "./rpc.js";
+export { JsonStore, StoreError, STORE_VERSION, type StoreState, type PendingLiquidation, type SentTx } from "./store.js";
+export { Metrics, MetricsServer, type HealthReport } from "./metrics.js";
+export { Logger, silentLogger, type LogFormat, type LogLevel } from "./logger.js";
+export { ConfigError, OPTIONS, loadConfig, type KeeperConfig } from "./config.js";
+export { main } from "./cli.js";

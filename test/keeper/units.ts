@@ -1,0 +1,326 @@
+// The keeper's small parts without a chain: the fail-over JSON-RPC transport (against local HTTP
+// servers that misbehave on purpose), the atomic JSON store, configuration precedence and
+// validation, the metrics server, the logger.
+import { expect } from "chai";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Wallet, encryptKeystoreJson, getAddress } from "ethers";
+import { main } from "../../keeper/src/cli.js";
+import { ConfigError, loadConfig, type KeeperConfig } from "../../keeper/src/config.js";
+import { Logger } from "../../keeper/src/logger.js";
+import { Metrics, MetricsServer } from "../../keeper/src/metrics.js";
+import { FailoverRpcProvider, RpcUnavailableError, probeChainIds } from "../../keeper/src/rpc.js";
+import { JsonStore, StoreError } from "../../keeper/src/store.js";
+import type { DeploymentRecord } from "../../scripts/deploy/deploy.js";
+import { devKey, tempDir } from "./helpers/chain.js";
+
+type Handler = (body: { method: string; id: number }, hit: number, req: IncomingMessage, res: ServerResponse) => void;
+
+/** A JSON-RPC server on 127.0.0.1 whose behaviour the test scripts; counts its hits. */
+class FakeNode {
+  readonly server: Server;
+  hits = 0;
+  constructor(handler: Handler) {
+    this.server = createServer((req, res) => {
+      let data = "";
+      req.on("data", (d: Buffer) => (data += d.toString()));
+      req.on("end", () => handler(JSON.parse(data), ++this.hits, req, res));
+    });
+  }
+  async start(): Promise<string> {
+    await new Promise<void>((r) => this.server.listen(0, "127.0.0.1", () => r()));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+const answer = (res: ServerResponse, body: unknown, status = 200) => res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+const ok = (id: number, result: unknown) => ({ jsonrpc: "2.0", id, result });
+const fail = (id: number, code: number, message: string, data?: string) => ({ jsonrpc: "2.0", id, error: { code, message, ...(data ? { data } : {}) } });
+
+describe("keeper units", function () {
+  this.timeout(60_000);
+  const nodes: FakeNode[] = [];
+  const providers: FailoverRpcProvider[] = [];
+  const node = async (h: Handler) => {
+    const n = new FakeNode(h);
+    nodes.push(n);
+    return { n, url: await n.start() };
+  };
+  const provider = (urls: string[], opts = {}) => {
+    const p = new FailoverRpcProvider(urls, 31337, { backoffMs: 5, timeoutMs: 2_000, ...opts });
+    providers.push(p);
+    return p;
+  };
+  afterEach(async () => {
+    providers.splice(0).forEach((p) => p.destroy());
+    await Promise.all(nodes.splice(0).map((n) => n.stop()));
+  });
+
+  describe("rpc", () => {
+    it("test_rpc_failsOverToTheNextUrlAndStaysWithIt", async () => {
+      const down = await node((_b, _h, _q, res) => answer(res, {}, 503));
+      const up = await node((b, _h, _q, res) => answer(res, ok(b.id, "0x10")));
+      const p = provider([down.url, up.url]);
+      expect(await p.getBlockNumber()).to.equal(16);
+      expect(await p.getBlockNumber()).to.equal(16);
+      expect(down.n.hits).to.equal(1);
+      expect(up.n.hits).to.equal(2);
+      expect(p.stats.failovers).to.equal(1);
+      expect(p.stats.count("eth_blockNumber")).to.equal(2);
+      expect(p.currentUrl).to.equal(up.url);
+    });
+
+    it("test_rpc_retriesTransientNodeErrorsAndTimeouts", async () => {
+      const flaky = await node((b, hit, _q, res) => {
+        if (hit === 1) return answer(res, fail(b.id, -32603, "internal error"));
+        if (hit === 2) return answer(res, fail(b.id, -32005, "rate limit exceeded"));
+        if (hit === 3) return; // hangs: the client's timeout fires
+        answer(res, ok(b.id, "0x2a"));
+      });
+      const p = provider([flaky.url], { timeoutMs: 300 });
+      const started = Date.now();
+      expect(await p.getBlockNumber()).to.equal(42);
+      expect(flaky.n.hits).to.equal(4);
+      expect(p.stats.retries).to.equal(3);
+      expect(Date.now() - started).to.be.lessThan(5_000);
+    });
+
+    it("test_rpc_neverRetriesRevertsOrVerdictsAboutATransaction", async () => {
+      const revertData = "0x08c379a0" + "0".repeat(62) + "20" + "0".repeat(63) + "1" + "61" + "0".repeat(62);
+      const n = await node((b, _h, _q, res) => {
+        if (b.method === "eth_call") return answer(res, fail(b.id, 3, "execution reverted: a", revertData));
+        if (b.method === "eth_sendRawTransaction") return answer(res, fail(b.id, -32000, "nonce too low"));
+        answer(res, ok(b.id, "0x1"));
+      });
+      const p = provider([n.url]);
+      let error: unknown;
+      await p.call({ to: "0x0000000000000000000000000000000000000001", data: "0x" }).catch((e: unknown) => (error = e));
+      expect((error as { code?: string }).code).to.equal("CALL_EXCEPTION");
+      expect(n.n.hits).to.equal(1);
+      await p.send("eth_sendRawTransaction", ["0x00"]).catch((e: unknown) => (error = e));
+      expect(String((error as Error).message)).to.match(/nonce/i);
+      expect(n.n.hits).to.equal(2);
+      expect(p.stats.retries).to.equal(0);
+    });
+
+    it("test_rpc_givesUpAfterItsRetriesWithAReadableError", async () => {
+      const down = await node((_b, _h, _q, res) => answer(res, {}, 502));
+      const p = provider([down.url, "http://127.0.0.1:9"], { retries: 3 });
+      let error: unknown;
+      await p.getBlockNumber().catch((e: unknown) => (error = e));
+      expect(error).to.be.instanceOf(RpcUnavailableError);
+      expect((error as RpcUnavailableError).attempts).to.equal(4);
+      expect((error as Error).message).to.match(/eth_blockNumber failed 4 times on every URL/);
+      expect(p.stats.failures).to.equal(1);
+    });
+
+    it("test_probeChainIds_reportsEachUrl", async () => {
+      const up = await node((b, _h, _q, res) => answer(res, ok(b.id, "0x7a69")));
+      const r = await probeChainIds([up.url, "http://127.0.0.1:9"], 1_000);
+      expect(r[0]).to.deep.equal({ url: up.url, chainId: 31337 });
+      expect(r[1]!.chainId).to.equal(undefined);
+      expect(r[1]!.error).to.be.a("string");
+    });
+  });
+
+  describe("store", () => {
+    const deployment = { chainId: 31337, engine: "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6", startBlock: 7 };
+
+    it("test_store_writesAtomicallyAndReopens", () => {
+      const dir = tempDir();
+      const path = join(dir, "nested", "store.json");
+      const s = JsonStore.open(path, deployment);
+      expect(s.fresh).to.equal(true);
+      s.state.checkpoint = { block: 9, hash: "0xabc" };
+      s.state.positions["5"] = 1;
+      s.save();
+      // A crash in the middle of a later write leaves a temporary file, never a torn store.
+      writeFileSync(`${path}.999.tmp`, "{ torn");
+      expect(readdirSync(join(dir, "nested")).filter((f) => f.endsWith(".tmp") && !f.includes(".999."))).to.deep.equal([]);
+      const again = JsonStore.open(path, deployment);
+      expect(again.fresh).to.equal(false);
+      expect(again.state.checkpoint).to.deep.equal({ block: 9, hash: "0xabc" });
+      expect(again.state.positions).to.deep.equal({ "5": 1 });
+    });
+
+    it("test_store_refusesAnotherDeploymentsFile", () => {
+      const path = join(tempDir(), "store.json");
+      JsonStore.open(path, deployment).save();
+      expect(() => JsonStore.open(path, { ...deployment, engine: "0x0000000000000000000000000000000000000001" })).to.throw(StoreError, /belongs to engine 0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6 on chain 31337.*pass another --store/);
+      expect(() => JsonStore.open(path, { ...deployment, chainId: 1 })).to.throw(StoreError, /not engine .* on chain 1/);
+      writeFileSync(path, "not json");
+      expect(() => JsonStore.open(path, deployment)).to.throw(StoreError, /cannot read the store/);
+    });
+
+    it("test_store_newStartBlock_rescansButKeepsPendingTransactions", () => {
+      const path = join(tempDir(), "store.json");
+      const s = JsonStore.open(path, deployment);
+      s.state.checkpoint = { block: 20, hash: "0x1" };
+      s.state.positions["1"] = 0;
+      s.state.pending["0xabc"] = [{ nonce: 3, ids: ["1"], txs: [] }];
+      s.save();
+      const moved = JsonStore.open(path, { ...deployment, startBlock: 8 });
+      expect(moved.state.checkpoint).to.equal(null);
+      expect(moved.state.positions).to.deep.equal({});
+      expect(moved.state.pending["0xabc"]).to.have.length(1);
+    });
+  });
+
+  describe("config", () => {
+    const deploymentJson = { chainId: 31337, network: "localhost", engine: "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6", pool: "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6", lens: "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6", token: "0x2279B7A0a67DB372996a5FaB50D91eAA73d2eBe6", markets: [], startBlock: 0 };
+    const cwd = () => {
+      const dir = tempDir();
+      mkdirSync(join(dir, "deployments"));
+      writeFileSync(join(dir, "deployments", "localhost.json"), JSON.stringify(deploymentJson));
+      return dir;
+    };
+    const load = (argv: string[], env: Record<string, string> = {}, dir = cwd()) => loadConfig(argv, env, dir) as KeeperConfig;
+    const problems = (argv: string[], env: Record<string, string> = {}, dir = cwd()): string[] => {
+      try {
+        loadConfig(argv, env, dir);
+      } catch (e) {
+        if (e instanceof ConfigError) return [...e.problems];
+        throw e;
+      }
+      return [];
+    };
+
+    it("test_config_flagsOverEnvironmentOverFileOverDefaults", () => {
+      const dir = cwd();
+      writeFileSync(join(dir, "k.json"), JSON.stringify({ confirmations: 5, maxBatchSize: 7, logFormat: "json" }));
+      const key = { KEEPER_PRIVATE_KEY: devKey(1) };
+      expect(load(["--network", "localhost", "--config", "k.json"], key, dir).confirmations).to.equal(5);
+      expect(load(["--network", "localhost", "--config", "k.json"], { ...key, KEEPER_CONFIRMATIONS: "4" }, dir).confirmations).to.equal(4);
+      const c = load(["--network", "localhost", "--config", "k.json", "--confirmations", "3"], { ...key, KEEPER_CONFIRMATIONS: "4" }, dir);
+      expect(c.confirmations).to.equal(3);
+      expect(c.maxBatchSize).to.equal(7);
+      expect(c.logFormat).to.equal("json");
+      expect(c.rpc).to.deep.equal(["http://127.0.0.1:8545"]);
+      expect(c.deployment?.engine).to.equal(deploymentJson.engine);
+      expect(c.key).to.deep.equal({ privateKey: devKey(1), source: "env" });
+      expect(c.keyOnCommandLine).to.equal(false);
+      expect(c.pollIntervalMs).to.equal(1_000); // default
+      expect(c.maxFeePerGas).to.equal(100n * 10n ** 9n);
+    });
+
+    it("test_config_readsTheRecordThatNpmRunDeployWrites", () => {
+      // deployments/localhost.json as `npm run deploy -- --network localhost` writes it (the type is the deploy script's).
+      const a = (n: number) => getAddress("0x" + n.toString(16).padStart(40, "0"));
+      const market = (id: number, symbol: string) => ({ id, symbol, feed: a(10 + id), feedDecimals: 8, heartbeat: 3600, params: { maxLeverage: "50000000000000000000" }, risk: { mmr: "5000000000000000" } });
+      const record = {
+        chainId: 31337, network: "localhost", engine: a(1), pool: a(2), lens: a(3), token: a(4),
+        markets: [market(0, "ETH/USD"), market(1, "BTC/USD")],
+        startBlock: 1, tokenDecimals: 6, tokenSymbol: "USDC", vaultImplementation: a(5), libraries: { PoolLogic: a(6) }, sequencer: null,
+        governance: { owner: a(7), pendingOwner: null, guardian: a(8), timelock: null },
+        standIns: { token: a(4) }, deployer: a(9), ignition: { module: "Bulkhead", deploymentId: "chain-31337", journal: "ignition/deployments/chain-31337" },
+        transactions: [{ step: "Bulkhead#Bulkhead", hash: "0x" + "ab".repeat(32), blockNumber: 7 }],
+        parameters: { file: "ignition/parameters/localhost.json", source: {} }, updatedAt: "2026-01-01T00:00:00.000Z",
+      } satisfies DeploymentRecord;
+      const dir = tempDir();
+      mkdirSync(join(dir, "deployments"));
+      writeFileSync(join(dir, "deployments", "localhost.json"), JSON.stringify(record, null, 2));
+      const c = load(["--network", "localhost", "--dry-run"], {}, dir);
+      expect(c.rpc).to.deep.equal(["http://127.0.0.1:8545"]);
+      expect(c.deployment).to.deep.equal({
+        chainId: 31337, network: "localhost", engine: a(1), pool: a(2), lens: a(3), token: a(4), startBlock: 1,
+        markets: [{ id: 0, symbol: "ETH/USD", feed: a(10) }, { id: 1, symbol: "BTC/USD", feed: a(11) }],
+      });
+    });
+
+    it("test_config_rpcListsAndDryRunWithoutKey", () => {
+      const c = load(["--network", "localhost", "--rpc", "http://a:1", "--rpc=http://b:2,http://c:3", "--dry-run", "--max-fee-gwei", "2.5"]);
+      expect(c.rpc).to.deep.equal(["http://a:1", "http://b:2", "http://c:3"]);
+      expect(c.dryRun).to.equal(true);
+      expect(c.key).to.equal(null);
+      expect(c.maxFeePerGas).to.equal(2_500_000_000n);
+      expect(load(["--network", "localhost", "--key", devKey(2).slice(2)]).keyOnCommandLine).to.equal(true);
+    });
+
+    it("test_config_reportsEveryProblemWithWhatToDo", () => {
+      const dir = cwd();
+      writeFileSync(join(dir, "bad.json"), JSON.stringify({ confirmatons: 3 }));
+      const p = problems(["--network", "localhost", "--config", "bad.json", "--rpc", "ftp://x", "--poll-interval", "5", "--min-profit", "1", "--log-format", "xml", "--keystore", "nope.json"], { KEEPER_PRIVATE_KEY: devKey(1) }, dir);
+      expect(p).to.include.members([
+        'unknown argument "--poll-interval" (did you mean --poll-interval-ms?); see --help',
+        '--config ' + join(dir, "bad.json") + ': unknown option "confirmatons" (did you mean confirmations?)',
+        '--rpc (KEEPER_RPC_URLS): "ftp://x" is not an http(s) URL',
+        "give either --key (KEEPER_PRIVATE_KEY) or --keystore (KEEPER_KEYSTORE), not both",
+        "--min-profit (KEEPER_MIN_PROFIT) needs the gas coin's price: pass --native-price <tokens per coin> or --native-price-market <market id>",
+        '--log-format (KEEPER_LOG_FORMAT) must be one of text, json, got "xml"',
+      ]);
+      expect(problems(["--network", "localhost"])).to.deep.equal(["no key: set KEEPER_PRIVATE_KEY, or pass --keystore <file>, or run with --dry-run"]);
+      expect(problems(["--network", "sepolia", "--dry-run"])[0]).to.match(/^unknown network "sepolia": no deployments\/sepolia\.json .* known networks: localhost/);
+      const empty = tempDir();
+      expect(problems(["--network", "localhost", "--dry-run"], {}, empty)).to.deep.equal([
+        "network localhost has no deployments/localhost.json yet: deploy Bulkhead to it first, or pass --deployment <file>",
+      ]);
+    });
+
+    it("test_cli_keystore_wrongPasswordIsAConfigurationError", async () => {
+      const dir = cwd();
+      const wallet = new Wallet(devKey(3));
+      writeFileSync(join(dir, "key.json"), await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, "right", { scrypt: { N: 1 << 10 } }));
+      const run = async (password: string) => {
+        let err = "";
+        const code = await main(["--network", "localhost", "--keystore", "key.json", "--rpc", "http://127.0.0.1:9", "--no-metrics"], { KEEPER_KEYSTORE_PASSWORD: password }, { cwd: dir, stdout: () => {}, stderr: (t) => (err += t), signals: false });
+        return { code, err };
+      };
+      const wrong = await run("wrong");
+      expect(wrong.code).to.equal(2);
+      expect(wrong.err).to.contain("cannot decrypt the keystore");
+      expect(wrong.err).to.contain("wrong password");
+      // The right password gets past the key to the next check (no node there).
+      const right = await run("right");
+      expect(right.code).to.equal(2);
+      expect(right.err).to.contain("cannot reach any RPC URL");
+      expect(existsSync(join(dir, ".keeper"))).to.equal(false);
+    });
+  });
+
+  describe("metrics and logs", () => {
+    it("test_metricsServer_servesHealthAndPrometheusTextOnLoopbackOnly", async () => {
+      const m = new Metrics();
+      m.declare("keeper_liquidations_total", "counter", "Positions liquidated");
+      m.inc("keeper_failures_total", 2, { kind: "cycle" });
+      m.set("keeper_feed_staleness_seconds", 12, { market: 0, symbol: "ETH/USD" });
+      let healthy = false;
+      const server = new MetricsServer(m, () => ({ ok: healthy, status: healthy ? "ok" : "starting" }));
+      const port = await server.listen(0);
+      try {
+        let res = await fetch(`http://127.0.0.1:${port}/health`);
+        expect(res.status).to.equal(503);
+        expect(await res.json()).to.deep.equal({ ok: false, status: "starting" });
+        healthy = true;
+        res = await fetch(`http://127.0.0.1:${port}/health`);
+        expect(res.status).to.equal(200);
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        expect(text).to.contain("# HELP keeper_liquidations_total Positions liquidated\n# TYPE keeper_liquidations_total counter\nkeeper_liquidations_total 0\n");
+        expect(text).to.contain('keeper_failures_total{kind="cycle"} 2\n');
+        expect(text).to.contain('keeper_feed_staleness_seconds{market="0",symbol="ETH/USD"} 12\n');
+        expect((await fetch(`http://127.0.0.1:${port}/nope`)).status).to.equal(404);
+        expect((await fetch(`http://127.0.0.1:${port}/metrics`, { method: "POST" })).status).to.equal(405);
+      } finally {
+        await server.close();
+      }
+    });
+
+    it("test_logger_oneLinePerEventInTextOrJson", () => {
+      const lines: string[] = [];
+      const text = new Logger({ sink: (l) => lines.push(l) });
+      text.info("liquidation.sent", { nonce: 3, reward: 12n, note: "two words" });
+      text.debug("hidden");
+      const json = new Logger({ format: "json", level: "debug", sink: (l) => lines.push(l) }).child({ keeper: "a" });
+      json.warn("feed.stale", { market: 0, age: 4200n });
+      expect(lines).to.have.length(2);
+      expect(lines[0]).to.match(/^\d{4}-\d\d-\d\dT[\d:.]+Z INFO  liquidation\.sent nonce=3 reward=12 note="two words"$/);
+      const parsed = JSON.parse(lines[1]!) as Record<string, unknown>;
+      expect(parsed).to.include({ level: "warn", event: "feed.stale", keeper: "a", market: 0, age: "4200" });
+    });
+  });
+});
