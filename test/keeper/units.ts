@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet, encryptKeystoreJson, getAddress } from "ethers";
 import { main } from "../../keeper/src/cli.js";
@@ -322,5 +322,24 @@ describe("keeper units", function () {
       const parsed = JSON.parse(lines[1]!) as Record<string, unknown>;
       expect(parsed).to.include({ level: "warn", event: "feed.stale", keeper: "a", market: 0, age: "4200" });
     });
+  });
+});
+
+describe("keeper: built on the SDK's public interface", () => {
+  it("keeper/ imports only node builtins, ethers, its own modules and the SDK's public entry point", () => {
+    // The keeper is an outside user of the SDK: no Hardhat at run time, no reaching into SDK
+    // internals (only the entry point that `@bulkhead/sdk` exports), nothing from the tests.
+    const root = join(import.meta.dirname, "..", "..", "keeper");
+    const files = [...readdirSync(join(root, "src")).map((f) => join(root, "src", f)), join(root, "bin", "keeper.mjs")];
+    const seen = new Set<string>();
+    for (const file of files.filter((f) => /\.(ts|mjs)$/.test(f))) {
+      const source = readFileSync(file, "utf8");
+      for (const [, spec] of source.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;]*?\bfrom\s+["']([^"']+)["']/g)) seen.add(spec!);
+      for (const [, spec] of source.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) seen.add(spec!);
+    }
+    const allowed = (s: string) =>
+      s.startsWith("node:") || s === "ethers" || s === "../../sdk/src/index.js" || /^\.\.?\/(?!\.\.)[\w./-]+$/.test(s) || /^\.\.\/src\/[\w.-]+$/.test(s);
+    expect([...seen].filter((s) => !allowed(s)), "imports outside the keeper's boundary").to.deep.equal([]);
+    expect(seen.has("../../sdk/src/index.js"), "the keeper uses the SDK").to.equal(true);
   });
 });
