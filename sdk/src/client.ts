@@ -107,6 +107,12 @@ export interface ClientOptions {
   confirmations?: number;
   /** Default slippage tolerance in basis points (default 50 = 0.5%). */
   slippageBps?: number;
+  /**
+   * Headroom added to a gas estimate, in basis points (default 2,000 = +20%). An estimate is made
+   * against the latest block; the block the transaction lands in is later, and the borrow-fee
+   * accrual that elapsed time triggers writes storage the estimate did not pay for.
+   */
+  gasBufferBps?: number;
 }
 
 /** A market with its parameters, current risk parameters and live values. */
@@ -271,6 +277,8 @@ export interface TxOptions {
   acceptablePrice?: bigint;
   slippageBps?: number;
   confirmations?: number;
+  /** Gas limit of the transaction; default: the node's estimate plus `gasBufferBps`. */
+  gasLimit?: bigint;
 }
 
 /** A mined transaction and what it did. */
@@ -379,6 +387,7 @@ export class BulkheadClient {
       deadlineSeconds: o.deadlineSeconds ?? 1_200,
       confirmations: o.confirmations ?? 1,
       slippageBps: o.slippageBps ?? 50,
+      gasBufferBps: o.gasBufferBps ?? 2_000,
     };
     this.#engine = new Contract(init.engine, bulkheadAbi as never, init.provider);
     this.#lens = new Contract(init.lens, bulkheadLensAbi as never, init.provider);
@@ -1045,7 +1054,15 @@ export class BulkheadClient {
         throw this.toError(e2);
       }
     }
-    const receipt = await this.#sendAndWait(() => fn(...args) as Promise<ContractTransactionResponse>, opts.confirmations);
+    let gasLimit = opts.gasLimit;
+    if (gasLimit === undefined) {
+      try {
+        gasLimit = ((await fn.estimateGas(...args)) * BigInt(10_000 + this.options.gasBufferBps)) / 10_000n;
+      } catch (e) {
+        throw this.toError(e);
+      }
+    }
+    const receipt = await this.#sendAndWait(() => fn(...args, { gasLimit }) as Promise<ContractTransactionResponse>, opts.confirmations);
     return { receipt, approvals, returned };
   }
 

@@ -345,6 +345,29 @@ describe("sdk client (in-process network)", function () {
     expect(formatAmount(lp.maxWithdraw, client.token)).to.match(/^99\d\.\d+ USDC$|^1000 USDC$/);
   });
 
+  it("test_gasLimit_estimatePlusBuffer_orTheCallersOwn", async () => {
+    // The block a transaction lands in is later than the one it was estimated on: the borrow
+    // accrual that time triggers writes storage the estimate did not pay for (seen on anvil,
+    // where a bare estimate ran out of gas). So the SDK sends the estimate plus 20% by default.
+    const gasOf = async (hash: string) => {
+      const [tx, receipt] = await Promise.all([ethers.provider.getTransaction(hash), ethers.provider.getTransactionReceipt(hash)]);
+      return { limit: tx!.gasLimit, used: receipt!.gasUsed };
+    };
+    const opened = await client.open({ market: ETH, side: "long", collateral: 1_000n * USDC, leverage: 5n * WAD });
+    const open = await gasOf(opened.hash);
+    // An estimate is at least the gas used (more with nested calls' 63/64 reserve and refunds).
+    expect(open.limit).to.be.greaterThanOrEqual((open.used * 12n) / 10n);
+    expect(open.limit * 100n).to.be.lessThan(open.used * 145n);
+
+    const own = await client.addCollateral({ id: opened.id, amount: 10n * USDC, gasLimit: 400_000n });
+    expect((await gasOf(own.hash)).limit).to.equal(400_000n);
+
+    const bare = await BulkheadClient.connect(trader, { addresses: sys.addresses, gasBufferBps: 0 });
+    const topUp = await gasOf((await bare.addCollateral({ id: opened.id, amount: 10n * USDC })).hash);
+    expect(topUp.limit).to.be.greaterThanOrEqual(topUp.used);
+    expect(topUp.limit * 100n).to.be.lessThan(topUp.used * 115n);
+  });
+
   it("test_borrowIndexMirror_equalsEngineAfterTime", async () => {
     await client.open({ market: 0, side: "long", collateral: 5_000n * USDC, leverage: 20n * WAD });
     const ledger = await client.getLedger();
