@@ -22,6 +22,10 @@ export interface FaultRates {
   delayMs: number;
 }
 
+/** The faults, in the order the rates' shares are laid out on [0, 1). */
+const FAULT_KINDS = ["dropRequest", "hang", "httpError", "rpcError", "dropResponse", "delay"] as const;
+type FaultKind = (typeof FAULT_KINDS)[number];
+
 export class FaultProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
@@ -64,33 +68,30 @@ export class FaultProxy {
     } catch {
       /* forwarded as is */
     }
-    const r = this.rates;
-    const x = this.#spare.has(method) ? 1 : Number(this.#rng.next64() >> 11n) / 2 ** 53;
-    let acc = 0;
-    const pick = (p: number) => x < (acc += p);
-    if (pick(r.dropRequest)) {
+    const kind = this.#choose(method);
+    if (kind === "dropRequest") {
       this.counts.dropRequest++;
       req.socket.destroy();
       return;
     }
-    if (pick(r.hang)) {
+    if (kind === "hang") {
       this.counts.hang++;
       return; // the socket is destroyed when the proxy closes or the client gives up
     }
-    if (pick(r.httpError)) {
+    if (kind === "httpError") {
       this.counts.httpError++;
       res.writeHead(503, { "content-type": "text/plain" }).end("injected: service unavailable");
       return;
     }
-    if (pick(r.rpcError)) {
+    if (kind === "rpcError") {
       this.counts.rpcError++;
       res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ jsonrpc: "2.0", id, error: { code: -32603, message: "injected: internal error" } }));
       return;
     }
-    const dropAfter = pick(r.dropResponse);
-    if (pick(r.delay)) {
+    const dropAfter = kind === "dropResponse";
+    if (kind === "delay") {
       this.counts.delay++;
-      await new Promise((res2) => setTimeout(res2, Number(this.#rng.next64() % BigInt(Math.max(1, r.delayMs)))));
+      await new Promise((res2) => setTimeout(res2, Number(this.#rng.next64() % BigInt(Math.max(1, this.rates.delayMs)))));
     }
     let answer: Response;
     try {
@@ -107,6 +108,23 @@ export class FaultProxy {
     }
     this.counts.forwarded++;
     if (!res.destroyed) res.writeHead(answer.status, { "content-type": "application/json" }).end(text);
+  }
+
+  /**
+   * The fault for one request (or none): drawn from the rates, except that every 10th request
+   * injects a kind with a non-zero rate that has not happened yet, so a run long enough to matter
+   * always meets every kind however the draws fall.
+   */
+  #choose(method: string): FaultKind | undefined {
+    const r = this.rates;
+    if (this.#spare.has(method)) return undefined;
+    const x = Number(this.#rng.next64() >> 11n) / 2 ** 53;
+    if (this.counts.requests % 10 === 0) {
+      const missing = FAULT_KINDS.find((k) => r[k] > 0 && this.counts[k] === 0);
+      if (missing) return missing;
+    }
+    let acc = 0;
+    return FAULT_KINDS.find((k) => x < (acc += r[k]));
   }
 
   async listen(): Promise<this> {
