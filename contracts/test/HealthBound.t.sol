@@ -26,6 +26,15 @@ contract HealthBoundTest is BaseTest {
         RiskParams risk;
     }
 
+    /// @dev The fields both properties draw alike: side, token decimals, size, entry and price.
+    function _draw(bool isLong, bool is18, uint128 size, uint96 entry, uint96 price) internal pure returns (Draw memory d) {
+        d.isLong = isLong;
+        d.unit = is18 ? WAD : WAD * 1e12;
+        d.size = uint128(bound(size, 1, type(uint128).max));
+        d.entry = uint96(bound(entry, 1, type(uint96).max));
+        d.price = bound(price, 1, type(uint96).max);
+    }
+
     function _position(Draw memory d, uint256 collateral) internal pure returns (Position memory) {
         return Position({
             size: d.size,
@@ -73,16 +82,10 @@ contract HealthBoundTest is BaseTest {
         uint96 minFee,
         uint96 anyCollateral
     ) public pure {
-        Draw memory d = Draw({
-            isLong: isLong,
-            unit: is18 ? WAD : WAD * 1e12,
-            size: uint128(bound(size, 1, type(uint128).max)),
-            entry: uint96(bound(entry, 1, type(uint96).max)),
-            positionIndex: positionIndex,
-            index: uint256(positionIndex) + indexDelta,
-            price: bound(price, 1, type(uint96).max),
-            risk: RiskParams({mmr: mmr, liquidationFeeRate: feeRate, minLiquidationFee: minFee, maxProfitFactorBps: 5000})
-        });
+        Draw memory d = _draw(isLong, is18, size, entry, price);
+        d.positionIndex = positionIndex;
+        d.index = uint256(positionIndex) + indexDelta;
+        d.risk = RiskParams({mmr: mmr, liquidationFeeRate: feeRate, minLiquidationFee: minFee, maxProfitFactorBps: 5000});
         for (int256 offset = -4; offset <= 12; ++offset) {
             (bool ok, uint256 collateral) = _collateralAt(d, offset);
             if (!ok) continue;
@@ -110,22 +113,15 @@ contract HealthBoundTest is BaseTest {
         uint96 minFee,
         uint256 above
     ) public pure {
-        Draw memory d = Draw({
-            isLong: isLong,
-            unit: is18 ? WAD : WAD * 1e12,
-            size: uint128(bound(size, 1, type(uint128).max)),
-            entry: uint96(bound(entry, 1, type(uint96).max)),
-            positionIndex: uint96(bound(positionIndex, WAD, 1e30)),
-            index: 0,
-            price: bound(price, 1, type(uint96).max),
-            risk: RiskParams({
-                mmr: uint64(bound(mmr, ConstantsLib.MIN_MMR, ConstantsLib.MAX_MMR)),
-                liquidationFeeRate: uint64(bound(feeRate, 0, ConstantsLib.MAX_LIQUIDATION_FEE_RATE)),
-                minLiquidationFee: minFee,
-                maxProfitFactorBps: 5000
-            })
-        });
+        Draw memory d = _draw(isLong, is18, size, entry, price);
+        d.positionIndex = uint96(bound(positionIndex, WAD, 1e30));
         d.index = uint256(d.positionIndex) + bound(indexDelta, 0, WAD);
+        d.risk = RiskParams({
+            mmr: uint64(bound(mmr, ConstantsLib.MIN_MMR, ConstantsLib.MAX_MMR)),
+            liquidationFeeRate: uint64(bound(feeRate, 0, ConstantsLib.MAX_LIQUIDATION_FEE_RATE)),
+            minLiquidationFee: minFee,
+            maxProfitFactorBps: 5000
+        });
         (bool ok, uint256 collateral) = _collateralAt(d, int256(bound(above, 10, 1e6)));
         if (!ok) return;
         assertTrue(_bound(d, collateral), "bound refused a position 10+ units above its boundary");
