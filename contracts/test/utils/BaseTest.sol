@@ -156,6 +156,10 @@ abstract contract BaseTest {
         if (a < b) revert(string.concat(err, ": ", _str(a), " < ", _str(b)));
     }
 
+    function assertGt(uint256 a, uint256 b, string memory err) internal pure {
+        if (a <= b) revert(string.concat(err, ": ", _str(a), " <= ", _str(b)));
+    }
+
     function assertLe(int256 a, int256 b, string memory err) internal pure {
         if (a > b) revert(string.concat(err, ": ", _str(a), " > ", _str(b)));
     }

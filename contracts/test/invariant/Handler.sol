@@ -400,9 +400,11 @@ contract Handler {
         bool pause = seed % 2 == 0;
         vm.prank(guardian);
         engine.setPaused(pause);
-        _pauseLeft = pause ? 1 + (seed >> 1) % 6 : 0;
         ++calls[pause ? bytes32("pause") : bytes32("unpause")];
+        // The countdown starts after this action's own checks, so a pause lasts at least one action.
+        _pauseLeft = 0;
         _afterAction(new uint256[](0));
+        _pauseLeft = pause ? 1 + (seed >> 1) % 6 : 0;
     }
 
     /// @dev Actions left before the guardian lifts the current pause.
