@@ -10,7 +10,7 @@
 //    its CLI, with 250 ms and 1 s blocks.
 import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { BulkheadClient, bulkheadInterface } from "../../sdk/src/index.js";
+import { BulkheadClient, bulkheadInterface } from "@bulkhead/sdk";
 import { Evaluator } from "../src/evaluator.js";
 import { FailoverRpcProvider } from "../src/rpc.js";
 import { JsonStore } from "../src/store.js";

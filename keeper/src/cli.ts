@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { Wallet, formatEther, type HDNodeWallet } from "ethers";
-import { BulkheadClient, UnknownChainError, formatAmount, getDeployment, parseUnits, type Deployment } from "../../sdk/src/index.js";
+import { BulkheadClient, UnknownChainError, formatAmount, getDeployment, parseUnits, type Deployment } from "@bulkhead/sdk";
 import { ConfigError, HELP, loadConfig, type KeeperConfig } from "./config.js";
 import { Keeper } from "./keeper.js";
 import { Logger } from "./logger.js";

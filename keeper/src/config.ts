@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { getDeployment, knownChainIds, parseDeployment, parseUnits, type Deployment } from "../../sdk/src/index.js";
+import { getDeployment, knownChainIds, parseDeployment, parseUnits, type Deployment } from "@bulkhead/sdk";
 import type { LogFormat, LogLevel } from "./logger.js";
 
 /** The configuration is wrong; `problems` lists what to fix. */

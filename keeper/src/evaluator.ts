@@ -17,7 +17,7 @@ import {
   bulkheadAbi,
   type BulkheadClient,
   type PositionView,
-} from "../../sdk/src/index.js";
+} from "@bulkhead/sdk";
 import { silentLogger, type Logger } from "./logger.js";
 
 const AGGREGATOR_ABI = [

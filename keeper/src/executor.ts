@@ -25,7 +25,7 @@ import {
   decodePositionEvent,
   type BulkheadClient,
   type PositionLiquidatedEvent,
-} from "../../sdk/src/index.js";
+} from "@bulkhead/sdk";
 import { silentLogger, type Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { RpcUnavailableError } from "./rpc.js";

@@ -5,7 +5,7 @@
  * backoff; nothing short of `stop()` ends the loop.
  * @module
  */
-import type { BulkheadClient } from "../../sdk/src/index.js";
+import type { BulkheadClient } from "@bulkhead/sdk";
 import { Evaluator, type Evaluation } from "./evaluator.js";
 import { Executor, type ExecutorOptions, type TxSigner } from "./executor.js";
 import { silentLogger, type Logger } from "./logger.js";

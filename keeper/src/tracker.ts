@@ -13,7 +13,7 @@
  *   except the price and its market's borrow index, which the evaluator reads per block.
  * @module
  */
-import type { BulkheadClient, PositionEvent, PositionView } from "../../sdk/src/index.js";
+import type { BulkheadClient, PositionEvent, PositionView } from "@bulkhead/sdk";
 import { silentLogger, type Logger } from "./logger.js";
 import type { JsonStore } from "./store.js";
 

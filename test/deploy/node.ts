@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import hre from "hardhat";
 import { Contract, JsonRpcProvider, parseUnits, type JsonRpcSigner } from "ethers";
-import { BulkheadClient, parseDeployment } from "../../sdk/src/index.js";
+import { BulkheadClient, parseDeployment } from "@bulkhead/sdk";
 import { WAD } from "../helpers/fixture.js";
 import type { DeploymentRecord } from "../../scripts/deploy/deploy.js";
 import { EXECUTOR_ROLE, PROPOSER_ROLE } from "../../ignition/modules/Bulkhead.js";

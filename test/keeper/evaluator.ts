@@ -9,7 +9,7 @@ import { PositionTracker } from "../../keeper/src/tracker.js";
 import { BTC_PRICE, ETH_PRICE, HEARTBEAT, SEQUENCER_GRACE, USDC, WAD } from "../helpers/fixture.js";
 import { Rng } from "../sdk/helpers/random.js";
 import { captureLogger, inProcess, type InProcess } from "./helpers/inprocess.js";
-import { sizeForLeverage } from "../../sdk/src/index.js";
+import { sizeForLeverage } from "@bulkhead/sdk";
 
 const connection = await network.connect();
 const { ethers, networkHelpers } = connection;

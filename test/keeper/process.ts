@@ -11,7 +11,7 @@ import { devAddress, devKey, deploySystem, liquidationTxIds, liquidations, openP
 import { FaultProxy } from "./helpers/faultProxy.js";
 import { KeeperProcess, runKeeperToExit } from "./helpers/process.js";
 import { blockNumber, closePositions, intervalMining, liquidatableAt, pickMove, readViews, revert, snapshot, subsetAt, waitBlocks, wad } from "./helpers/scenario.js";
-import type { PositionView } from "../../sdk/src/index.js";
+import type { PositionView } from "@bulkhead/sdk";
 
 const SEED = 0xb01c4eadn;
 const COUNT = 500;

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { HDNodeWallet, Interface, JsonRpcProvider, MaxUint256, type JsonRpcSigner, type TransactionReceipt } from "ethers";
-import { bulkheadInterface, sizeForLeverage, type Deployment } from "../../../sdk/src/index.js";
+import { bulkheadInterface, sizeForLeverage, type Deployment } from "@bulkhead/sdk";
 import { BTC_PRICE, ETH_PRICE, HEARTBEAT, USDC, WAD, defaultParams, defaultRisk } from "../../helpers/fixture.js";
 import { Rng } from "../../sdk/helpers/random.js";
 import { deploy as deployArtifact } from "../../sdk/helpers/rpc-node.js";

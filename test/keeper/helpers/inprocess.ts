@@ -3,7 +3,7 @@
 // logger whose lines the test reads.
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { BrowserProvider, Wallet } from "ethers";
-import { BulkheadClient, sizeForLeverage } from "../../../sdk/src/index.js";
+import { BulkheadClient, sizeForLeverage } from "@bulkhead/sdk";
 import { FAR, USDC, WAD } from "../../helpers/fixture.js";
 import { CountingEip1193, deployForSdk } from "../../sdk/helpers/system.js";
 import { Logger, type LogLevel } from "../../../keeper/src/logger.js";

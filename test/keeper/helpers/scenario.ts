@@ -2,7 +2,7 @@
 // lens' liquidation prices, snapshots of the node, interval mining, block waits.
 import { expect } from "chai";
 import { Interface, JsonRpcProvider } from "ethers";
-import { BulkheadClient, bulkheadInterface, bulkheadLensAbi, type PositionView } from "../../../sdk/src/index.js";
+import { BulkheadClient, bulkheadInterface, bulkheadLensAbi, type PositionView } from "@bulkhead/sdk";
 import { sendTx, type System } from "./chain.js";
 
 /** Liquidation prices (and records) of `ids`, from the lens in batches. */
