@@ -1,14 +1,18 @@
-// `npm run demo`: the deploy module itself, then plain ethers. An LP funds the pool, three traders
-// open six isolated positions on two markets, ETH falls, the risk table shows which position is
-// underwater, a keeper liquidates exactly that one, and a before/after table shows every other
-// vault untouched and where the liquidated collateral went.
+// `npm run demo`: the deploy module itself, then the project's public pieces used the way an outside
+// user would. An LP funds the pool and three traders open six isolated positions on two markets
+// through the SDK (`BulkheadClient`: sizes from leverage, acceptable prices, exact approvals,
+// simulation first); ETH falls; the risk table comes from the SDK's batched reads and local health
+// math; the keeper library (tracker, evaluator, executor) finds the one underwater position and
+// liquidates it with `liquidateMany`; a before/after table, read straight from the chain, shows
+// every other vault untouched and where the liquidated collateral went.
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
-import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { parseUnits } from "ethers";
+import { BrowserProvider, HDNodeWallet, parseEther, parseUnits } from "ethers";
+import { BulkheadClient, ConstantsLib, parseDeployment, type PositionLiquidatedEvent } from "../../sdk/src/index.js";
+import { JsonStore, Keeper, Logger, type CycleReport } from "../../keeper/src/index.js";
 import { deployBulkhead, parametersPathOf } from "../deploy/deploy.js";
 import { loadDeployConfig } from "../deploy/config.js";
-import { makeStyle, ratio, shortAddress, table, units, type Style } from "./format.js";
+import { makeStyle, shortAddress, table, units, visibleWidth, type Style } from "./format.js";
 
 export type DemoOptions = {
   hre: HardhatRuntimeEnvironment;
@@ -17,17 +21,37 @@ export type DemoOptions = {
   color?: boolean;
 };
 
+/** What the keeper library reported: its cycles' verdicts and its own log events. */
+export type KeeperSummary = {
+  address: string;
+  /** Positions it tracked and found liquidatable in its first cycle. */
+  tracked: number;
+  found: bigint[];
+  /** Hashes of the liquidateMany transactions it sent (its `liquidation.sent` log). */
+  sent: string[];
+  /** Ids it reports liquidated (its `liquidation.mined` log). */
+  mined: bigint[];
+  /** Every event name it logged, in order. */
+  events: string[];
+};
+
 export type DemoSummary = {
   positions: bigint[];
+  /** Liquidatable by the SDK's local health (step 5). */
+  healthLiquidatable: bigint[];
+  /** Liquidatable by the chain's own verdict, the lens' previewLiquidations. */
   previewedLiquidatable: bigint[];
+  /** From the PositionLiquidated events of the keeper's transactions. */
   liquidated: bigint[];
+  keeper: KeeperSummary;
   untouchedVaults: number;
   changedOtherVaults: bigint[];
   conserved: boolean;
   ok: boolean;
 };
 
-type Trade = { trader: "alice" | "bob" | "carol"; market: string; long: boolean; collateral: string; leverage: bigint };
+type TraderName = "alice" | "bob" | "carol";
+type Trade = { trader: TraderName; market: string; long: boolean; collateral: string; leverage: bigint };
 
 /** Six positions: different traders, sides and leverage on two markets. */
 const TRADES: Trade[] = [
@@ -41,13 +65,23 @@ const TRADES: Trade[] = [
 const CRASH = { market: "ETH/USD", to: "2720" };
 const LP_DEPOSIT = "1000000";
 const TRADER_FUNDS = "50000";
+/** The traders accept 1 % of price movement between quote and execution. */
+const SLIPPAGE_BPS = 100;
+/**
+ * The keeper signs its own transactions, as the CLI does with KEEPER_PRIVATE_KEY. Here: Hardhat's
+ * public development mnemonic, account #5 (funded on the in-process network and by `npm run node`).
+ */
+const DEV_MNEMONIC = "test test test test test test test test test test test junk";
+const KEEPER_KEY_PATH = "m/44'/60'/0'/0/5";
+/** Keeper cycles to wait for its transaction to be mined (a node may mine a moment later). */
+const MAX_KEEPER_CYCLES = 20;
 
 export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const { hre, connection } = opts;
   const print = opts.print ?? ((l: string) => console.log(l));
   const s = makeStyle(opts.color ?? false);
   const ethers = connection.ethers;
-  const chainId = (await ethers.provider.getNetwork()).chainId;
+  const chainId = Number((await ethers.provider.getNetwork()).chainId);
   const step = stepper(print, s);
 
   print("");
@@ -66,119 +100,122 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     print(`   ${s.dim(`market #${m.id}`)} ${s.bold(m.symbol.padEnd(8))} feed ${shortAddress(m.feed)} (${m.feedDecimals} dp, heartbeat ${m.heartbeat / 60} min)  max ${units(BigInt(m.params.maxLeverage), 18, 0)}×  mmr ${units(BigInt(m.risk.mmr), 16, 1)} %`);
   }
 
+  // Everyone reaches the chain as a dapp would: an ethers BrowserProvider over the node's EIP-1193
+  // provider, the SDK given the deployment record (a local chain has none compiled in).
+  const deployment = parseDeployment(record);
+  const provider = new BrowserProvider(connection.provider, chainId, { staticNetwork: true, cacheTimeout: -1 });
+  const connect = async (address?: string) =>
+    BulkheadClient.connect(address ? await provider.getSigner(address) : provider, { addresses: deployment });
+  const reader = await connect();
+
+  // The local stand-ins (faucet token, mock feeds) and the audit of step 7 use plain contract reads.
   const engine = await ethers.getContractAt("Bulkhead", record.engine);
   const pool = await ethers.getContractAt("BulkheadPool", record.pool);
-  const lens = await ethers.getContractAt("BulkheadLens", record.lens);
   const token = await ethers.getContractAt("MockStablecoin", record.token);
-  const dec = record.tokenDecimals;
+  const dec = reader.token.decimals;
   const usd = (x: string) => parseUnits(x, dec);
   const money = (x: bigint, sign = false) => units(x, dec, 2, { sign });
   const price = (x: bigint) => units(x, 18, 2);
-  const [deployer, lp, alice, bob, carol, keeper] = await ethers.getSigners();
-  const traders: Record<Trade["trader"], HardhatEthersSigner> = { alice, bob, carol };
-  const nameOf = new Map<string, string>([
-    [alice.address, "alice"],
-    [bob.address, "bob"],
-    [carol.address, "carol"],
-  ]);
+  const [deployer, lp, alice, bob, carol] = await ethers.getSigners();
+  const traders: Record<TraderName, string> = { alice: alice.address, bob: bob.address, carol: carol.address };
+  const nameOf = new Map<string, string>(Object.entries(traders).map(([name, address]) => [address, name]));
   const marketOf = (symbol: string) => {
     const m = record.markets.find((x) => x.symbol === symbol);
     if (!m) throw new Error(`the deployment has no ${symbol} market`);
     return m;
   };
+  const symbolOf = (id: number) => reader.markets.find((m) => m.id === id)?.symbol ?? `market ${id}`;
   const feedOf = async (symbol: string) => ethers.getContractAt("MockV3Aggregator", marketOf(symbol).feed);
   // A rerun against a long-lived node starts from the configured prices again, freshly posted.
   for (const m of config.markets) if (m.feed.kind === "mock") await (await (await feedOf(m.symbol)).connect(deployer).updateAnswer(m.feed.answer)).wait();
 
   // 2. Liquidity.
-  step("Liquidity", "an LP deposits into the ERC-4626 pool, the counterparty of every trade");
+  step("Liquidity", "an LP deposits into the ERC-4626 pool, the counterparty of every trade (client.deposit)");
   const deposit = usd(LP_DEPOSIT);
   await (await token.faucet(lp.address, deposit)).wait();
-  await (await token.connect(lp).approve(record.pool, deposit)).wait();
-  const sharesBefore = await pool.balanceOf(lp.address);
-  await (await pool.connect(lp).deposit(deposit, lp.address)).wait();
-  const shares = (await pool.balanceOf(lp.address)) - sharesBefore;
+  const { shares } = await (await connect(lp.address)).deposit({ assets: deposit });
   print(`   lp ${s.dim(shortAddress(lp.address))} deposits ${s.bold(money(deposit))} ${record.tokenSymbol} → ${units(shares, Number(await pool.decimals()), 2)} ${await pool.symbol()}`);
 
   // 3. Positions.
-  step("Trades", "three traders open six positions; each one's collateral goes into its own vault");
-  for (const t of Object.values(traders)) {
-    await (await token.faucet(t.address, usd(TRADER_FUNDS))).wait();
-    await (await token.connect(t).approve(record.engine, ethers.MaxUint256)).wait();
+  step("Trades", `three traders open six positions with client.open (size from leverage, ${SLIPPAGE_BPS / 100} % slippage); each one's collateral goes into its own vault`);
+  const clients = new Map<TraderName, BulkheadClient>();
+  for (const [name, address] of Object.entries(traders) as [TraderName, string][]) {
+    await (await token.faucet(address, usd(TRADER_FUNDS))).wait();
+    clients.set(name, await connect(address));
   }
-  const unit = await engine.unit();
-  const mine: bigint[] = [];
   const rows: string[][] = [];
-  const deadline = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 3600n;
   for (const t of TRADES) {
-    const m = marketOf(t.market);
-    const px = await engine.price(m.id);
-    const collateral = usd(t.collateral);
-    const size = (collateral * t.leverage * unit) / px;
-    const acceptable = t.long ? (px * 101n) / 100n : (px * 99n) / 100n;
-    const id = await engine.nextPositionId();
-    await (await engine.connect(traders[t.trader]).open(m.id, t.long, collateral, size, acceptable, deadline)).wait();
-    mine.push(id);
-    const p = await engine.position(id);
+    const side = t.long ? "long" : "short";
+    const request = { market: marketOf(t.market).id, side, collateral: usd(t.collateral), leverage: t.leverage * ConstantsLib.WAD, slippageBps: SLIPPAGE_BPS } as const;
+    const opened = await clients.get(t.trader)!.open(request).catch((e: unknown) => {
+      // The SDK's errors read like "needs 12.5 USDC more collateral: equity 40.1, required 52.6".
+      throw new Error(`${t.trader}'s ${t.leverage}× ${t.market} ${side} was refused: ${(e as Error).message}`, { cause: e });
+    });
+    const e = opened.event;
     rows.push([
-      s.bold(`#${id}`),
+      s.bold(`#${e.id}`),
       t.trader,
       t.market,
-      side(t.long, s),
+      sideText(e.isLong, s),
       `${t.leverage}×`,
-      money(p.collateral),
-      units(p.size, 18, 4),
-      price(p.entryPrice),
-      s.dim(shortAddress(await engine.vaultOf(id))),
+      money(e.collateral),
+      money(e.openFee),
+      units(e.size, 18, 4),
+      price(e.price),
+      price(opened.quote.liquidationPrice),
+      s.dim(shortAddress(opened.vault)),
     ]);
   }
   table(
-    [{ header: "id", align: "right" }, { header: "trader" }, { header: "market" }, { header: "side" }, { header: "lev", align: "right" }, { header: "collateral", align: "right" }, { header: "size", align: "right" }, { header: "entry", align: "right" }, { header: "vault" }],
+    [{ header: "id", align: "right" }, { header: "trader" }, { header: "market" }, { header: "side" }, { header: "lev", align: "right" }, { header: "collateral", align: "right" }, { header: "fee", align: "right" }, { header: "size", align: "right" }, { header: "entry", align: "right" }, { header: "liq. price", align: "right" }, { header: "vault" }],
     rows,
     s,
   ).forEach((l) => print(l));
 
   // Every open position takes part from here on (a rerun on a node keeps the earlier ones).
-  const all: bigint[] = [];
-  for (let id = 1n; id < (await engine.nextPositionId()); id++) if ((await engine.position(id)).size > 0n) all.push(id);
+  const all = await reader.getOpenPositionIds();
+
+  // The keeper account: its balance is part of the audit, so it exists before the first snapshot.
+  const keeperWallet = HDNodeWallet.fromPhrase(DEV_MNEMONIC, undefined, KEEPER_KEY_PATH).connect(provider);
+  if ((await provider.getBalance(keeperWallet.address)) < parseEther("0.1")) {
+    await (await deployer.sendTransaction({ to: keeperWallet.address, value: parseEther("1") })).wait();
+  }
   const before = await snapshot();
 
   // 4. The crash.
   const crash = marketOf(CRASH.market);
-  const feed = await feedOf(CRASH.market);
-  const from = await engine.price(crash.id);
-  const toAnswer = parseUnits(CRASH.to, crash.feedDecimals);
-  await (await feed.connect(deployer).updateAnswer(toAnswer)).wait();
-  const to = await engine.price(crash.id);
+  const from = await reader.getPrice(crash.id);
+  await (await (await feedOf(CRASH.market)).connect(deployer).updateAnswer(parseUnits(CRASH.to, crash.feedDecimals))).wait();
+  const to = await reader.getPrice(crash.id);
   step(`${CRASH.market.split("/")[0]} falls`, `the Chainlink feed posts ${price(to)}`);
   print(`   ${CRASH.market} ${price(from)} → ${s.bold(s.red(price(to)))}  ${s.red(`(${units(((to - from) * 10_000n) / from, 2, 2, { sign: true })} %)`)}`);
 
-  // 5. Risk table from the lens (the engine's own health code).
-  step("Risk", "lens.positions(ids) and lens.liquidationPrice(id): equity against maintenance at the new prices");
-  const views = await lens.positions(all);
+  // 5. Risk table from one batched SDK read; health computed locally with the SDK's math.
+  step("Risk", "client.getPositions(ids): one batched read, health computed locally with the SDK's mirror of the engine's math");
+  const views = (await reader.getPositions(all)).map((v, i) => {
+    if (!v?.health) throw new Error(`position #${all[i]} has no health: its market's feed is invalid`);
+    return { ...v, health: v.health };
+  });
   const riskRows: string[][] = [];
   for (const v of views) {
     const h = v.health;
-    const liqPx = await lens.liquidationPrice(v.id);
-    const long = v.position.isLong;
-    const distance = h.price === 0n ? 0n : ((long ? h.price - liqPx : liqPx - h.price) * 10_000n) / h.price;
-    const healthRatio = h.maintenance === 0n ? "∞" : h.equity <= 0n ? "0.00" : ratio(BigInt(h.equity), h.maintenance);
+    const healthRatio = h.healthFactor === null ? "∞" : h.equity <= 0n ? "0.00" : units(h.healthFactor, 18, 2);
     const status = h.liquidatable
       ? s.bold(s.red("✗ liquidatable"))
-      : BigInt(h.equity) * 2n < h.maintenance * 3n
+      : h.healthFactor !== null && h.healthFactor < (3n * ConstantsLib.WAD) / 2n
         ? s.yellow("! at risk")
         : s.green("✓ healthy");
     riskRows.push([
       s.bold(`#${v.id}`),
       nameOf.get(v.owner) ?? shortAddress(v.owner),
-      record.markets[Number(v.position.marketId)].symbol,
-      side(long, s),
+      symbolOf(v.position.marketId),
+      sideText(v.position.isLong, s),
       price(h.price),
       money(h.pnl, true),
       money(h.equity),
       money(h.maintenance),
-      price(liqPx),
-      units(distance, 2, 2, { sign: true }) + " %",
+      price(h.liquidationPrice),
+      units(h.distanceToLiquidation, 16, 2, { sign: true }) + " %",
       h.liquidatable ? s.red(healthRatio) : healthRatio,
       status,
     ]);
@@ -189,29 +226,86 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     s,
   ).forEach((l) => print(l));
   print(s.dim("   health = equity / maintenance; liquidatable below 1.00. to liq. = how far the price may still move against the position."));
+  // The chain's own verdict, to hold the SDK's local math (and the keeper's, below) against.
+  const healthLiquidatable = views.filter((v) => v.health.liquidatable).map((v) => v.id);
+  const previewList = await reader.previewLiquidations(all);
+  const previews = new Map(all.map((id, i) => [id, previewList[i]!]));
+  const previewedLiquidatable = all.filter((id) => previews.get(id)!.liquidatable);
+  const agrees = sameIds(healthLiquidatable, previewedLiquidatable);
+  print(
+    `   ${agrees ? s.green("✓") : s.red("✗")} the engine ${agrees ? "agrees" : "DISAGREES"}: lens.previewLiquidations(ids) finds ${idList(previewedLiquidatable)} liquidatable` +
+      (agrees ? "" : s.red(` (the SDK's health says ${idList(healthLiquidatable)})`)),
+  );
 
-  // 6. The keeper: previews, then one liquidateMany over every id.
-  step("Keeper", "previewLiquidation for every position, then liquidateMany(ids) — it skips the healthy ones");
-  const previewedLiquidatable: bigint[] = [];
-  for (const id of all) if ((await engine.previewLiquidation(id)).liquidatable) previewedLiquidatable.push(id);
-  const previews = new Map<bigint, Awaited<ReturnType<typeof engine.previewLiquidation>>>();
-  for (const id of previewedLiquidatable) previews.set(id, await engine.previewLiquidation(id));
-  print(`   scans ${all.length} positions; the contract says ${s.bold(String(previewedLiquidatable.length))} liquidatable: ${previewedLiquidatable.map((id) => `#${id}`).join(", ") || "none"}`);
-  const receipt = await (await engine.connect(keeper).liquidateMany(all)).wait();
-  const liquidated: bigint[] = [];
-  const events = new Map<bigint, { keeperReward: bigint; toInsurance: bigint; fromInsurance: bigint; fromPool: bigint; badDebt: bigint }>();
-  for (const log of receipt!.logs) {
-    if (log.address !== record.engine) continue; // token transfers share the ERC-721 Transfer topic
-    const parsed = engine.interface.parseLog(log);
-    if (parsed?.name !== "PositionLiquidated") continue;
-    liquidated.push(parsed.args.id as bigint);
-    events.set(parsed.args.id as bigint, parsed.args.toObject() as never);
+  // 6. The keeper library, assembled as its CLI does, one cycle at a time.
+  step("Keeper", "the keeper library: Keeper.cycle() syncs positions from the engine's events, evaluates them with the SDK's math, sends liquidateMany");
+  const keeperLog: ({ event: string } & Record<string, unknown>)[] = [];
+  const logger = new Logger({ format: "json", level: "info", sink: (line) => keeperLog.push(JSON.parse(line) as never) });
+  const keeperClient = await BulkheadClient.connect(provider, { addresses: deployment });
+  const keeper = new Keeper(keeperClient, keeperWallet, keeperWallet.address, JsonStore.open(null, deployment), { confirmations: 0, logger });
+  await keeper.init();
+  print(`   keeper ${s.dim(shortAddress(keeperWallet.address))} ${s.dim(`· its own key, a read-only BulkheadClient, an in-memory store, positions from block ${deployment.startBlock} on`)}`);
+  const reports: CycleReport[] = [];
+  const sentIds = new Map<string, bigint[]>();
+  while (reports.length < MAX_KEEPER_CYCLES && (reports.length === 0 || keeper.executor.pendingCount > 0)) {
+    if (reports.length > 0) await new Promise((r) => setTimeout(r, 100 * (reports.length - 1)));
+    const seen = keeperLog.length;
+    const r = await keeper.cycle();
+    reports.push(r);
+    const at = `${s.cyan(`cycle ${reports.length}`)} ${s.dim(`· block ${r.block}`)}`;
+    let label = at;
+    const line = (text: string) => {
+      print(`   ${label}  ${text}`);
+      label = " ".repeat(visibleWidth(at));
+    };
+    if (reports.length === 1) {
+      const found = r.evaluation.candidates.map((c) => c.id);
+      const prices = r.evaluation.markets.map((m) => `${m.symbol} ${m.price === null ? "invalid" : price(m.price)}`).join(", ");
+      line(`tracks ${r.tracked} positions, ${s.bold(String(r.candidates))} liquidatable: ${found.map((id) => s.red(`#${id}`)).join(", ") || "none"}  ${s.dim(`(at ${prices})`)}`);
+    }
+    for (const l of keeperLog.slice(seen)) {
+      const hash = String(l.hash);
+      if (l.event === "liquidation.sent") {
+        const entry = Object.values(keeper.store.state.pending).flat().find((p) => p.txs.some((t) => t.hash === hash));
+        const ids = entry?.ids.map(BigInt) ?? [];
+        sentIds.set(hash, ids);
+        line(`sends liquidateMany([${ids.join(", ")}])  ${s.dim(`tx ${shortAddress(hash)}; simulated first: ${l.expected} liquidated, reward ${money(BigInt(String(l.reward)))}`)}`);
+      } else if (l.event === "liquidation.mined") {
+        const ids = (l.ids as string[]).map(BigInt);
+        const batch = sentIds.get(hash) ?? ids;
+        line(`liquidateMany([${batch.join(", ")}]) → ${s.bold(String(l.liquidated))} liquidated ${ids.map((id) => s.red(`#${id}`)).join(", ")}  ${s.dim(`tx ${shortAddress(hash)}, gas ${l.gasUsed}, reward ${money(BigInt(String(l.reward)))} ${record.tokenSymbol}`)}`);
+      } else if (l.event !== "cycle") {
+        const fields = Object.entries(l).filter(([k]) => !["time", "level", "event"].includes(k));
+        line(s.yellow(`${l.event} ${fields.map(([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join(" ")}`));
+      }
+    }
   }
-  print(`   keeper ${s.dim(shortAddress(keeper.address))} liquidateMany([${all.join(", ")}]) → ${s.bold(String(liquidated.length))} liquidated ${liquidated.map((id) => s.red(`#${id}`)).join(", ")}  ${s.dim(`tx ${shortAddress(receipt!.hash)}, gas ${receipt!.gasUsed}`)}`);
+  const sentHashes = keeperLog.filter((l) => l.event === "liquidation.sent").map((l) => String(l.hash));
+  const minedIds = keeperLog.filter((l) => l.event === "liquidation.mined").flatMap((l) => (l.ids as string[]).map(BigInt));
+  const keeperSummary: KeeperSummary = {
+    address: keeperWallet.address,
+    tracked: reports[0]!.tracked,
+    found: reports[0]!.evaluation.candidates.map((c) => c.id),
+    sent: sentHashes,
+    mined: minedIds,
+    events: keeperLog.map((l) => l.event),
+  };
+  if (keeper.executor.pendingCount > 0) print(s.red(`   ✗ the keeper's transaction was not mined after ${reports.length} cycles`));
+
+  // The audit reads the chain directly: the PositionLiquidated events of the keeper's transactions.
+  const events = new Map<bigint, PositionLiquidatedEvent>();
+  for (const hash of sentHashes) {
+    const receipt = await provider.getTransactionReceipt(hash);
+    if (!receipt) continue;
+    for (const e of await reader.getPositionEvents({ fromBlock: receipt.blockNumber, toBlock: receipt.blockNumber, types: ["PositionLiquidated"] })) {
+      if (e.type === "PositionLiquidated" && e.transactionHash === hash) events.set(e.id, e);
+    }
+  }
+  const liquidated = [...events.keys()];
 
   // 7. Before and after.
   const after = await snapshot();
-  step("Isolation", "every vault's token balance before and after the liquidation");
+  step("Isolation", "every vault's token balance before and after the liquidation, read from the token");
   const vaultRows: string[][] = [];
   const changedOtherVaults: bigint[] = [];
   let untouched = 0;
@@ -227,8 +321,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     vaultRows.push([
       s.bold(`#${id}`),
       nameOf.get(v.owner) ?? shortAddress(v.owner),
-      record.markets[Number(v.position.marketId)].symbol,
-      side(v.position.isLong, s),
+      symbolOf(v.position.marketId),
+      sideText(v.position.isLong, s),
       money(b),
       money(a),
       a === b ? s.dim("0.00") : s.red(money(a - b, true)),
@@ -245,7 +339,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   let conserved = true;
   for (const id of liquidated) {
     const out = before.vaults.get(id)! - after.vaults.get(id)!;
-    const p = previews.get(id);
     const flows: [string, bigint, string][] = [
       ["keeper reward", after.keeper - before.keeper, "keeper's wallet"],
       ["pool (LP assets)", after.lpAssets - before.lpAssets, "the loss and borrow fee, owed to LPs"],
@@ -269,14 +362,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     const e = events.get(id)!;
     const matches = e.keeperReward === after.keeper - before.keeper && e.toInsurance - e.fromInsurance === after.insurance - before.insurance;
     print(s.dim(`   PositionLiquidated: reward ${money(e.keeperReward)}, to insurance ${money(e.toInsurance)}, bad debt ${money(e.badDebt)} — ${matches ? "equal to the balance changes" : "NOT equal to the balance changes"}`));
-    if (p) print(s.dim(`   previewLiquidation one block earlier: reward ${money(p.keeperReward)}, to insurance ${money(p.toInsurance)} (borrow fees accrue by the second)`));
+    const p = previews.get(id);
+    if (p) print(s.dim(`   previewLiquidations before the keeper ran: reward ${money(p.keeperReward)}, to insurance ${money(p.toInsurance)} (borrow fees accrue by the second)`));
     conserved &&= matches;
   }
 
   const ok =
     liquidated.length === 1 &&
-    previewedLiquidatable.length === 1 &&
-    liquidated[0] === previewedLiquidatable[0] &&
+    agrees &&
+    sameIds(previewedLiquidatable, liquidated) &&
+    sameIds(keeperSummary.found, liquidated) &&
+    sameIds(keeperSummary.mined, liquidated) &&
     changedOtherVaults.length === 0 &&
     untouched === all.length - 1 &&
     conserved;
@@ -284,10 +380,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   if (ok) {
     print(s.green(s.bold(`✓ exactly one of ${all.length} positions was liquidated (#${liquidated[0]}); the other ${untouched} vaults did not move by a single unit.`)));
   } else {
-    print(s.red(s.bold(`✗ expected exactly one liquidation and untouched vaults: liquidated [${liquidated.join(", ")}], previewed [${previewedLiquidatable.join(", ")}], changed vaults [${changedOtherVaults.join(", ")}], conservation ${conserved}`)));
+    print(
+      s.red(
+        s.bold(
+          `✗ expected exactly one liquidation and untouched vaults: liquidated [${liquidated.join(", ")}], previewed [${previewedLiquidatable.join(", ")}], ` +
+            `keeper found [${keeperSummary.found.join(", ")}], changed vaults [${changedOtherVaults.join(", ")}], conservation ${conserved}`,
+        ),
+      ),
+    );
   }
   print("");
-  return { positions: all, previewedLiquidatable, liquidated, untouchedVaults: untouched, changedOtherVaults, conserved, ok };
+  return { positions: all, healthLiquidatable, previewedLiquidatable, liquidated, keeper: keeperSummary, untouchedVaults: untouched, changedOtherVaults, conserved, ok };
 
   async function snapshot() {
     const vaults = new Map<bigint, bigint>();
@@ -295,7 +398,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     const l = await engine.ledger();
     return {
       vaults,
-      keeper: await token.balanceOf(keeper.address),
+      keeper: await token.balanceOf(keeperWallet.address),
       lpAssets: l.lpAssets,
       insurance: l.insuranceFund,
       protocolFees: l.protocolFees,
@@ -304,9 +407,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   }
 }
 
-function side(long: boolean, s: Style) {
+function sideText(long: boolean, s: Style) {
   return long ? s.green("long ") : s.magenta("short");
 }
+
+/** The same set of ids, in any order. */
+const sameIds = (a: readonly bigint[], b: readonly bigint[]) => a.length === b.length && a.every((x) => b.includes(x));
+const idList = (ids: readonly bigint[]) => (ids.length === 0 ? "none" : ids.map((id) => `#${id}`).join(", "));
 
 function stepper(print: (l: string) => void, s: Style) {
   let n = 0;

@@ -76,7 +76,7 @@ export function table(columns: Column[], rows: string[][], style: Style, indent 
   const line = (cells: string[]) =>
     indent + cells.map((cell, i) => pad(cell, widths[i], columns[i].align ?? "left")).join("  ").trimEnd();
   return [
-    line(columns.map((c) => style.bold(c.header))),
+    line(columns.map((c) => (c.header === "" ? "" : style.bold(c.header)))),
     style.dim(indent + widths.map((w) => "─".repeat(w)).join("  ")),
     ...rows.map(line),
   ];

@@ -1,5 +1,5 @@
-// `npm run demo` on the in-process network: exits 0 and liquidates exactly one position; and its
-// main function's summary says the same in numbers.
+// `npm run demo` on the in-process network: exits 0 and liquidates exactly one position, found and
+// liquidated by the keeper library; and its main function's summary says the same in numbers.
 import { expect } from "chai";
 import hre from "hardhat";
 import { runDemo } from "../../scripts/demo/demo.js";
@@ -13,7 +13,12 @@ describe("demo", function () {
     const started = Date.now();
     const res = await npmRun("demo", [], { NO_COLOR: undefined, FORCE_COLOR: undefined });
     expect(res.code, res.stdout + res.stderr).to.equal(0);
-    expect(res.stdout).to.include("liquidateMany([1, 2, 3, 4, 5, 6]) → 1 liquidated #1");
+    // The keeper library's first cycle, its sent transaction and its mined report.
+    expect(res.stdout).to.match(/cycle 1 · block \d+ {2}tracks 6 positions, 1 liquidatable: #1 /);
+    expect(res.stdout).to.include("sends liquidateMany([1])  tx 0x");
+    expect(res.stdout).to.match(/cycle 2 · block \d+ {2}liquidateMany\(\[1\]\) → 1 liquidated #1 {2}tx 0x[0-9a-f]{4}…[0-9a-f]{4}, gas \d+, reward 90\.66 USDC/);
+    expect(res.stdout.match(/liquidated #/g)).to.have.length(1);
+    expect(res.stdout).to.include("✓ the engine agrees: lens.previewLiquidations(ids) finds #1 liquidatable");
     expect(res.stdout).to.include("✓ exactly one of 6 positions was liquidated (#1); the other 5 vaults did not move by a single unit.");
     expect(res.stdout.match(/✓ unchanged/g)).to.have.length(5);
     expect(res.stdout.match(/✗ liquidatable/g)).to.have.length(1);
@@ -28,8 +33,15 @@ describe("demo", function () {
     const summary = await runDemo({ hre, connection: await hre.network.create(), print: (l) => lines.push(l), color: true });
     expect(summary.ok).to.equal(true);
     expect(summary.positions).to.deep.equal([1n, 2n, 3n, 4n, 5n, 6n]);
+    expect(summary.healthLiquidatable).to.deep.equal([1n]);
     expect(summary.previewedLiquidatable).to.deep.equal([1n]);
     expect(summary.liquidated).to.deep.equal([1n]);
+    // What the keeper library reported: its evaluation and its own log events.
+    expect(summary.keeper.tracked).to.equal(6);
+    expect(summary.keeper.found).to.deep.equal([1n]);
+    expect(summary.keeper.sent).to.have.length(1);
+    expect(summary.keeper.mined).to.deep.equal([1n]);
+    expect(summary.keeper.events.filter((e) => e.startsWith("liquidation."))).to.deep.equal(["liquidation.sent", "liquidation.mined"]);
     expect(summary.untouchedVaults).to.equal(5);
     expect(summary.changedOtherVaults).to.deep.equal([]);
     expect(summary.conserved).to.equal(true);
