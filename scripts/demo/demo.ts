@@ -8,7 +8,7 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 import { BrowserProvider, HDNodeWallet, parseEther, parseUnits } from "ethers";
-import { BulkheadClient, ConstantsLib, parseDeployment, type PositionLiquidatedEvent } from "../../sdk/src/index.js";
+import { BulkheadClient, ConstantsLib, parseDeployment, type PositionLiquidatedEvent } from "@bulkhead/sdk";
 import { JsonStore, Keeper, Logger, type CycleReport } from "../../keeper/src/index.js";
 import { deployBulkhead, parametersPathOf } from "../deploy/deploy.js";
 import { loadDeployConfig } from "../deploy/config.js";

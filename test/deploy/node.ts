@@ -13,7 +13,7 @@ import { BulkheadClient, parseDeployment } from "@bulkhead/sdk";
 import { WAD } from "../helpers/fixture.js";
 import type { DeploymentRecord } from "../../scripts/deploy/deploy.js";
 import { EXECUTOR_ROLE, PROPOSER_ROLE } from "../../ignition/modules/Bulkhead.js";
-import { NODE_KINDS, npmRun, ROOT, startNodeProcess, type NodeKind, type NodeProcess } from "../helpers/processes.js";
+import { NODE_KINDS, npmRun, ROOT, skipUnderCoverage, startNodeProcess, type NodeKind, type NodeProcess } from "../helpers/processes.js";
 
 const abi = async (name: string) => (await hre.artifacts.readArtifact(name)).abi;
 
@@ -35,6 +35,10 @@ function describeDeployOn(kind: NodeKind) {
     const env = () => ({ LOCALHOST_RPC_URL: node.url, NO_COLOR: "1" });
     // The second account proposes; anyone executes; a two-day delay once the handover is done.
     const PROPOSER = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+
+    before(function () {
+      skipUnderCoverage(this);
+    });
 
     before(async () => {
       dir = await mkdtemp(path.join(tmpdir(), "bulkhead-deploy-"));

@@ -5,12 +5,23 @@ import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import hre from "hardhat";
 
 const require = createRequire(import.meta.url);
 /** The project root (where hardhat.config.ts lives). */
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** Hardhat's CLI entry, run with this Node so no wrapper process sits between the test and it. */
 export const HARDHAT_CLI = path.join(path.dirname(require.resolve("hardhat/package.json")), "dist", "src", "cli.js");
+
+/**
+ * Skips the calling suite under `hardhat test --coverage`: the instrumented contracts outgrow the
+ * 24,576-byte code size limit that real node processes enforce. Suites that deploy to a node
+ * process test the transport, the deploy scripts and the SDK over JSON-RPC, not contract lines;
+ * the same contract code is covered in-process.
+ */
+export function skipUnderCoverage(suite: Mocha.Context): void {
+  if (hre.globalOptions.coverage === true) suite.skip();
+}
 
 /** A port nothing listens on right now (127.0.0.1 only). */
 export async function freePort(): Promise<number> {

@@ -7,13 +7,17 @@ import { BulkheadClient, InsufficientMarginError, PositionNotFoundError, Positio
 import { USDC, WAD } from "../helpers/fixture.js";
 import { deployOverRpc, startNode, type RpcNode } from "./helpers/rpc-node.js";
 import { expectRejection } from "./helpers/system.js";
-import { NODE_KINDS } from "../helpers/processes.js";
+import { NODE_KINDS, skipUnderCoverage } from "../helpers/processes.js";
 
 for (const kind of NODE_KINDS) {
   describe(`sdk client (real ${kind} node process)`, function () {
     this.timeout(120_000);
     let node: RpcNode | undefined;
     let keeperProvider: JsonRpcProvider | undefined;
+
+    before(function () {
+      skipUnderCoverage(this);
+    });
 
     before(async () => {
       node = await startNode(kind);
