@@ -14,10 +14,10 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const HARDHAT_CLI = path.join(path.dirname(require.resolve("hardhat/package.json")), "dist", "src", "cli.js");
 
 /**
- * Skips the calling suite under `hardhat test --coverage`: the instrumented contracts outgrow the
- * 24,576-byte code size limit that real node processes enforce. Suites that deploy to a node
- * process test the transport, the deploy scripts and the SDK over JSON-RPC, not contract lines;
- * the same contract code is covered in-process.
+ * Skips the calling suite or test under `hardhat test --coverage`: the instrumented contracts
+ * outgrow the 24,576-byte code size limit that real node processes enforce, and a child Hardhat
+ * process rebuilds the uninstrumented ones. Those tests exercise the transport, the deploy scripts,
+ * the CLI and the SDK over JSON-RPC, not contract lines; the same contract code is covered in-process.
  */
 export function skipUnderCoverage(suite: Mocha.Context): void {
   if (hre.globalOptions.coverage === true) suite.skip();

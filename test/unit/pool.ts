@@ -415,6 +415,24 @@ describe("pool", () => {
         .to.be.revertedWithCustomError(s.engine, "Unauthorized")
         .withArgs(deployer.address);
     });
+
+    it("onWithdraw: the engine itself refuses to book a withdrawal past free liquidity, whatever the pool asks", async () => {
+      // BulkheadPool caps withdrawals at maxWithdraw first; this is the engine's own guard behind it.
+      const s = await networkHelpers.loadFixture(smallPoolWithPosition);
+      const l = await s.engine.ledger();
+      const free = l.lpAssets - l.reserved;
+      expect(free).to.be.greaterThan(0n);
+      const pool = await s.pool.getAddress();
+      await networkHelpers.impersonateAccount(pool);
+      await networkHelpers.setBalance(pool, 10n ** 18n);
+      const asPool = await ethers.getSigner(pool);
+      await expect(s.engine.connect(asPool).onWithdraw(free + 1n))
+        .to.be.revertedWithCustomError(s.engine, "InsufficientFreeLiquidity")
+        .withArgs(free, free + 1n);
+      await (await s.engine.connect(asPool).onWithdraw(free)).wait();
+      expect((await s.engine.ledger()).lpAssets).to.equal(l.reserved);
+      await networkHelpers.stopImpersonatingAccount(pool);
+    });
   });
 
   describe("insurance fund", () => {
