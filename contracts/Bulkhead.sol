@@ -347,11 +347,12 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         uint256 px = _price(m);
         uint256 newCollateral = p.collateral - amount;
         uint256 borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, _currentIndex(m) - p.borrowIndex, unit);
-        TradeLib.checkInitialMargin(
+        TradeLib.checkMarginAfterChange(
             PositionMath.equity(newCollateral, PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit), borrowFee),
             PositionMath.notionalUp(p.size, px, unit),
             newCollateral,
-            m
+            m,
+            _riskParams[p.marketId][p.riskVersion]
         );
         _positions[id].collateral = uint96(newCollateral);
         emit CollateralRemoved(id, owner_, amount, 0, newCollateral, p.borrowIndex);

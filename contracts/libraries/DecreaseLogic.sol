@@ -84,7 +84,7 @@ library DecreaseLogic {
         if (d.pnl > cap) d.pnl = cap;
         d.closeFee = PositionMath.notionalUp(sizeDelta, d.price, ctx.unit).wMulUp(m.closeFeeRate);
         d.released = d.isClose ? p.collateral : uint256(p.collateral).mulDivDown(sizeDelta, p.size);
-        _settleDecrease(ctx.id, p, d, m, ctx.unit);
+        _settleDecrease(ctx.id, p, d, m, risk, ctx.unit);
 
         TradeLib.removeOpenInterest(m, p.isLong, sizeDelta, sizeDelta * p.entryPrice);
         ledger.reserved -= uint112(d.reserve - d.newReserve);
@@ -107,11 +107,16 @@ library DecreaseLogic {
     }
 
     /// @dev net = released + pnl - fees: paid out when positive, else taken from the remaining
-    /// collateral (a close cannot leave the trader owing). The rest must keep initial margin.
-    function _settleDecrease(uint256 id, Position memory p, Decrease memory d, Market storage m, uint256 unit)
-        private
-        view
-    {
+    /// collateral (a close cannot leave the trader owing). The rest must keep initial margin and
+    /// come out healthy.
+    function _settleDecrease(
+        uint256 id,
+        Position memory p,
+        Decrease memory d,
+        Market storage m,
+        RiskParams storage risk,
+        uint256 unit
+    ) private view {
         int256 net = MathLib.toInt(d.released) + d.pnl - MathLib.toInt(d.borrowFee + d.closeFee);
         if (net >= 0) {
             d.newCollateral = p.collateral - d.released;
@@ -121,13 +126,14 @@ library DecreaseLogic {
             d.newCollateral = p.collateral - d.released - uint256(-net);
         }
         if (!d.isClose) {
-            TradeLib.checkInitialMargin(
+            TradeLib.checkMarginAfterChange(
                 PositionMath.equity(
                     d.newCollateral, PositionMath.pnl(p.isLong, d.newSize, p.entryPrice, d.price, unit), 0
                 ),
                 PositionMath.notionalUp(d.newSize, d.price, unit),
                 d.newCollateral,
-                m
+                m,
+                risk
             );
         }
     }

@@ -78,13 +78,14 @@ library IncreaseLogic {
             );
         }
         x.newCollateral = withCollateral - x.borrowFee;
-        TradeLib.checkInitialMargin(
+        TradeLib.checkMarginAfterChange(
             PositionMath.equity(
                 x.newCollateral, PositionMath.pnl(p.isLong, x.newSize, x.newEntry, ctx.price, ctx.unit), 0
             ),
             newNotional,
             x.newCollateral,
-            m
+            m,
+            risk
         );
         // A short's averaged entry rounds down, so its new base can be below the old one.
         TradeLib.removeOpenInterest(m, p.isLong, 0, oldBase);

@@ -3,7 +3,7 @@ pragma solidity 0.8.30;
 
 import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
 
-import {IBulkhead, Market, Position, StoredLedger} from "../interfaces/IBulkhead.sol";
+import {IBulkhead, Market, Position, RiskParams, StoredLedger} from "../interfaces/IBulkhead.sol";
 import {MathLib} from "./MathLib.sol";
 import {PositionMath} from "./PositionMath.sol";
 
@@ -19,9 +19,30 @@ library TradeLib {
         if (buying ? price > acceptable : price < acceptable) revert IBulkhead.SlippageExceeded(acceptable, price);
     }
 
-    /// @dev equity >= notional / maxLeverage (rounded up) and collateral >= minCollateral.
+    /// @dev equity >= notional / maxLeverage (rounded up) and collateral >= minCollateral. Enough
+    /// at open: with no PnL yet, MarketConfigLogic's bounds make such a position healthy.
     function checkInitialMargin(int256 equity, uint256 notional, uint256 collateral, Market storage m) internal view {
+        _checkMargin(equity, PositionMath.initialMarginUp(notional, m.maxLeverage), collateral, m);
+    }
+
+    /// @dev Initial margin, and the position comes out healthy: equity >= max(notional /
+    /// maxLeverage, maintenance), so it is not liquidatable. After an increase, decrease or
+    /// collateral removal an unrealised loss can leave equity below minCollateral, where the
+    /// minimum liquidation fee can lift maintenance above initial margin.
+    function checkMarginAfterChange(
+        int256 equity,
+        uint256 notional,
+        uint256 collateral,
+        Market storage m,
+        RiskParams memory risk
+    ) internal view {
         uint256 required = PositionMath.initialMarginUp(notional, m.maxLeverage);
+        uint256 maintenance =
+            PositionMath.maintenanceUp(notional, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee);
+        _checkMargin(equity, maintenance > required ? maintenance : required, collateral, m);
+    }
+
+    function _checkMargin(int256 equity, uint256 required, uint256 collateral, Market storage m) private view {
         if (equity < MathLib.toInt(required)) revert IBulkhead.InsufficientMargin(equity, required);
         uint256 minimum = m.minCollateral;
         if (collateral < minimum) revert IBulkhead.CollateralBelowMinimum(collateral, minimum);

@@ -81,6 +81,7 @@ export interface IncreasePreview extends LedgerEffects {
   newEntryPrice: bigint;
   newCollateral: bigint;
   newNotional: bigint;
+  /** Margin required after the change: max(initial margin, maintenance), so it comes out healthy. */
   initialMargin: bigint;
   /** Change of the position's reserved max profit: negative when a short's rounded-down entry shrinks it. */
   reserveDelta: bigint;
@@ -106,7 +107,7 @@ export interface DecreasePreview extends LedgerEffects {
   payout: bigint;
   /** Tokens above the recorded collateral in the vault, paid to the owner on close. */
   donation: bigint;
-  /** Initial margin the rest needs (0 on close). */
+  /** Margin the rest needs (0 on close): max(initial margin, maintenance), so it comes out healthy. */
   initialMargin: bigint;
   /** Equity of the rest at the execution price (0 on close). */
   equityAfter: bigint;
@@ -120,6 +121,7 @@ export interface RemoveCollateralPreview {
   borrowFee: bigint;
   newCollateral: bigint;
   equityAfter: bigint;
+  /** Margin required after the change: max(initial margin, maintenance), so it comes out healthy. */
   initialMargin: bigint;
   /** The most that could be removed now. */
   maxRemovable: bigint;
@@ -183,6 +185,27 @@ export namespace BulkheadLogic {
     m: Pick<MarketState, "maxLeverage" | "minCollateral">,
   ): { required: bigint; revert?: RevertReason } {
     const required = PositionMath.initialMarginUp(notional, m.maxLeverage);
+    if (equity < MathLib.toInt(required)) return { required, revert: { name: "InsufficientMargin", args: { equity, required } } };
+    if (collateral < m.minCollateral) {
+      return { required, revert: { name: "CollateralBelowMinimum", args: { collateral, minimum: m.minCollateral } } };
+    }
+    return { required };
+  }
+
+  /**
+   * `checkMarginAfterChange` (increase, decrease, collateral removal): initial margin, and the
+   * position comes out healthy, so `required` = max(initial margin, maintenance).
+   */
+  export function checkMarginAfterChange(
+    equity: bigint,
+    notional: bigint,
+    collateral: bigint,
+    m: Pick<MarketState, "maxLeverage" | "minCollateral">,
+    risk: Pick<RiskParams, "mmr" | "liquidationFeeRate" | "minLiquidationFee">,
+  ): { required: bigint; revert?: RevertReason } {
+    const initial = PositionMath.initialMarginUp(notional, m.maxLeverage);
+    const maintenance = PositionMath.maintenanceUp(notional, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee);
+    const required = maintenance > initial ? maintenance : initial;
     if (equity < MathLib.toInt(required)) return { required, revert: { name: "InsufficientMargin", args: { equity, required } } };
     if (collateral < m.minCollateral) {
       return { required, revert: { name: "CollateralBelowMinimum", args: { collateral, minimum: m.minCollateral } } };
@@ -322,11 +345,12 @@ export namespace BulkheadLogic {
       });
     } else {
       newCollateral = withCollateral - borrowFee;
-      const margin = checkInitialMargin(
+      const margin = checkMarginAfterChange(
         PositionMath.equity(newCollateral, PositionMath.pnl(p.isLong, newSize, newEntryPrice, price, unit), 0n),
         newNotional,
         newCollateral,
         m,
+        ctx.risk,
       );
       initialMargin = margin.required;
       reasons.push(margin.revert);
@@ -409,7 +433,7 @@ export namespace BulkheadLogic {
     let liquidationPrice = 0n;
     if (!isClose && newSize > 0n && delta > 0n) {
       equityAfter = PositionMath.equity(newCollateral, PositionMath.pnl(p.isLong, newSize, p.entryPrice, price, unit), 0n);
-      const margin = checkInitialMargin(equityAfter, PositionMath.notionalUp(newSize, price, unit), newCollateral, m);
+      const margin = checkMarginAfterChange(equityAfter, PositionMath.notionalUp(newSize, price, unit), newCollateral, m, ctx.risk);
       initialMargin = margin.required;
       reasons.push(margin.revert);
       liquidationPrice = PositionMath.liquidationPrice(
@@ -490,7 +514,7 @@ export namespace BulkheadLogic {
     const pnl = PositionMath.pnl(p.isLong, p.size, p.entryPrice, price, unit);
     const equityAfter = PositionMath.equity(newCollateral, pnl, borrowFee);
     const notional = PositionMath.notionalUp(p.size, price, unit);
-    const margin = checkInitialMargin(equityAfter, notional, newCollateral, m);
+    const margin = checkMarginAfterChange(equityAfter, notional, newCollateral, m, ctx.risk);
     reasons.push(margin.revert);
     // equity(c - a) = c - a + pnl - B >= required  and  c - a >= minCollateral
     const byMargin = MathLib.toInt(p.collateral) + pnl - MathLib.toInt(borrowFee) - MathLib.toInt(margin.required);
