@@ -130,7 +130,9 @@ interface IBulkhead is IOracleErrors {
     error ZeroAmount();
     /// @notice A size or amount does not fit its storage field.
     error AmountTooLarge(uint256 amount, uint256 max);
-    /// @notice Equity after the action is below the initial margin (notional / maxLeverage).
+    /// @notice Equity after the action is below what it needs: the initial margin (notional /
+    /// maxLeverage), or after increase, decrease and removeCollateral the larger of that and the
+    /// position's maintenance, so no trader action leaves a position liquidatable.
     error InsufficientMargin(int256 equity, uint256 required);
     /// @notice Collateral after the action is below the market's minimum.
     error CollateralBelowMinimum(uint256 collateral, uint256 minimum);
@@ -271,13 +273,14 @@ interface IBulkhead is IOracleErrors {
 
     /// @notice Adds size (and optional collateral) to a position at the oracle price.
     /// @dev Owner or approved only. The entry becomes the size-weighted average, rounded against
-    /// the trader; the borrow fee so far is settled from collateral; the open fee is pulled.
+    /// the trader; the borrow fee so far is settled from collateral; the open fee is pulled. The
+    /// position must keep initial margin and stay healthy.
     function increase(uint256 id, uint256 collateralDelta, uint256 sizeDelta, uint256 acceptablePrice, uint256 deadline)
         external;
 
     /// @notice Realises `sizeDelta` of a position: its PnL (capped), the borrow fee and the close
     /// fee; releases the same share of collateral and pays the net to the position's owner.
-    /// @dev Owner or approved only; the rest must keep the initial margin. acceptablePrice is the
+    /// @dev Owner or approved only; the rest must keep the initial margin and stay healthy. acceptablePrice is the
     /// minimum for a long and the maximum for a short.
     function decrease(uint256 id, uint256 sizeDelta, uint256 acceptablePrice, uint256 deadline) external;
 
@@ -287,7 +290,8 @@ interface IBulkhead is IOracleErrors {
     /// @notice Tops up any position's vault; reads no oracle, so it works while paused or stale.
     function addCollateral(uint256 id, uint256 amount) external;
 
-    /// @notice Moves collateral from the vault to the owner; the position must keep initial margin.
+    /// @notice Moves collateral from the vault to the owner; the position must keep initial margin
+    /// and stay healthy (equity >= maintenance).
     function removeCollateral(uint256 id, uint256 amount) external;
 
     // ---------------------------------------------------------------- liquidation

@@ -306,6 +306,16 @@ describe("liquidate", () => {
       expect([p.badDebt, p.toInsurance, p.fromInsurance, p.fromPool, p.lpDelta]).to.deep.equal([0n, 0n, 0n, 0n, 0n]);
     });
 
+    it("health, healthAt, liquidationPrice (lens): an id never opened, or closed, reverts with PositionNotFound(id)", async () => {
+      const s = await networkHelpers.loadFixture(withPositionsNoBorrow);
+      await (await s.engine.connect(s.signers.alice).close(1n, 0n, FAR)).wait();
+      for (const id of [1n, 99n]) {
+        await expect(s.lens.health(id)).to.be.revertedWithCustomError(s.engine, "PositionNotFound").withArgs(id);
+        await expect(s.lens.healthAt(id, PX)).to.be.revertedWithCustomError(s.engine, "PositionNotFound").withArgs(id);
+        await expect(s.lens.liquidationPrice(id)).to.be.revertedWithCustomError(s.engine, "PositionNotFound").withArgs(id);
+      }
+    });
+
     it("liquidationPrice (lens): a long's equals the closed form; liquidatable just below it, not above it", async () => {
       const s = await networkHelpers.loadFixture(withPositionsNoBorrow);
       // Proportional branch: 75 + (p - 3000) = 1% p, so p = 2925 / 0.99, rounded up.
