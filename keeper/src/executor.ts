@@ -457,7 +457,7 @@ export class Executor {
       this.#log.info("liquidation.sent", {
         nonce,
         hash,
-        ids: ids.length,
+        ids: entry.ids,
         expected: Number(plan.liquidated),
         reward: plan.reward,
         gas: plan.gas,

@@ -266,8 +266,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
     for (const l of keeperLog.slice(seen)) {
       const hash = String(l.hash);
       if (l.event === "liquidation.sent") {
-        const entry = Object.values(keeper.store.state.pending).flat().find((p) => p.txs.some((t) => t.hash === hash));
-        const ids = entry?.ids.map(BigInt) ?? [];
+        const ids = (l.ids as string[]).map(BigInt);
         sentIds.set(hash, ids);
         line(`sends liquidateMany([${ids.join(", ")}])  ${s.dim(`tx ${shortAddress(hash)}; simulated first: ${l.expected} liquidated, reward ${money(BigInt(String(l.reward)))}`)}`);
       } else if (l.event === "liquidation.mined") {
