@@ -180,6 +180,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   if ((await provider.getBalance(keeperWallet.address)) < parseEther("0.1")) {
     await (await deployer.sendTransaction({ to: keeperWallet.address, value: parseEther("1") })).wait();
   }
+  // Vault addresses never change: read once from the engine, then each snapshot reads balances only.
+  const vaultOf = new Map<bigint, string>();
+  for (const id of all) vaultOf.set(id, await engine.vaultOf(id));
   const before = await snapshot();
 
   // 4. The crash.
@@ -241,8 +244,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   step("Keeper", "the keeper library: Keeper.cycle() syncs positions from the engine's events, evaluates them with the SDK's math, sends liquidateMany");
   const keeperLog: ({ event: string } & Record<string, unknown>)[] = [];
   const logger = new Logger({ format: "json", level: "info", sink: (line) => keeperLog.push(JSON.parse(line) as never) });
-  const keeperClient = await BulkheadClient.connect(provider, { addresses: deployment });
-  const keeper = new Keeper(keeperClient, keeperWallet, keeperWallet.address, JsonStore.open(null, deployment), { confirmations: 0, logger });
+  const keeper = new Keeper(reader, keeperWallet, keeperWallet.address, JsonStore.open(null, deployment), { confirmations: 0, logger });
   await keeper.init();
   print(`   keeper ${s.dim(shortAddress(keeperWallet.address))} ${s.dim(`· its own key, a read-only BulkheadClient, an in-memory store, positions from block ${deployment.startBlock} on`)}`);
   const reports: CycleReport[] = [];
@@ -393,7 +395,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 
   async function snapshot() {
     const vaults = new Map<bigint, bigint>();
-    for (const id of all) vaults.set(id, await token.balanceOf(await engine.vaultOf(id)));
+    for (const id of all) vaults.set(id, await token.balanceOf(vaultOf.get(id)!));
     const l = await engine.ledger();
     return {
       vaults,

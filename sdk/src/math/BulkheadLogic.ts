@@ -177,19 +177,14 @@ export namespace BulkheadLogic {
     return undefined;
   }
 
-  /** `_checkInitialMargin`: equity >= notional / maxLeverage (up) and collateral >= minCollateral. */
+  /** `checkInitialMargin` (open): equity >= notional / maxLeverage (up) and collateral >= minCollateral. */
   export function checkInitialMargin(
     equity: bigint,
     notional: bigint,
     collateral: bigint,
     m: Pick<MarketState, "maxLeverage" | "minCollateral">,
   ): { required: bigint; revert?: RevertReason } {
-    const required = PositionMath.initialMarginUp(notional, m.maxLeverage);
-    if (equity < MathLib.toInt(required)) return { required, revert: { name: "InsufficientMargin", args: { equity, required } } };
-    if (collateral < m.minCollateral) {
-      return { required, revert: { name: "CollateralBelowMinimum", args: { collateral, minimum: m.minCollateral } } };
-    }
-    return { required };
+    return checkMargin(equity, PositionMath.initialMarginUp(notional, m.maxLeverage), collateral, m);
   }
 
   /**
@@ -205,7 +200,16 @@ export namespace BulkheadLogic {
   ): { required: bigint; revert?: RevertReason } {
     const initial = PositionMath.initialMarginUp(notional, m.maxLeverage);
     const maintenance = PositionMath.maintenanceUp(notional, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee);
-    const required = maintenance > initial ? maintenance : initial;
+    return checkMargin(equity, maintenance > initial ? maintenance : initial, collateral, m);
+  }
+
+  /** `_checkMargin`: equity >= required and collateral >= minCollateral. */
+  function checkMargin(
+    equity: bigint,
+    required: bigint,
+    collateral: bigint,
+    m: Pick<MarketState, "minCollateral">,
+  ): { required: bigint; revert?: RevertReason } {
     if (equity < MathLib.toInt(required)) return { required, revert: { name: "InsufficientMargin", args: { equity, required } } };
     if (collateral < m.minCollateral) {
       return { required, revert: { name: "CollateralBelowMinimum", args: { collateral, minimum: m.minCollateral } } };
