@@ -84,11 +84,11 @@ describe("keeper units", function () {
         answer(res, ok(b.id, "0x2a"));
       });
       const p = provider([flaky.url], { timeoutMs: 300 });
-      const started = Date.now();
+      // The third request hangs forever: without the client's timeout this call never returns
+      // and the test's own timeout fails it.
       expect(await p.getBlockNumber()).to.equal(42);
       expect(flaky.n.hits).to.equal(4);
       expect(p.stats.retries).to.equal(3);
-      expect(Date.now() - started).to.be.lessThan(5_000);
     });
 
     it("test_rpc_neverRetriesRevertsOrVerdictsAboutATransaction", async () => {

@@ -13,6 +13,18 @@ process.once("exit", () => {
   for (const c of running) c.kill("SIGKILL");
 });
 
+/** The fields of the keeper's `/health` report the tests read (keeper/src/keeper.ts `health()`). */
+export type KeeperHealth = Record<string, unknown> & {
+  status: string;
+  positionsTracked: number;
+  lastBlock: number;
+  /** Last confirmed block persisted in the store. */
+  checkpoint: number;
+  liquidatable: number;
+  pendingTxs: number;
+  liquidations: number;
+};
+
 export class KeeperProcess {
   readonly child: ChildProcess;
   readonly lines: LogLine[] = [];
@@ -78,7 +90,7 @@ export class KeeperProcess {
   }
 
   /** GET /health as JSON. */
-  async health(): Promise<Record<string, unknown> & { status: string; positionsTracked: number; lastBlock: number; liquidations: number }> {
+  async health(): Promise<KeeperHealth> {
     if (this.metricsPort === null) await this.waitFor("the metrics port", () => this.metricsPort);
     const res = await fetch(`http://127.0.0.1:${this.metricsPort}/health`);
     return (await res.json()) as never;
