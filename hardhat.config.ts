@@ -20,6 +20,21 @@ const COMPILER = {
   },
 };
 
+// Chainlink's Data Streams Verifier and VerifierProxy (`@chainlink/contracts` llo-feeds) pin
+// `pragma solidity 0.8.19`: they are built by a second npm `solc` build (the `solc-0.8.19` alias),
+// with the settings Chainlink ships them with (no viaIR, 200 runs, paris), so local chains run the
+// same contracts as Chainlink's deployments.
+const CHAINLINK_COMPILER = {
+  version: "0.8.19",
+  path: require.resolve("solc-0.8.19/soljson.js"),
+  settings: {
+    evmVersion: "paris",
+    optimizer: { enabled: true, runs: 200 },
+  },
+};
+
+const PROFILE = { compilers: [COMPILER, CHAINLINK_COMPILER] };
+
 // Public testnets: the RPC URL and the deployer's key come from configuration variables, read from
 // the environment or from Hardhat's encrypted keystore (`npx hardhat keystore set NAME`), never
 // from the repository. They are resolved only when the network is used.
@@ -38,10 +53,12 @@ export default defineConfig({
     npmFilesToBuild: [
       "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol",
       "@openzeppelin/contracts/governance/TimelockController.sol",
+      "@chainlink/contracts/src/v0.8/llo-feeds/Verifier.sol",
+      "@chainlink/contracts/src/v0.8/llo-feeds/VerifierProxy.sol",
     ],
     // `production` (deploy) and `default` (tests, bench) build identical bytecode on purpose:
     // what is tested and measured is what ships.
-    profiles: { default: COMPILER, production: COMPILER },
+    profiles: { default: PROFILE, production: PROFILE },
   },
   paths: {
     tests: { mocha: "test", solidity: "contracts" },

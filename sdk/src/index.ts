@@ -14,5 +14,6 @@ export * from "./health.js";
 export * from "./format.js";
 export * from "./addresses.js";
 export * from "./vault.js";
+export * from "./streams/index.js";
 export * from "./math/index.js";
 export * from "./abis/index.js";
