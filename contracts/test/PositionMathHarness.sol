@@ -87,7 +87,8 @@ contract PositionMathHarness {
             isLong: c.isLong,
             collateral: uint96(c.collateral),
             borrowIndex: uint96(c.borrowIndex),
-            riskVersion: 0
+            riskVersion: 0,
+            maxProfitFactorBps: uint32(c.maxProfitFactorBps)
         });
         RiskParams memory risk = RiskParams({
             mmr: uint64(c.mmr),

@@ -877,8 +877,10 @@ export class BulkheadClient {
     const p = s.view.position;
     const collateralDelta = req.collateralDelta ?? 0n;
     const acceptablePrice = acceptablePriceFor(p.isLong, s.price, req.slippageBps ?? this.options.slippageBps);
+    // An increase moves the position to the market's current risk version.
+    const risk = await this.#risk(p.marketId, s.market.riskVersion, s.blockNumber);
     const ctx = {
-      market: s.market, risk: s.view.risk, protocolPaused: s.paused, unit: this.unit, price: s.price, index: s.index, ledger: s.ledger,
+      market: s.market, risk, protocolPaused: s.paused, unit: this.unit, price: s.price, index: s.index, ledger: s.ledger,
       protocolFeeShare: s.protocolFeeShare,
     };
     const preview = BulkheadLogic.previewIncrease(ctx, p, collateralDelta, req.sizeDelta);
