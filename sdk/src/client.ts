@@ -869,8 +869,9 @@ export class BulkheadClient {
   }
 
   /**
-   * Quote for `increase`: new size, entry, collateral (after the settled borrow fee), fees,
-   * liquidation price, and the ledger and market borrow rate after it.
+   * Quote for `increase`: the PnL realised at the price (capped), new size, entry (the price),
+   * collateral (after the realised PnL and the settled borrow fee), the cap factor and risk
+   * version it moves to, fees, liquidation price, and the ledger and market borrow rate after it.
    */
   async quoteIncrease(req: { id: PositionId; sizeDelta: bigint; collateralDelta?: bigint; slippageBps?: number }): Promise<IncreaseQuote> {
     const s = await this.#positionState(req.id);

@@ -190,10 +190,9 @@ describe("increase", () => {
     });
   });
 
-  // Found by this suite: a short's averaged entry rounds down, so newSize * newEntry can fall
-  // below the old size * entry for a dust increase; increase used to underflow (panic 0x11).
-  // The side's Σsize·entry is now updated as sum - oldBase + newBase and the reserve difference
-  // is reserved or released by its sign.
+  // Found by this suite when the entry was a size-weighted average (a short's rounded down, so
+  // newSize * newEntry could fall below the old size * entry and increase underflowed). The side's
+  // Σsize·entry is still updated as sum - oldBase + newBase, now with the entry at the price.
   it("increase: a dust increase of a large short does not underflow", async () => {
     const s = await deployUnitSystem(ethers, { lpDeposit: 10_000_000n * USDC });
     await s.engine.connect(s.signers.bob).open(ETH_MARKET, false, 400_000n * USDC, 5_000n * WAD, 0n, FAR);
