@@ -302,6 +302,19 @@ describe("increase", () => {
         .withArgs(300n * USDC + collateralDelta - borrowFee, required);
     });
 
+    it("increase: reverts with InsufficientMargin (negative) when the realised loss exceeds the collateral", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      await s.ethFeed.updateAnswer(2_600n * 10n ** 8n); // 1 ETH x -400 against 300 + 50
+      const before = await posOf(s.engine, 1n);
+      const t = await nextBlockAt(networkHelpers, 1n);
+      const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
+      const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
+      const required = initialMargin(s.u.notional(WAD + 1n, 2_600n * WAD), defaultParams.maxLeverage);
+      await expect(s.engine.connect(s.signers.alice).increase(1n, 50n * USDC, 1n, ethers.MaxUint256, FAR))
+        .to.be.revertedWithCustomError(s.engine, "InsufficientMargin")
+        .withArgs(350n * USDC - 400n * USDC - borrowFee, required);
+    });
+
     it("increase: reverts with CollateralBelowMinimum when the settled borrow fee takes collateral under the minimum", async () => {
       const s = await networkHelpers.loadFixture(withLong);
       const { bob } = s.signers;
