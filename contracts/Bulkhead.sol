@@ -211,7 +211,8 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
             isLong: isLong,
             collateral: uint96(collateral),
             borrowIndex: uint96(index),
-            riskVersion: m.riskVersion
+            riskVersion: m.riskVersion,
+            maxProfitFactorBps: _riskParams[marketId][m.riskVersion].maxProfitFactorBps
         });
         uint256 openFee = notional.wMulUp(m.openFeeRate);
         _finishOpen(id, _positions[id], openFee);
@@ -222,9 +223,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     function _finishOpen(uint256 id, Position storage s, uint256 openFee) internal {
         Position memory p = s;
         TradeLib.reserveAndBookFee(_ledger, _protocolFeeShare, 
-            PositionMath.maxProfitUp(
-                p.size, p.entryPrice, _riskParams[p.marketId][p.riskVersion].maxProfitFactorBps, unit
-            ),
+            PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit),
             openFee,
             0
         );
@@ -254,7 +253,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         IncreaseLogic.increase(
             s,
             m,
-            _riskParams[marketId][s.riskVersion],
+            _riskParams[marketId][m.riskVersion],
             _ledger,
             IncreaseLogic.Context({
                 id: id,
@@ -438,7 +437,8 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @dev The two raw storage slots of `_positions[id]`: slot 0 packs size (bits 0-127),
     /// entryPrice (128-223), marketId (224-239) and isLong (240-247); slot 1 collateral (0-95),
-    /// borrowIndex (96-191) and riskVersion (192-223). test/unit pins this layout.
+    /// borrowIndex (96-191), riskVersion (192-223) and maxProfitFactorBps (224-255). test/unit
+    /// pins this layout.
     function _positionSlots(uint256 id) private view returns (uint256 s0, uint256 s1) {
         Position storage ps = _positions[id];
         assembly ("memory-safe") {
@@ -482,7 +482,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         uint256 id,
         Position memory p,
         Market storage m,
-        RiskParams memory risk,
+        RiskParams memory, // the cap uses the position's own factor
         uint256 index,
         LiquidationPreview memory r,
         Ledger memory l,
@@ -490,7 +490,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     ) internal returns (uint256 fromPool) {
         _settleBorrowFee(m, p, index);
         TradeLib.removeOpenInterest(m, p.isLong, p.size, uint256(p.size) * p.entryPrice);
-        l.reserved -= uint128(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
+        l.reserved -= uint128(PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit));
         l.lpAssets = uint128(uint256(int256(uint256(l.lpAssets)) + r.lpDelta));
         l.insuranceFund = uint128(l.insuranceFund + r.toInsurance - r.fromInsurance);
         address owner_ = _ownerOf(id);
@@ -525,7 +525,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     function _previewFromHealth(
         uint256 id,
         Position memory p,
-        RiskParams memory risk,
+        RiskParams memory, // the cap uses the position's own factor
         Health memory h,
         Ledger memory l
     ) internal view returns (LiquidationPreview memory r) {
@@ -536,7 +536,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         r.liquidatable = h.liquidatable;
         if (!r.liquidatable) return r;
         if (r.equity < 0) r.badDebt = uint256(-r.equity);
-        int256 cap = MathLib.toInt(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
+        int256 cap = MathLib.toInt(PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit));
         r.lpDelta = MathLib.toInt(h.borrowFee) - (h.pnl < cap ? h.pnl : cap);
         _splitLiquidation(r, SafeTransferLib.balanceOf(address(_token), vaultOf(id)), l);
     }

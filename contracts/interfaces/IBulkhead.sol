@@ -54,6 +54,8 @@ struct Market {
 }
 
 /// @notice A position record, two slots. Its owner is the ERC-721 owner of its id.
+/// `maxProfitFactorBps` is the position's own cap factor (bps of entry notional): its risk
+/// version's at open, at most that after an increase (see {IBulkhead-increase}).
 struct Position {
     uint128 size;
     uint96 entryPrice;
@@ -62,6 +64,7 @@ struct Position {
     uint96 collateral;
     uint96 borrowIndex;
     uint32 riskVersion;
+    uint32 maxProfitFactorBps;
 }
 
 /// @notice Everything a front-end or keeper needs about a position at one price.
@@ -200,18 +203,23 @@ interface IBulkhead is IOracleErrors {
         uint256 riskVersion,
         uint256 borrowIndex
     );
-    /// @notice A position grew; the borrow fee so far was settled from its collateral.
+    /// @notice A position grew: its PnL at `price` (capped) and borrow fee so far were settled
+    /// into its collateral, then it became `newSize` at entry `newEntryPrice` (= price), on the
+    /// market's risk version `riskVersion` with its own cap factor `maxProfitFactorBps`.
     event PositionIncreased(
         uint256 indexed id,
         uint256 sizeDelta,
         uint256 collateralDelta,
         uint256 price,
+        int256 realisedPnl,
         uint256 openFee,
         uint256 borrowFee,
         uint256 newSize,
         uint256 newEntryPrice,
         uint256 newCollateral,
-        uint256 borrowIndex
+        uint256 borrowIndex,
+        uint256 riskVersion,
+        uint256 maxProfitFactorBps
     );
     /// @notice A position shrank (newSize = 0: closed, token burned); `payout` went to `owner`.
     event PositionDecreased(
@@ -271,20 +279,36 @@ interface IBulkhead is IOracleErrors {
         external
         returns (uint256 id);
 
-    /// @notice Adds size (and optional collateral) to a position at the oracle price.
-    /// @dev Owner or approved only. The entry becomes the size-weighted average, rounded against
-    /// the trader; the borrow fee so far is settled from collateral; the open fee is pulled. The
-    /// position must keep initial margin and stay healthy.
+    /// @notice Adds size (and optional collateral) to a position at the oracle price p. The
+    /// position first settles at p: its PnL, capped at its cap C (R = min(pnl, C)), and its
+    /// borrow fee go into its collateral (a loss to the pool, a profit from LP assets); then its
+    /// entry becomes p, its size s + d, its risk version the market's current one (mmr,
+    /// liquidation fee, margin check) and its cap factor
+    /// F = min(F_now, floor((C - R) * BPS * unit / (s * p))). The open fee on d is pulled from the
+    /// caller. The position must keep initial margin and stay healthy under the current version.
+    /// @dev Never worth more than opening d as a second position at p. Both legs now share entry
+    /// p and F, so at p' = p + x: min((s+d)x, (s+d)pF) = min(sx, spF) + min(dx, dpF); spF <= C - R
+    /// gives R + min(sx, spF) <= min(R + sx, C) <= the old leg's own capped PnL at p', and F <= F_now
+    /// bounds the delta by a fresh position's cap. The cap ceil((s+d)pF / (BPS * unit)) is at most
+    /// (C - R) + ceil(d * p * F_now / (BPS * unit)), integers, so it has no rounding slack; the
+    /// trader gains at most 3 token units from rounding once where two positions round twice
+    /// (PnL rounds down once: <= 1; the close fee rounds up once: <= 2). A position past its cap
+    /// (R = C) carries F = 0. From here the whole size pays borrow fees on p * (s + d), as if the
+    /// old leg had been closed and reopened at p. Rights: the owner, or an ERC-721 operator
+    /// approved for the id or for all of the owner's positions, may increase (adding leverage to
+    /// the owner's position, paid from the operator's wallet), decrease, close (paid to the owner)
+    /// and remove collateral (sent to the owner); anyone may add collateral.
     function increase(uint256 id, uint256 collateralDelta, uint256 sizeDelta, uint256 acceptablePrice, uint256 deadline)
         external;
 
     /// @notice Realises `sizeDelta` of a position: its PnL (capped), the borrow fee and the close
     /// fee; releases the same share of collateral and pays the net to the position's owner.
-    /// @dev Owner or approved only; the rest must keep the initial margin and stay healthy. acceptablePrice is the
-    /// minimum for a long and the maximum for a short.
+    /// @dev Owner or approved only (paid to the owner); the rest must keep the initial margin and stay healthy. acceptablePrice is the
+    /// minimum for a long and the maximum for a short. The cap uses the position's own factor.
     function decrease(uint256 id, uint256 sizeDelta, uint256 acceptablePrice, uint256 deadline) external;
 
     /// @notice Closes the whole position, pays the owner (plus any donation in its vault), burns the token.
+    /// @dev Owner or approved only; the payout always goes to the owner.
     function close(uint256 id, uint256 acceptablePrice, uint256 deadline) external;
 
     /// @notice Tops up any position's vault; reads no oracle, so it works while paused or stale.
@@ -292,6 +316,7 @@ interface IBulkhead is IOracleErrors {
 
     /// @notice Moves collateral from the vault to the owner; the position must keep initial margin
     /// and stay healthy (equity >= maintenance).
+    /// @dev Owner or approved only (see {increase} for operators' rights).
     function removeCollateral(uint256 id, uint256 amount) external;
 
     // ---------------------------------------------------------------- liquidation

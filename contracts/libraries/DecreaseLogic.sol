@@ -76,7 +76,7 @@ library DecreaseLogic {
         d.isClose = sizeDelta == p.size;
         d.newSize = p.size - sizeDelta;
         d.borrowFee = TradeLib.settleBorrowFee(m, p, d.index, ctx.unit);
-        uint256 profitFactor = risk.maxProfitFactorBps;
+        uint256 profitFactor = p.maxProfitFactorBps;
         d.reserve = PositionMath.maxProfitUp(p.size, p.entryPrice, profitFactor, ctx.unit);
         d.newReserve = PositionMath.maxProfitUp(d.newSize, p.entryPrice, profitFactor, ctx.unit);
         d.pnl = PositionMath.pnl(p.isLong, sizeDelta, p.entryPrice, d.price, ctx.unit);

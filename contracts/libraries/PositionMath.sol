@@ -56,6 +56,22 @@ library PositionMath {
         return (size * entry).mulDivUp(maxProfitFactorBps, ConstantsLib.BPS * unit);
     }
 
+    /// @notice Max-profit factor (bps of the new entry notional) a position carries after an
+    /// increase at `price`: the smaller of the market's current factor and what is left of the
+    /// old leg's cap (`headroom`) per unit of its `size`, so the old leg's part of the new cap,
+    /// size * price * factor, never exceeds the headroom.
+    /// @dev Rounds down: against the trader, whose cap it bounds.
+    function carriedProfitFactorDown(
+        uint256 size,
+        uint256 price,
+        uint256 headroom,
+        uint256 currentFactorBps,
+        uint256 unit
+    ) internal pure returns (uint256) {
+        uint256 carried = headroom.mulDivDown(ConstantsLib.BPS * unit, size * price);
+        return carried < currentFactorBps ? carried : currentFactorBps;
+    }
+
     /// @notice Keeper reward: max(notional * liquidationFeeRate, minLiquidationFee). Rounds up.
     function liquidationFeeUp(uint256 notional, uint256 liquidationFeeRate, uint256 minLiquidationFee)
         internal

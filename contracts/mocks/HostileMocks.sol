@@ -3,9 +3,17 @@ pragma solidity 0.8.30;
 
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
 
-/// @notice Test-only token that skims 1% of every transfer (fee-on-transfer behaviour).
+/// @notice Test-only token that skims 1% of every transfer (fee-on-transfer behaviour). The skim
+/// can be switched off so a test can open a position first and then turn the fee on (a token
+/// that adds a fee by upgrade).
 contract FeeOnTransferToken is ERC20 {
+    bool public feeOff;
+
     constructor() ERC20("Fee Token", "FEE") {}
+
+    function setFeeOff(bool off) external {
+        feeOff = off;
+    }
 
     function decimals() public pure override returns (uint8) {
         return 6;
@@ -16,7 +24,7 @@ contract FeeOnTransferToken is ERC20 {
     }
 
     function _update(address from, address to, uint256 value) internal override {
-        if (from == address(0) || to == address(0)) return super._update(from, to, value);
+        if (feeOff || from == address(0) || to == address(0)) return super._update(from, to, value);
         uint256 fee = value / 100;
         super._update(from, address(0xdead), fee);
         super._update(from, to, value - fee);

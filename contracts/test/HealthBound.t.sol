@@ -43,7 +43,8 @@ contract HealthBoundTest is BaseTest {
             isLong: d.isLong,
             collateral: uint96(collateral),
             borrowIndex: d.positionIndex,
-            riskVersion: 0
+            riskVersion: 0,
+            maxProfitFactorBps: 5000
         });
     }
 

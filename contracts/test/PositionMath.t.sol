@@ -362,7 +362,8 @@ contract PositionMathTest is BaseTest {
             isLong: isLong,
             collateral: uint96(c.collateral),
             borrowIndex: 1e18,
-            riskVersion: 0
+            riskVersion: 0,
+            maxProfitFactorBps: 5000
         });
         RiskParams memory risk = RiskParams({
             mmr: uint64(c.mmr),

@@ -87,7 +87,8 @@ contract PositionMathHarness {
             isLong: c.isLong,
             collateral: uint96(c.collateral),
             borrowIndex: uint96(c.borrowIndex),
-            riskVersion: 0
+            riskVersion: 0,
+            maxProfitFactorBps: uint32(c.maxProfitFactorBps)
         });
         RiskParams memory risk = RiskParams({
             mmr: uint64(c.mmr),
@@ -96,5 +97,38 @@ contract PositionMathHarness {
             maxProfitFactorBps: uint32(c.maxProfitFactorBps)
         });
         r.health = HealthLib.withLiquidationPrice(HealthLib.health(p, risk, c.price, c.index, c.unit), p, risk, c.unit);
+    }
+    /// @notice The inputs of `increase`'s carried cap factor: the old leg (size, entry, its
+    /// factor), the increase price and the market's current factor.
+    struct CarryCase {
+        bool isLong;
+        uint256 size;
+        uint256 entry;
+        uint256 price;
+        uint256 oldFactorBps;
+        uint256 currentFactorBps;
+        uint256 unit;
+    }
+
+    /// @notice Evaluates every carry case; ok[i] = false where the library reverted.
+    function runCarry(CarryCase[] calldata cases) external view returns (bool[] memory ok, uint256[] memory factor) {
+        ok = new bool[](cases.length);
+        factor = new uint256[](cases.length);
+        for (uint256 i; i < cases.length; ++i) {
+            try this.carry(cases[i]) returns (uint256 f) {
+                (ok[i], factor[i]) = (true, f);
+            } catch {}
+        }
+    }
+
+    /// @notice The factor as `IncreaseLogic.increase` derives it: the old leg's cap left after
+    /// its PnL at `price` (capped), through `PositionMath.carriedProfitFactorDown`.
+    function carry(CarryCase calldata c) external pure returns (uint256) {
+        uint256 cap = PositionMath.maxProfitUp(c.size, c.entry, c.oldFactorBps, c.unit);
+        int256 realised = PositionMath.pnl(c.isLong, c.size, c.entry, c.price, c.unit);
+        if (realised > MathLib.toInt(cap)) realised = MathLib.toInt(cap);
+        return PositionMath.carriedProfitFactorDown(
+            c.size, c.price, uint256(MathLib.toInt(cap) - realised), c.currentFactorBps, c.unit
+        );
     }
 }

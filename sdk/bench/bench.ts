@@ -22,6 +22,7 @@ function localHealthBench(n: number) {
     collateral: rng.range(10n * USDC, 100_000n * USDC),
     borrowIndex: rng.range(0n, 10n ** 12n),
     riskVersion: 0,
+    maxProfitFactorBps: 5_000n,
   }));
   const price = 3_000n * WAD_;
   const index = 10n ** 12n;

@@ -869,16 +869,19 @@ export class BulkheadClient {
   }
 
   /**
-   * Quote for `increase`: new size, entry, collateral (after the settled borrow fee), fees,
-   * liquidation price, and the ledger and market borrow rate after it.
+   * Quote for `increase`: the PnL realised at the price (capped), new size, entry (the price),
+   * collateral (after the realised PnL and the settled borrow fee), the cap factor and risk
+   * version it moves to, fees, liquidation price, and the ledger and market borrow rate after it.
    */
   async quoteIncrease(req: { id: PositionId; sizeDelta: bigint; collateralDelta?: bigint; slippageBps?: number }): Promise<IncreaseQuote> {
     const s = await this.#positionState(req.id);
     const p = s.view.position;
     const collateralDelta = req.collateralDelta ?? 0n;
     const acceptablePrice = acceptablePriceFor(p.isLong, s.price, req.slippageBps ?? this.options.slippageBps);
+    // An increase moves the position to the market's current risk version.
+    const risk = await this.#risk(p.marketId, s.market.riskVersion, s.blockNumber);
     const ctx = {
-      market: s.market, risk: s.view.risk, protocolPaused: s.paused, unit: this.unit, price: s.price, index: s.index, ledger: s.ledger,
+      market: s.market, risk, protocolPaused: s.paused, unit: this.unit, price: s.price, index: s.index, ledger: s.ledger,
       protocolFeeShare: s.protocolFeeShare,
     };
     const preview = BulkheadLogic.previewIncrease(ctx, p, collateralDelta, req.sizeDelta);

@@ -54,6 +54,7 @@ export function toPositionRecord(r: unknown): PositionRecord {
     collateral: big(o.collateral),
     borrowIndex: big(o.borrowIndex),
     riskVersion: Number(o.riskVersion),
+    maxProfitFactorBps: big(o.maxProfitFactorBps),
   };
 }
 

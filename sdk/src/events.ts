@@ -29,19 +29,26 @@ export interface PositionOpenedEvent extends LogMeta {
   borrowIndex: bigint;
 }
 
-/** A position grew (borrow fee settled from its collateral). */
+/**
+ * A position grew: its PnL at `price` (capped) and its borrow fee were settled into collateral,
+ * then it became `newSize` at entry `newEntryPrice` (= price) on risk version `riskVersion` with
+ * its own cap factor `maxProfitFactorBps`.
+ */
 export interface PositionIncreasedEvent extends LogMeta {
   type: "PositionIncreased";
   id: bigint;
   sizeDelta: bigint;
   collateralDelta: bigint;
   price: bigint;
+  realisedPnl: bigint;
   openFee: bigint;
   borrowFee: bigint;
   newSize: bigint;
   newEntryPrice: bigint;
   newCollateral: bigint;
   borrowIndex: bigint;
+  riskVersion: number;
+  maxProfitFactorBps: bigint;
 }
 
 /** A position shrank; newSize = 0 means it was closed. */

@@ -79,6 +79,11 @@ export interface PositionRecord {
   collateral: bigint;
   borrowIndex: bigint;
   riskVersion: number;
+  /**
+   * The position's own max-profit factor, basis points of entry notional: its risk version's at
+   * open, at most that after an increase (the old leg's cap left per unit of size).
+   */
+  maxProfitFactorBps: bigint;
 }
 
 /** Health of a position at one price (struct `Health`). */

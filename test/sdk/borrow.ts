@@ -107,7 +107,10 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
       WAD / 2n,
     );
     expect(ip.revert).to.equal(undefined);
-    expect(inc.event).to.include({ borrowFee: ip.borrowFee, openFee: ip.openFee, newSize: ip.newSize, newCollateral: ip.newCollateral, borrowIndex: incIndex });
+    expect(inc.event).to.include({
+      realisedPnl: ip.realisedPnl, borrowFee: ip.borrowFee, openFee: ip.openFee, newSize: ip.newSize, newCollateral: ip.newCollateral,
+      borrowIndex: incIndex, maxProfitFactorBps: ip.maxProfitFactorBps,
+    });
     after = await read();
     expect(after.ledger).to.deep.equal(ip.ledgerAfter);
     expect(after.markets[0]!.borrowRate).to.equal(ip.borrowRateAfter);

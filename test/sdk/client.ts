@@ -143,14 +143,22 @@ describe("sdk client (in-process network)", function () {
       100n * USDC,
       WAD / 2n,
     );
+    expect(expected.realisedPnl).to.equal(-100n * USDC);
     expect(increased.event).to.include({
+      realisedPnl: expected.realisedPnl,
       borrowFee: expected.borrowFee,
       openFee: expected.openFee,
       newSize: expected.newSize,
       newEntryPrice: expected.newEntryPrice,
       newCollateral: expected.newCollateral,
       borrowIndex: execIndex,
+      riskVersion: expected.riskVersion,
+      maxProfitFactorBps: expected.maxProfitFactorBps,
     });
+    const stored = (await client.getPosition(id))!.position;
+    expect([stored.entryPrice, stored.collateral, stored.riskVersion, stored.maxProfitFactorBps]).to.deep.equal([
+      expected.newEntryPrice, expected.newCollateral, expected.riskVersion, expected.maxProfitFactorBps,
+    ]);
     expect(await client.getLedger()).to.deep.equal(expected.ledgerAfter);
     expect((await client.getMarket(0)).borrowRate).to.equal(expected.borrowRateAfter);
 

@@ -287,4 +287,53 @@ describe("sdk parity: PositionMath and HealthLib against the Solidity libraries"
     expect(atL.liquidatable, "liquidatable at L").to.be.greaterThan(0);
     expect(atL.healthy, "healthy at L").to.be.greaterThan(0);
   });
+  it("test_parity_carriedProfitFactorDown: increase's carried cap factor is bit-identical on random and edge inputs", async () => {
+    type Carry = { isLong: boolean; size: bigint; entry: bigint; price: bigint; oldFactorBps: bigint; currentFactorBps: bigint; unit: bigint };
+    const sdkCarry = (c: Carry): bigint | null => {
+      try {
+        const cap = PositionMath.maxProfitUp(c.size, c.entry, c.oldFactorBps, c.unit);
+        let realised = PositionMath.pnl(c.isLong, c.size, c.entry, c.price, c.unit);
+        if (realised > cap) realised = cap;
+        return PositionMath.carriedProfitFactorDown(c.size, c.price, cap - realised, c.currentFactorBps, c.unit);
+      } catch (e) {
+        if (e instanceof ArithmeticError) return null;
+        throw e;
+      }
+    };
+    const rng = new Rng(SEED ^ 0xca9n);
+    const { MIN_MAX_PROFIT_FACTOR_BPS: LO, MAX_MAX_PROFIT_FACTOR_BPS: HI } = ConstantsLib;
+    const cases: Carry[] = Array.from({ length: 600 }, () => {
+      const c = randomCase(rng);
+      return { isLong: c.isLong, size: c.size, entry: c.entry, price: c.price, oldFactorBps: rng.range(0n, HI), currentFactorBps: rng.range(LO, HI), unit: c.unit };
+    });
+    const b = { isLong: true, size: WAD, entry: 3_000n * WAD, price: 3_000n * WAD, oldFactorBps: 5_000n, currentFactorBps: 5_000n, unit: unitOf(6) };
+    cases.push(
+      b,
+      { ...b, price: 4_500n * WAD }, // exactly at the cap: factor 0
+      { ...b, price: 4_500n * WAD - 1n }, // one wei under it
+      { ...b, price: 3_001n * WAD, isLong: false }, // a loss: cap left above the current factor
+      { ...b, oldFactorBps: 0n },
+      { ...b, size: U128, entry: U96, price: U96 },
+      { ...b, size: 1n, price: 1n, unit: unitOf(18) },
+      { ...b, price: 0n }, // division by zero on both sides
+    );
+    const chain = { ok: [] as boolean[], factor: [] as bigint[] };
+    const h = harness as unknown as { runCarry: (c: Carry[]) => Promise<[boolean[], bigint[]]> };
+    for (let i = 0; i < cases.length; i += BATCH) {
+      const [ok, factor] = await h.runCarry(cases.slice(i, i + BATCH));
+      chain.ok.push(...ok);
+      chain.factor.push(...factor);
+    }
+    let reverted = 0;
+    cases.forEach((c, i) => {
+      const sdk = sdkCarry(c);
+      const where = `case ${i}: ${JSON.stringify(c, (_k, v) => (typeof v === "bigint" ? v.toString() : v))}`;
+      expect(sdk !== null, `revert parity, ${where}`).to.equal(chain.ok[i]);
+      if (sdk === null) reverted++;
+      else expect(sdk, where).to.equal(chain.factor[i]);
+    });
+    expect(reverted).to.be.greaterThan(0);
+    expect(sdkCarry({ ...b, price: 4_500n * WAD })).to.equal(0n);
+    expect(sdkCarry({ ...b, price: 3_001n * WAD, isLong: false })).to.equal(5_000n);
+  });
 });

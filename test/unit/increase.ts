@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { ETH_MARKET, ETH_PRICE, FAR, USDC, WAD, defaultParams, defaultRisk, wadFromFeed } from "../helpers/fixture.js";
-import { ceilDiv, initialMargin, wMulDown, wMulUp } from "../helpers/reference.js";
+import { initialMargin, wMulDown, wMulUp } from "../helpers/reference.js";
 import {
   PROTOCOL_SHARE,
   deployUnitSystem,
@@ -42,7 +42,7 @@ async function withLongSmallPool() {
 
 describe("increase", () => {
   describe("effects", () => {
-    it("increase: averages the entry, settles the borrow fee and moves the exact tokens (long, price up)", async () => {
+    it("increase: settles the PnL into collateral, moves the entry to the price and carries the cap left (long, price up)", async () => {
       const s = await networkHelpers.loadFixture(withLong);
       const { alice } = s.signers;
       const price = 3_300n * WAD;
@@ -54,10 +54,12 @@ describe("increase", () => {
       const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
       const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
       expect(borrowFee).to.be.greaterThan(0n);
-      const newEntry = 3_150n * WAD; // (3000 + 3300) / 2
+      const realised = 300n * USDC; // 1 ETH x 300, under the 1,500 cap
+      // (1,500 - 300) of cap left on 3,300 of notional: 36.36 % rounded down.
+      const factor = 3_636n;
       const openFee = wMulUp(s.u.notional(WAD, price), defaultParams.openFeeRate); // 3.3 USDC
       const collateralDelta = 100n * USDC;
-      const newCollateral = 300n * USDC + collateralDelta - borrowFee;
+      const newCollateral = 300n * USDC + collateralDelta - borrowFee + realised;
       const vault = await s.engine.vaultOf(1n);
       await expectBalanceDeltas(
         s.token,
@@ -65,37 +67,63 @@ describe("increase", () => {
         async () => {
           await expect(s.engine.connect(alice).increase(1n, collateralDelta, WAD, price, FAR))
             .to.emit(s.engine, "PositionIncreased")
-            .withArgs(1n, WAD, collateralDelta, price, openFee, borrowFee, 2n * WAD, newEntry, newCollateral, index);
+            .withArgs(1n, WAD, collateralDelta, price, realised, openFee, borrowFee, 2n * WAD, price, newCollateral, index, 0n, factor);
         },
-        [-(collateralDelta + openFee), collateralDelta - borrowFee, openFee + borrowFee],
+        [-(collateralDelta + openFee), collateralDelta - borrowFee + realised, openFee + borrowFee - realised],
       );
-      const p = await posOf(s.engine, 1n);
-      expect([p.size, p.entry, p.collateral, p.borrowIndex]).to.deep.equal([2n * WAD, newEntry, newCollateral, index]);
+      const p = await s.engine.position(1n);
+      expect([p.size, p.entryPrice, p.collateral, p.borrowIndex, p.riskVersion, p.maxProfitFactorBps]).to.deep.equal([
+        2n * WAD,
+        price,
+        newCollateral,
+        index,
+        0n,
+        factor,
+      ]);
       const l = await s.engine.ledger();
       const cut = wMulDown(openFee, PROTOCOL_SHARE);
-      expect(l.lpAssets - ledgerBefore.lpAssets).to.equal(openFee - cut + borrowFee);
+      expect(l.lpAssets - ledgerBefore.lpAssets).to.equal(openFee - cut + borrowFee - realised);
       expect(l.protocolFees - ledgerBefore.protocolFees).to.equal(cut);
-      const bps = defaultRisk.maxProfitFactorBps;
-      expect(l.reserved - ledgerBefore.reserved).to.equal(
-        s.u.maxProfit(2n * WAD, newEntry, bps) - s.u.maxProfit(WAD, PX, bps),
-      );
+      const newReserve = s.u.maxProfit(2n * WAD, price, factor);
+      expect(newReserve).to.be.at.most(1_200n * USDC + s.u.maxProfit(WAD, price, defaultRisk.maxProfitFactorBps));
+      expect(l.reserved - ledgerBefore.reserved).to.equal(newReserve - s.u.maxProfit(WAD, PX, defaultRisk.maxProfitFactorBps));
       const m = await s.engine.market(ETH_MARKET);
-      expect([m.longSize, m.longSizeEntry]).to.deep.equal([2n * WAD, 2n * WAD * newEntry]);
+      expect([m.longSize, m.longSizeEntry]).to.deep.equal([2n * WAD, 2n * WAD * price]);
       await expectPoolConserved(s);
     });
 
-    it("increase: rounds a long's new entry up and a short's down", async () => {
-      // (1 ETH at 3000 + 2 ETH at 3001) / 3 = 3000.666... : long 3000.666..67, short 3000.666..66
-      const exact = 3_000n * WAD * WAD + 2n * WAD * 3_001n * WAD;
+    it("increase: a long's and a short's entry become the price; a loss leaves the vault and keeps the factor", async () => {
       const long = await networkHelpers.loadFixture(withLong);
       await long.ethFeed.updateAnswer(3_001n * 10n ** 8n);
       await long.engine.connect(long.signers.alice).increase(1n, 0n, 2n * WAD, ethers.MaxUint256, FAR);
-      expect((await long.engine.position(1n)).entryPrice).to.equal(ceilDiv(exact, 3n * WAD));
+      const l = await long.engine.position(1n);
+      expect(l.entryPrice).to.equal(3_001n * WAD);
+      // 1 USDC of profit leaves 1,499 of the 1,500 cap on 3,001 of notional: 49.95 %.
+      expect(l.maxProfitFactorBps).to.equal(4_995n);
       const short = await networkHelpers.loadFixture(withShort);
       await short.ethFeed.updateAnswer(3_001n * 10n ** 8n);
+      const vault = await short.engine.vaultOf(1n);
+      const vaultBefore = await short.token.balanceOf(vault);
       await short.engine.connect(short.signers.alice).increase(1n, 0n, 2n * WAD, 0n, FAR);
-      expect((await short.engine.position(1n)).entryPrice).to.equal(exact / (3n * WAD));
-      expect(ceilDiv(exact, 3n * WAD) - exact / (3n * WAD)).to.equal(1n);
+      const p = await short.engine.position(1n);
+      expect(p.entryPrice).to.equal(3_001n * WAD);
+      // The 1 USDC loss left the vault with the borrow fee; the cap left exceeds the market's factor.
+      expect(p.maxProfitFactorBps).to.equal(defaultRisk.maxProfitFactorBps);
+      const borrowFee = 300n * USDC - USDC - p.collateral;
+      expect(vaultBefore - (await short.token.balanceOf(vault))).to.equal(USDC + borrowFee);
+      await expectPoolConserved(short);
+    });
+
+    it("increase: a position past its cap carries factor 0 and reserves nothing more", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      await s.ethFeed.updateAnswer(4_600n * 10n ** 8n); // pnl 1,600 > cap 1,500
+      const before = await s.engine.ledger();
+      await expect(s.engine.connect(s.signers.alice).increase(1n, 0n, WAD, ethers.MaxUint256, FAR))
+        .to.emit(s.engine, "PositionIncreased")
+        .withArgs(1n, WAD, 0n, 4_600n * WAD, 1_500n * USDC, (x: bigint) => x > 0n, (x: bigint) => x >= 0n, 2n * WAD, 4_600n * WAD, (x: bigint) => x > 0n, (x: bigint) => x > 0n, 0n, 0n);
+      const l = await s.engine.ledger();
+      expect(before.reserved - l.reserved).to.equal(1_500n * USDC);
+      await expectPoolConserved(s);
     });
 
     it("increase: without new collateral the borrow fee is paid from the vault", async () => {
@@ -162,10 +190,9 @@ describe("increase", () => {
     });
   });
 
-  // Found by this suite: a short's averaged entry rounds down, so newSize * newEntry can fall
-  // below the old size * entry for a dust increase; increase used to underflow (panic 0x11).
-  // The side's Σsize·entry is now updated as sum - oldBase + newBase and the reserve difference
-  // is reserved or released by its sign.
+  // Found by this suite when the entry was a size-weighted average (a short's rounded down, so
+  // newSize * newEntry could fall below the old size * entry and increase underflowed). The side's
+  // Σsize·entry is still updated as sum - oldBase + newBase, now with the entry at the price.
   it("increase: a dust increase of a large short does not underflow", async () => {
     const s = await deployUnitSystem(ethers, { lpDeposit: 10_000_000n * USDC });
     await s.engine.connect(s.signers.bob).open(ETH_MARKET, false, 400_000n * USDC, 5_000n * WAD, 0n, FAR);
@@ -241,7 +268,7 @@ describe("increase", () => {
 
     it("increase: reverts with InsufficientMargin when the new size needs more than collateral after the fee", async () => {
       const s = await networkHelpers.loadFixture(withLong);
-      // Price falls to 2900: the averaged entry keeps the 100 USDC loss of the first ETH.
+      // Price falls to 2900: the 100 USDC loss of the first ETH is realised into collateral.
       const price = 2_900n * WAD;
       await s.ethFeed.updateAnswer(2_900n * 10n ** 8n);
       const before = await posOf(s.engine, 1n);
@@ -251,8 +278,7 @@ describe("increase", () => {
       const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
       const sizeDelta = 5n * WAD;
       const newSize = 6n * WAD;
-      const newEntry = ceilDiv(WAD * PX + sizeDelta * price, newSize);
-      const equity = 300n * USDC - borrowFee + s.u.pnl(true, newSize, newEntry, price);
+      const equity = 300n * USDC - borrowFee + s.u.pnl(true, WAD, PX, price); // the 100 USDC loss is realised
       const required = initialMargin(s.u.notional(newSize, price), defaultParams.maxLeverage); // 348 USDC
       expect(required).to.equal(348n * USDC);
       await expect(s.engine.connect(s.signers.alice).increase(1n, 0n, sizeDelta, price, FAR))
@@ -274,6 +300,19 @@ describe("increase", () => {
       await expect(s.engine.connect(s.signers.alice).increase(1n, collateralDelta, 1n, PX, FAR))
         .to.be.revertedWithCustomError(s.engine, "InsufficientMargin")
         .withArgs(300n * USDC + collateralDelta - borrowFee, required);
+    });
+
+    it("increase: reverts with InsufficientMargin (negative) when the realised loss exceeds the collateral", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      await s.ethFeed.updateAnswer(2_600n * 10n ** 8n); // 1 ETH x -400 against 300 + 50
+      const before = await posOf(s.engine, 1n);
+      const t = await nextBlockAt(networkHelpers, 1n);
+      const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
+      const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
+      const required = initialMargin(s.u.notional(WAD + 1n, 2_600n * WAD), defaultParams.maxLeverage);
+      await expect(s.engine.connect(s.signers.alice).increase(1n, 50n * USDC, 1n, ethers.MaxUint256, FAR))
+        .to.be.revertedWithCustomError(s.engine, "InsufficientMargin")
+        .withArgs(350n * USDC - 400n * USDC - borrowFee, required);
     });
 
     it("increase: reverts with CollateralBelowMinimum when the settled borrow fee takes collateral under the minimum", async () => {
@@ -304,10 +343,35 @@ describe("increase", () => {
       const s = await networkHelpers.loadFixture(withLongSmallPool);
       const l = await s.engine.ledger();
       const bps = defaultRisk.maxProfitFactorBps;
-      const delta = s.u.maxProfit(WAD, PX, bps) - s.u.maxProfit(WAD / 2n, PX, bps); // 750 USDC
+      // Free liquidity once the old 750 reserve is released, against the new 1,500 reserve.
       await expect(s.engine.connect(s.signers.alice).increase(1n, 0n, WAD / 2n, PX, FAR))
         .to.be.revertedWithCustomError(s.engine, "InsufficientFreeLiquidity")
-        .withArgs(l.lpAssets - l.reserved, delta);
+        .withArgs(l.lpAssets - l.reserved + s.u.maxProfit(WAD / 2n, PX, bps), s.u.maxProfit(WAD, PX, bps));
+    });
+
+    it("increase: reverts with InsufficientFreeLiquidity when the realised profit plus the new reserve exceed free liquidity", async () => {
+      const s = await networkHelpers.loadFixture(withLongSmallPool);
+      await s.ethFeed.updateAnswer(4_000n * 10n ** 8n); // 0.5 ETH x 1,000 = 500 of profit, 250 of cap left
+      const l = await s.engine.ledger();
+      const free = l.lpAssets - l.reserved + 750n * USDC;
+      // Factor 250 / 2,000 = 12.5 %: 1.5 ETH reserve 750; with the 500 paid out the pool needs 1,250.
+      expect(free).to.be.lessThan(1_250n * USDC);
+      expect(free).to.be.greaterThan(750n * USDC);
+      await expect(s.engine.connect(s.signers.alice).increase(1n, 0n, WAD, ethers.MaxUint256, FAR))
+        .to.be.revertedWithCustomError(s.engine, "InsufficientFreeLiquidity")
+        .withArgs(free, 1_250n * USDC);
+    });
+
+    it("increase: reverts with AmountTooLarge when the realised profit takes the collateral past its field", async () => {
+      const s = await networkHelpers.loadFixture(withLong);
+      await s.ethFeed.updateAnswer(3_100n * 10n ** 8n); // 100 USDC of profit
+      const before = await posOf(s.engine, 1n);
+      const t = await nextBlockAt(networkHelpers, 1n);
+      const index = await expectedIndexAt(s.engine, ETH_MARKET, t);
+      const borrowFee = s.u.borrowFee(WAD, PX, index - before.borrowIndex);
+      await expect(s.engine.connect(s.signers.alice).increase(1n, MAX_UINT96 - 300n * USDC, WAD, ethers.MaxUint256, FAR))
+        .to.be.revertedWithCustomError(s.engine, "AmountTooLarge")
+        .withArgs(MAX_UINT96 + 100n * USDC - borrowFee, MAX_UINT96);
     });
   });
 });

@@ -476,6 +476,7 @@ describe("liquidateMany", () => {
       ["collateral", 1, 0, 96],
       ["borrowIndex", 1, 96, 96],
       ["riskVersion", 1, 192, 32],
+      ["maxProfitFactorBps", 1, 224, 32],
     ]);
   });
 

@@ -133,6 +133,12 @@ contract Handler {
             if (wasPaused) _flag(Kind.Pause, "increase succeeded while paused");
             Position memory q = engine.position(id);
             if (q.size != p.size + sizeDelta) _flag(Kind.Isolation, "increase: size != old + delta");
+            // Governance can reduce risk: the grown position is on the current version, within its cap factor.
+            uint256 version = engine.market(p.marketId).riskVersion;
+            if (q.riskVersion != version) _flag(Kind.Governance, "increase kept a retired risk version");
+            if (q.maxProfitFactorBps > _risk(p.marketId, version).maxProfitFactorBps) {
+                _flag(Kind.Governance, "increase: factor above the current version's");
+            }
             _checkInitialMargin(id, "increase");
         } catch {
             ++calls["increase.revert"];
@@ -559,11 +565,10 @@ contract Handler {
     }
 
     function _closeNet(Position memory p) internal view returns (int256) {
-        RiskParams memory risk = engine.riskParams(p.marketId, p.riskVersion);
         uint256 px = engine.price(p.marketId);
         uint256 fee = _borrowFee(p);
         int256 pnl = PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit);
-        int256 cap = int256(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
+        int256 cap = int256(PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit));
         if (pnl > cap) pnl = cap;
         uint256 closeFee = Math.mulDiv(
             PositionMath.notionalUp(p.size, px, unit), engine.market(p.marketId).closeFeeRate, WAD, Math.Rounding.Ceil

@@ -1104,6 +1104,12 @@ export const bulkheadAbi = [
       },
       {
         "indexed": false,
+        "internalType": "int256",
+        "name": "realisedPnl",
+        "type": "int256"
+      },
+      {
+        "indexed": false,
         "internalType": "uint256",
         "name": "openFee",
         "type": "uint256"
@@ -1136,6 +1142,18 @@ export const bulkheadAbi = [
         "indexed": false,
         "internalType": "uint256",
         "name": "borrowIndex",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "riskVersion",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "maxProfitFactorBps",
         "type": "uint256"
       }
     ],
@@ -2243,6 +2261,11 @@ export const bulkheadAbi = [
           {
             "internalType": "uint32",
             "name": "riskVersion",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "maxProfitFactorBps",
             "type": "uint32"
           }
         ],

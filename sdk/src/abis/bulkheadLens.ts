@@ -248,6 +248,11 @@ export const bulkheadLensAbi = [
                 "internalType": "uint32",
                 "name": "riskVersion",
                 "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxProfitFactorBps",
+                "type": "uint32"
               }
             ],
             "internalType": "struct Position",

@@ -77,14 +77,22 @@ export interface OpenPreview extends LedgerEffects {
 export interface IncreasePreview extends LedgerEffects {
   borrowFee: bigint;
   openFee: bigint;
+  /** PnL of the old size at the price, capped at its cap, settled into collateral. */
+  realisedPnl: bigint;
   newSize: bigint;
+  /** The price: the whole position's entry after the increase. */
   newEntryPrice: bigint;
   newCollateral: bigint;
   newNotional: bigint;
+  /** The market's current risk version, which the position moves to. */
+  riskVersion: number;
+  /** The position's cap factor after it: min(current factor, the old leg's cap left per unit). */
+  maxProfitFactorBps: bigint;
   /** Margin required after the change: max(initial margin, maintenance), so it comes out healthy. */
   initialMargin: bigint;
-  /** Change of the position's reserved max profit: negative when a short's rounded-down entry shrinks it. */
+  /** Change of the position's reserved max profit (new cap - old cap; negative when the old leg used its cap). */
   reserveDelta: bigint;
+  /** Free liquidity once the old reserve is released; it must cover the new reserve plus a realised profit. */
   freeLiquidity: bigint;
   liquidationPrice: bigint;
   /** Tokens the engine pulls from the trader: collateralDelta + open fee. */
@@ -316,7 +324,12 @@ export namespace BulkheadLogic {
     };
   }
 
-  /** What `increase(id, collateralDelta, sizeDelta, acceptablePrice, ...)` computes. */
+  /**
+   * What `increase(id, collateralDelta, sizeDelta, acceptablePrice, ...)` computes
+   * (`IncreaseLogic.increase`, `_bookIncrease`): the position settles at the price (PnL capped at
+   * its own cap, borrow fee) into collateral, then takes entry = price, the market's current risk
+   * version (`ctx.risk` must be that version's parameters) and the carried cap factor.
+   */
   export function previewIncrease(
     ctx: ActionContext & { market: MarketState; risk: RiskParams; protocolPaused: boolean },
     p: PositionRecord,
@@ -325,6 +338,7 @@ export namespace BulkheadLogic {
     acceptablePrice?: bigint,
   ): IncreasePreview {
     const { market: m, unit, price, index } = ctx;
+    const op = "increase";
     const reasons: (RevertReason | undefined)[] = [];
     reasons.push(checkPaused(m, p.marketId, ctx.protocolPaused));
     if (sizeDelta === 0n) reasons.push({ name: "ZeroAmount", args: {} });
@@ -335,50 +349,45 @@ export namespace BulkheadLogic {
       reasons.push({ name: "AmountTooLarge", args: { amount: withCollateral, max: ConstantsLib.MAX_COLLATERAL } });
     }
     if (acceptablePrice !== undefined) reasons.push(checkSlippage(p.isLong, price, acceptablePrice));
-    const borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, u256(index - p.borrowIndex, "increase"), unit);
-    const oldBase = p.size * p.entryPrice;
-    const newBase = u256(oldBase + u256(sizeDelta * price, "increase"), "increase");
-    const newEntryPrice = p.isLong ? MathLib.mulDivUp(newBase, 1n, newSize) : newBase / newSize;
+    const borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, u256(index - p.borrowIndex, op), unit);
+    const oldReserve = PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit);
+    let realisedPnl = PositionMath.pnl(p.isLong, p.size, p.entryPrice, price, unit);
+    const cap = MathLib.toInt(oldReserve);
+    if (realisedPnl > cap) realisedPnl = cap;
+    const maxProfitFactorBps = PositionMath.carriedProfitFactorDown(p.size, price, cap - realisedPnl, ctx.risk.maxProfitFactorBps, unit);
     const newNotional = PositionMath.notionalUp(newSize, price, unit);
+    const collateralAfter = MathLib.toInt(withCollateral) + realisedPnl - MathLib.toInt(borrowFee);
     let newCollateral = 0n;
     let initialMargin = PositionMath.initialMarginUp(newNotional, m.maxLeverage);
-    if (borrowFee > withCollateral) {
-      reasons.push({
-        name: "InsufficientMargin",
-        args: { equity: MathLib.toInt(withCollateral) - MathLib.toInt(borrowFee), required: initialMargin },
-      });
+    if (collateralAfter < 0n) {
+      reasons.push({ name: "InsufficientMargin", args: { equity: collateralAfter, required: initialMargin } });
     } else {
-      newCollateral = withCollateral - borrowFee;
-      const margin = checkMarginAfterChange(
-        PositionMath.equity(newCollateral, PositionMath.pnl(p.isLong, newSize, newEntryPrice, price, unit), 0n),
-        newNotional,
-        newCollateral,
-        m,
-        ctx.risk,
-      );
+      newCollateral = collateralAfter;
+      if (newCollateral > ConstantsLib.MAX_COLLATERAL) {
+        reasons.push({ name: "AmountTooLarge", args: { amount: newCollateral, max: ConstantsLib.MAX_COLLATERAL } });
+      }
+      const margin = checkMarginAfterChange(MathLib.toInt(newCollateral), newNotional, newCollateral, m, ctx.risk);
       initialMargin = margin.required;
       reasons.push(margin.revert);
     }
     reasons.push(checkOpenInterest(m, p.marketId, p.isLong, sizeDelta).revert);
-    const profitFactor = ctx.risk.maxProfitFactorBps;
     const openFee = MathLib.wMulUp(PositionMath.notionalUp(sizeDelta, price, unit), m.openFeeRate);
-    const oldReserve = PositionMath.maxProfitUp(p.size, p.entryPrice, profitFactor, unit);
-    const newReserve = PositionMath.maxProfitUp(newSize, newEntryPrice, profitFactor, unit);
-    // A shrinking reserve (a short's averaged entry rounds down) is released before the booking.
-    const released =
-      newReserve < oldReserve ? { ...ctx.ledger, reserved: u256(ctx.ledger.reserved - (oldReserve - newReserve), "increase") } : ctx.ledger;
-    const booked = reserveAndBookFee(released, ctx.protocolFeeShare, newReserve > oldReserve ? newReserve - oldReserve : 0n, openFee, borrowFee);
+    const newReserve = PositionMath.maxProfitUp(newSize, price, maxProfitFactorBps, unit);
+    const booked = bookIncrease(ctx.ledger, ctx.protocolFeeShare, oldReserve, newReserve, realisedPnl, openFee, borrowFee);
     reasons.push(booked.revert);
     const liquidationPrice = PositionMath.liquidationPrice(
-      p.isLong, newSize, newEntryPrice, newCollateral, 0n, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
+      p.isLong, newSize, price, newCollateral, 0n, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
     );
     return {
       borrowFee,
       openFee,
+      realisedPnl,
       newSize,
-      newEntryPrice,
+      newEntryPrice: price,
       newCollateral,
       newNotional,
+      riskVersion: m.riskVersion,
+      maxProfitFactorBps,
       initialMargin,
       reserveDelta: newReserve - oldReserve,
       freeLiquidity: booked.free,
@@ -388,6 +397,42 @@ export namespace BulkheadLogic {
       borrowRateAfter: rateAfter(m, booked.ledger),
       revert: reasons.find((r) => r !== undefined),
     };
+  }
+
+  /**
+   * `IncreaseLogic._bookIncrease`: releases the old reserve, pays a realised profit out of LP
+   * assets (a loss goes to them), reserves the new cap and books the open fee (protocol share
+   * rounded down) and the borrow fee. `free` is the free liquidity after the release, which must
+   * cover the new reserve plus the profit.
+   */
+  export function bookIncrease(
+    l: Ledger,
+    protocolFeeShare: bigint,
+    oldReserve: bigint,
+    newReserve: bigint,
+    realisedPnl: bigint,
+    openFee: bigint,
+    borrowFee: bigint,
+  ): { ledger: Ledger; free: bigint; revert?: RevertReason } {
+    const op = "bookIncrease";
+    const reserved = u256(l.reserved - oldReserve, op);
+    const free = MathLib.zeroFloorSub(l.lpAssets, reserved);
+    const profit = realisedPnl > 0n ? realisedPnl : 0n;
+    const protocolCut = MathLib.wMulDown(openFee, protocolFeeShare);
+    if (newReserve + profit > free) {
+      return {
+        ledger: l,
+        free,
+        revert: { name: "InsufficientFreeLiquidity", args: { available: free, required: newReserve + profit } },
+      };
+    }
+    const ledger: Ledger = {
+      lpAssets: u256(i256(MathLib.toInt(l.lpAssets + openFee - protocolCut + borrowFee) - realisedPnl, op), op),
+      reserved: u256(reserved + newReserve, op),
+      insuranceFund: l.insuranceFund,
+      protocolFees: u256(l.protocolFees + protocolCut, op),
+    };
+    return { ledger, free };
   }
 
   /**
@@ -411,7 +456,7 @@ export namespace BulkheadLogic {
     if (acceptablePrice !== undefined) reasons.push(checkSlippage(!p.isLong, price, acceptablePrice));
     const newSize = p.size - delta;
     const borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, u256(index - p.borrowIndex, "decrease"), unit);
-    const profitFactor = ctx.risk.maxProfitFactorBps;
+    const profitFactor = p.maxProfitFactorBps;
     const reserve = PositionMath.maxProfitUp(p.size, p.entryPrice, profitFactor, unit);
     const newReserve = PositionMath.maxProfitUp(newSize, p.entryPrice, profitFactor, unit);
     let pnl = PositionMath.pnl(p.isLong, delta, p.entryPrice, price, unit);
@@ -571,7 +616,7 @@ export namespace BulkheadLogic {
     };
     if (!r.liquidatable) return r;
     if (r.equity < 0n) r.badDebt = -r.equity;
-    const cap = MathLib.toInt(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
+    const cap = MathLib.toInt(PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit));
     r.lpDelta = MathLib.toInt(h.borrowFee) - (h.pnl < cap ? h.pnl : cap);
     return splitLiquidation(r, vaultBalance, l);
   }
@@ -611,7 +656,7 @@ export namespace BulkheadLogic {
     const op = "applyLiquidation";
     return {
       lpAssets: u256(i256(MathLib.toInt(l.lpAssets) + r.lpDelta, op), op),
-      reserved: u256(l.reserved - PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit), op),
+      reserved: u256(l.reserved - PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit), op),
       insuranceFund: u256(l.insuranceFund + r.toInsurance - r.fromInsurance, op),
       protocolFees: l.protocolFees,
     };

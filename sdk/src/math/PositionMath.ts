@@ -43,6 +43,22 @@ export namespace PositionMath {
     return MathLib.mulDivUp(u256(size * entry, "maxProfitUp"), maxProfitFactorBps, u256(BPS * unit, "maxProfitUp"));
   }
 
+  /**
+   * Max-profit factor (bps of the new entry notional) a position carries after an increase at
+   * `price`: the smaller of the market's current factor and the old leg's cap left (`headroom`)
+   * per unit of its `size`. Rounds down (against the trader).
+   */
+  export function carriedProfitFactorDown(
+    size: bigint,
+    price: bigint,
+    headroom: bigint,
+    currentFactorBps: bigint,
+    unit: bigint,
+  ): bigint {
+    const carried = MathLib.mulDivDown(headroom, u256(BPS * unit, "carriedProfitFactorDown"), u256(size * price, "carriedProfitFactorDown"));
+    return carried < currentFactorBps ? carried : currentFactorBps;
+  }
+
   /** Keeper reward: max(notional * liquidationFeeRate, minLiquidationFee). Rounds up. */
   export function liquidationFeeUp(notional: bigint, liquidationFeeRate: bigint, minLiquidationFee: bigint): bigint {
     const proportional = MathLib.wMulUp(notional, liquidationFeeRate);
