@@ -144,26 +144,43 @@ describe("hostile feeds", () => {
     expect(await s.engine.isLiquidatable(5n)).to.equal(false);
   });
 
-  it("test_sequencer_malformedUptimeFeedFailsSoft: a garbage or looping uptime feed is a named error; the batch liquidates nothing and does not revert", async () => {
-    const [deployer] = await ethers.getSigners();
+  it("test_sequencer_malformedUptimeFeedFailsSoft: a garbage or short uptime feed is a named error; the batch and the views fail soft", async () => {
+    const [deployer, , lp, alice] = await ethers.getSigners();
     const token = await ethers.deployContract("MockStablecoin", ["USD Coin", "USDC", 6]);
     const pool = await ethers.deployContract("BulkheadPool", [token, "LP", "LP"]);
     const seq = await ethers.deployContract("MalformedAggregator");
+    const t = await now();
+    await seq.setAnswer(roundData(1n, 0n, t - 2n * SEQUENCER_GRACE, t, 1n)); // up, past the grace period
     const engine = await ethers.deployContract("Bulkhead", [token, pool, deployer, deployer, seq, SEQUENCER_GRACE], {
       libraries: await deployEngineLibraries(ethers),
     });
+    await pool.bindEngine(engine);
+    const lens = await ethers.deployContract("BulkheadLens", [engine]);
     const feed = await ethers.deployContract("MockV3Aggregator", [8n, ETH_PRICE]);
     await engine.listMarket(feed, HEARTBEAT, defaultParams, defaultRisk);
-    const t = await now();
+    await token.faucet(lp.address, 100_000n * USDC);
+    await token.connect(lp).approve(pool, 100_000n * USDC);
+    await pool.connect(lp).deposit(100_000n * USDC, lp.address);
+    await token.faucet(alice.address, 1_000n * USDC);
+    await token.connect(alice).approve(engine, ethers.MaxUint256);
+    await engine.connect(alice).open(0n, true, 75n * USDC, WAD, PX, FAR); // 40x
+    await feed.updateAnswer(2_950n * 10n ** 8n);
+    expect(await engine.isLiquidatable(1n)).to.equal(true);
+
     await seq.setAnswer(roundData(2n ** 90n, 0n, t - 2n * SEQUENCER_GRACE, t, 1n));
     await expect(engine.price(0n))
       .to.be.revertedWithCustomError(engine, "InvalidFeedResponse")
       .withArgs(await seq.getAddress(), 160n);
+    expect(await engine.isLiquidatable(1n)).to.equal(false);
+    expect((await lens.positions([1n]))[0]!.priceValid).to.equal(false);
+    expect(await engine.liquidateMany.staticCall([1n])).to.deep.equal([0n, 0n]);
     await seq.setAnswer("0x1234");
     await expect(engine.price(0n))
       .to.be.revertedWithCustomError(engine, "InvalidFeedResponse")
       .withArgs(await seq.getAddress(), 2n);
-    expect(await engine.liquidateMany.staticCall([1n, 2n])).to.deep.equal([0n, 0n]);
-    expect(await engine.isLiquidatable(1n)).to.equal(false);
+    expect(await engine.liquidateMany.staticCall([1n])).to.deep.equal([0n, 0n]);
+    // Back to a valid answer, the batch liquidates.
+    await seq.setAnswer(roundData(3n, 0n, t - 2n * SEQUENCER_GRACE, t, 3n));
+    expect((await engine.liquidateMany.staticCall([1n]))[0]).to.equal(1n);
   });
 });
