@@ -133,6 +133,11 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IBulkhead
+    function delistMarket(uint256 marketId) external onlyOwner {
+        MarketConfigLogic.delistMarket(_marketOf(marketId), marketId);
+    }
+
+    /// @inheritdoc IBulkhead
     function setFeed(uint256 marketId, address feed, uint256 heartbeat) external onlyOwner {
         MarketConfigLogic.setFeed(_marketOf(marketId), marketId, feed, heartbeat);
     }
@@ -172,7 +177,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IBulkhead
     function setMarketPaused(uint256 marketId, bool paused_) external onlyGuardianOrOwner {
-        _marketOf(marketId).paused = paused_;
+        Market storage m = _marketOf(marketId);
+        MarketConfigLogic.requireNotDelisted(m, marketId);
+        m.paused = paused_;
         emit MarketPauseSet(marketId, paused_);
     }
 
@@ -336,7 +343,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IBulkhead
     /// @dev The borrow fee is not settled: the margin check counts it as a debit instead, so the
-    /// vault makes a single transfer.
+    /// vault makes a single transfer. Profit is left out of the equity checked (a loss is not).
     function removeCollateral(uint256 id, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         Position memory p = _positionOf(id);
@@ -347,7 +354,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         uint256 newCollateral = p.collateral - amount;
         uint256 borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, _currentIndex(m) - p.borrowIndex, unit);
         TradeLib.checkMarginAfterChange(
-            PositionMath.equity(newCollateral, PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit), borrowFee),
+            PositionMath.equityWithoutProfit(newCollateral, PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit), borrowFee),
             PositionMath.notionalUp(p.size, px, unit),
             newCollateral,
             m,
@@ -650,7 +657,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IBulkhead
     function price(uint256 marketId) external view returns (uint256) {
-        return _price(_marketOf(marketId));
+        Market storage m = _marketOf(marketId);
+        MarketConfigLogic.requireNotDelisted(m, marketId);
+        return _price(m);
     }
 
     /// @inheritdoc IBulkhead
@@ -723,7 +732,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (block.timestamp > deadline) revert DeadlineExpired(deadline, block.timestamp);
     }
 
+    /// @dev Open and increase: a delisted market takes no position, so its feed is not read.
     function _checkNotPaused(Market storage m, uint256 marketId) internal view {
+        MarketConfigLogic.requireNotDelisted(m, marketId);
         if (paused) revert ProtocolPaused();
         if (m.paused) revert MarketPaused(marketId);
     }

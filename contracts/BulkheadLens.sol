@@ -4,9 +4,10 @@ pragma solidity 0.8.30;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 
-import {IBulkhead, Position, RiskParams, Health, LiquidationPreview} from "./interfaces/IBulkhead.sol";
+import {IBulkhead, Market, Position, RiskParams, Health, LiquidationPreview} from "./interfaces/IBulkhead.sol";
 import {IBulkheadLens, PositionView} from "./interfaces/IBulkheadLens.sol";
 import {HealthLib} from "./libraries/HealthLib.sol";
+import {PositionMath} from "./libraries/PositionMath.sol";
 
 /// @title BulkheadLens
 /// @notice Batched read-only views over one engine; see {IBulkheadLens}.
@@ -37,6 +38,27 @@ contract BulkheadLens is IBulkheadLens {
         Position memory p = _existing(id);
         // The closed form does not depend on the price; any positive price gives the same value.
         return _health(p, p.entryPrice).liquidationPrice;
+    }
+
+    /// @inheritdoc IBulkheadLens
+    function maxRemovableCollateral(uint256 id) external view returns (uint256) {
+        Position memory p = _existing(id);
+        IBulkhead e = IBulkhead(engine);
+        Market memory m = e.market(p.marketId);
+        RiskParams memory risk = e.riskParams(p.marketId, p.riskVersion);
+        uint256 px = e.price(p.marketId);
+        uint256 notional = PositionMath.notionalUp(p.size, px, _unit);
+        uint256 fee =
+            PositionMath.borrowFeeUp(p.size, p.entryPrice, e.currentBorrowIndex(p.marketId) - p.borrowIndex, _unit);
+        return PositionMath.maxRemovableCollateral(
+            p.collateral,
+            PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, _unit),
+            fee,
+            PositionMath.marginAfterChangeUp(
+                notional, m.maxLeverage, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee
+            ),
+            m.minCollateral
+        );
     }
 
     /// @inheritdoc IBulkheadLens

@@ -63,7 +63,8 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
         uint256 count = e.marketCount();
         for (uint256 i; i < count; ++i) {
             Market memory m = e.market(i);
-            uint256 px = e.price(i);
+            // A delisted market has no open interest: no PnL to value, and its feed is not read.
+            uint256 px = m.delisted ? 0 : e.price(i);
             uint256 longSide = uint256(m.longSize) * px + m.shortSizeEntry;
             uint256 shortSide = m.longSizeEntry + uint256(m.shortSize) * px;
             if (longSide >= shortSide) value -= int256(Math.mulDiv(longSide - shortSide, 1, unit, Math.Rounding.Ceil));

@@ -28,13 +28,15 @@ struct RiskParams {
 
 /// @notice A market as stored: listing, parameters and live state, eight slots. `borrowRate` is
 /// the per-second rate (WAD) set from the pool utilisation after the market's last action; the
-/// index grows at that rate until the market is touched again.
+/// index grows at that rate until the market is touched again. `delisted` is final: a delisted
+/// market has no open interest, takes no position and its feed is never read again.
 struct Market {
     address feed;
     uint32 heartbeat;
     uint8 feedDecimals;
     bool paused;
     uint32 riskVersion;
+    bool delisted;
     uint64 openFeeRate;
     uint64 closeFeeRate;
     uint64 baseBorrowRate;
@@ -125,6 +127,11 @@ interface IBulkhead is IOracleErrors {
     error MarketNotListed(uint256 marketId);
     /// @notice The market is paused for risk-increasing actions (see ProtocolPaused for a global pause).
     error MarketPaused(uint256 marketId);
+    /// @notice The market was delisted: it takes no position, its parameters are frozen and its
+    /// feed is not read (list a new market instead).
+    error MarketIsDelisted(uint256 marketId);
+    /// @notice Only a market without open interest can be delisted.
+    error MarketHasOpenInterest(uint256 marketId, uint256 longSize, uint256 shortSize);
     /// @notice The protocol is paused: opens, increases and LP deposits wait.
     error ProtocolPaused();
     /// @notice The oracle price is worse for the trader than `acceptable`.
@@ -181,6 +188,8 @@ interface IBulkhead is IOracleErrors {
     event MarketParamsSet(uint256 indexed marketId, MarketParams params);
     /// @notice A market's risk parameters changed; positions opened from now on use `riskVersion`.
     event RiskParamsSet(uint256 indexed marketId, uint256 indexed riskVersion, RiskParams risk);
+    /// @notice The owner delisted a market that had no open interest (final).
+    event MarketDelisted(uint256 indexed marketId);
     /// @notice The guardian (or owner) paused or unpaused one market.
     event MarketPauseSet(uint256 indexed marketId, bool paused);
     /// @notice The guardian (or owner) paused or unpaused opens, increases and LP deposits everywhere.
@@ -314,9 +323,13 @@ interface IBulkhead is IOracleErrors {
     /// @notice Tops up any position's vault; reads no oracle, so it works while paused or stale.
     function addCollateral(uint256 id, uint256 amount) external;
 
-    /// @notice Moves collateral from the vault to the owner; the position must keep initial margin
-    /// and stay healthy (equity >= maintenance).
-    /// @dev Owner or approved only (see {increase} for operators' rights).
+    /// @notice Moves collateral from the vault to the owner. What is left must cover the larger of
+    /// initial margin and maintenance with equity that counts no unrealised profit:
+    /// newCollateral + min(pnl, 0) - borrowFee >= max(notional / maxLeverage, maintenance), and
+    /// newCollateral >= minCollateral. Paper gains are not margin until a decrease realises them
+    /// (capped), so a withdrawal cannot leave a position that only a price reversal funds.
+    /// @dev Owner or approved only (see {increase} for operators' rights); needs a valid price. The lens' `maxRemovableCollateral(id)` is
+    /// exactly the largest amount this accepts.
     function removeCollateral(uint256 id, uint256 amount) external;
 
     // ---------------------------------------------------------------- liquidation
@@ -344,6 +357,11 @@ interface IBulkhead is IOracleErrors {
     function listMarket(address feed, uint256 heartbeat, MarketParams calldata params, RiskParams calldata risk)
         external
         returns (uint256 marketId);
+    /// @notice Delists a market with no open interest (long and short size 0). Owner only, final:
+    /// a delisted market takes no open or increase, its setters revert and no path reads its feed
+    /// again; its stored state (borrow index, accrued fees) stays as it was. There is no relisting:
+    /// a market id keeps one history, so list a new market instead.
+    function delistMarket(uint256 marketId) external;
     /// @notice Replaces a market's feed and heartbeat. Owner only.
     function setFeed(uint256 marketId, address feed, uint256 heartbeat) external;
     /// @notice Replaces a market's trading parameters. Owner only.
@@ -392,7 +410,8 @@ interface IBulkhead is IOracleErrors {
     function position(uint256 id) external view returns (Position memory);
     /// @notice The vault address of position `id`, known before the position exists.
     function vaultOf(uint256 id) external view returns (address);
-    /// @notice The validated oracle price of a market (reverts with the failed check).
+    /// @notice The validated oracle price of a market (reverts with the failed check, or with
+    /// MarketIsDelisted for a delisted market, whose feed is not read).
     function price(uint256 marketId) external view returns (uint256);
     /// @notice The market's borrow index as of now.
     function currentBorrowIndex(uint256 marketId) external view returns (uint256);

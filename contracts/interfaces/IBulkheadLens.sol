@@ -28,6 +28,10 @@ interface IBulkheadLens {
     /// form): a long is liquidatable below L, a short above it (at L itself rounding decides);
     /// 0 when no positive price solves it.
     function liquidationPrice(uint256 id) external view returns (uint256);
+    /// @notice The most `removeCollateral(id, amount)` accepts now: removing it passes, one unit
+    /// more reverts. Counts a loss but no unrealised profit (see IBulkhead.removeCollateral);
+    /// 0 when nothing can be removed. Reverts like the engine on an unknown id or invalid price.
+    function maxRemovableCollateral(uint256 id) external view returns (uint256);
     /// @notice Record, owner, vault and health of many positions in one call. Unknown ids have
     /// size 0; ids whose market price is invalid have priceValid = false and health zero.
     function positions(uint256[] calldata ids) external view returns (PositionView[] memory);

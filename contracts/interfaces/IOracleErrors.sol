@@ -4,8 +4,11 @@ pragma solidity 0.8.30;
 /// @title IOracleErrors
 /// @notice One custom error per failed price check (DESIGN.md "Oracle").
 interface IOracleErrors {
-    /// @notice The feed call reverted or returned malformed data.
+    /// @notice The feed call reverted (or ran out of its bounded gas).
     error PriceFeedCallFailed(address feed);
+    /// @notice The feed answered fewer than the five words of `latestRoundData`, or a roundId /
+    /// answeredInRound that does not fit uint80: the answer cannot be trusted.
+    error InvalidFeedResponse(address feed, uint256 returnDataSize);
     /// @notice The feed answered zero or a negative price.
     error NonPositivePrice(address feed, int256 answer);
     /// @notice The feed's round has no update timestamp (updatedAt == 0).

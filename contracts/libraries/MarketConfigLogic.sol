@@ -38,8 +38,28 @@ library MarketConfigLogic {
         emit IBulkhead.MarketListed(marketId, feed, heartbeat, feedDecimals, params, risk);
     }
 
+    /// @notice Marks a market without open interest delisted (final). Nothing else changes: its
+    /// borrow index and accrued fees stay as stored, so every figure booked before stays readable.
+    /// @dev No relisting: a market id keeps one history (events, off-chain caches keyed by market
+    /// and risk version, the SDK's among them), and a fresh listing validates its feed and
+    /// parameters anyway, so a market that should trade again is listed under a new id.
+    function delistMarket(Market storage m, uint256 marketId) external {
+        requireNotDelisted(m, marketId);
+        uint256 longSize = m.longSize;
+        uint256 shortSize = m.shortSize;
+        if (longSize != 0 || shortSize != 0) revert IBulkhead.MarketHasOpenInterest(marketId, longSize, shortSize);
+        m.delisted = true;
+        emit IBulkhead.MarketDelisted(marketId);
+    }
+
+    /// @notice Reverts with MarketIsDelisted for a delisted market.
+    function requireNotDelisted(Market storage m, uint256 marketId) internal view {
+        if (m.delisted) revert IBulkhead.MarketIsDelisted(marketId);
+    }
+
     /// @notice Replaces a market's feed and heartbeat.
     function setFeed(Market storage m, uint256 marketId, address feed, uint256 heartbeat) external {
+        requireNotDelisted(m, marketId);
         uint256 feedDecimals = _validateFeed(feed, heartbeat);
         m.feed = feed;
         m.heartbeat = uint32(heartbeat);
@@ -54,6 +74,7 @@ library MarketConfigLogic {
         uint256 marketId,
         MarketParams calldata params
     ) external {
+        requireNotDelisted(m, marketId);
         _validateParams(params);
         _validateRisk(risks[m.riskVersion], params);
         _storeParams(m, params);
@@ -67,6 +88,7 @@ library MarketConfigLogic {
         uint256 marketId,
         RiskParams calldata risk
     ) external {
+        requireNotDelisted(m, marketId);
         _validateRisk(risk, _paramsOf(m));
         uint32 version = m.riskVersion + 1;
         m.riskVersion = version;

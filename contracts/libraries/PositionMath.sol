@@ -101,6 +101,43 @@ library PositionMath {
         return MathLib.toInt(collateral) + pnl_ - MathLib.toInt(borrowFee);
     }
 
+    /// @notice equity counting a loss but no profit: collateral + min(pnl, 0) - borrowFee. What
+    /// removeCollateral checks: a withdrawal comes out of collateral, never out of paper gains.
+    function equityWithoutProfit(uint256 collateral, int256 pnl_, uint256 borrowFee) internal pure returns (int256) {
+        return equity(collateral, pnl_ < 0 ? pnl_ : int256(0), borrowFee);
+    }
+
+    /// @notice Margin a position needs after a change: max(initial margin, maintenance), both
+    /// rounded up, so it comes out with initial margin and healthy.
+    function marginAfterChangeUp(
+        uint256 notional,
+        uint256 maxLeverage,
+        uint256 mmr,
+        uint256 liquidationFeeRate,
+        uint256 minLiquidationFee
+    ) internal pure returns (uint256) {
+        uint256 initial = initialMarginUp(notional, maxLeverage);
+        uint256 maintenance = maintenanceUp(notional, mmr, liquidationFeeRate, minLiquidationFee);
+        return maintenance > initial ? maintenance : initial;
+    }
+
+    /// @notice The largest amount removeCollateral accepts: the largest a with
+    /// equityWithoutProfit(collateral - a) >= required and collateral - a >= minCollateral, or 0.
+    /// @dev Exact, no rounding of its own: equityWithoutProfit moves one for one with collateral,
+    /// so removing the result passes and one unit more fails (`required` and the fee round up).
+    function maxRemovableCollateral(
+        uint256 collateral,
+        int256 pnl_,
+        uint256 borrowFee,
+        uint256 required,
+        uint256 minCollateral
+    ) internal pure returns (uint256) {
+        int256 byMargin = equityWithoutProfit(collateral, pnl_, borrowFee) - MathLib.toInt(required);
+        if (byMargin <= 0 || collateral <= minCollateral) return 0;
+        uint256 byMinimum = collateral - minCollateral;
+        return uint256(byMargin) < byMinimum ? uint256(byMargin) : byMinimum;
+    }
+
     /// @notice Price L at which equity(p) = maintenance(p), in closed form on the reals, with the
     /// borrow fee accrued so far. A long is liquidatable below L and a short above it; at L itself
     /// the integer-rounded health may go either way, and at L - 1 wei (long) or L + 1 wei (short)

@@ -102,3 +102,61 @@ contract RevertingAggregator {
         revert("feed down");
     }
 }
+
+/// @notice Test-only price feed that answers `latestRoundData` with raw bytes of its choice: a
+/// short answer, a full-length answer whose words do not fit the declared types (garbage), or a
+/// valid answer followed by `padding` more bytes (huge returndata).
+contract MalformedAggregator {
+    bytes internal _answer;
+    uint256 public padding;
+
+    function decimals() external pure returns (uint8) {
+        return 8;
+    }
+
+    /// @notice The exact bytes `latestRoundData` returns (before the padding).
+    function setAnswer(bytes calldata answer) external {
+        _answer = answer;
+    }
+
+    /// @notice Zero bytes appended to the answer.
+    function setPadding(uint256 padding_) external {
+        padding = padding_;
+    }
+
+    function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80) {
+        bytes memory out = bytes.concat(_answer, new bytes(padding));
+        assembly ("memory-safe") {
+            return(add(out, 32), mload(out))
+        }
+    }
+}
+
+/// @notice Test-only price feed whose `latestRoundData` burns all the gas it is given (an
+/// endless loop), or reverts with `revertSize` bytes of revert data when that is set.
+contract GasBurnerAggregator {
+    uint256 public revertSize;
+
+    function decimals() external pure returns (uint8) {
+        return 8;
+    }
+
+    function setRevertSize(uint256 revertSize_) external {
+        revertSize = revertSize_;
+    }
+
+    function latestRoundData() external view returns (uint80, int256, uint256, uint256, uint80) {
+        uint256 n = revertSize;
+        if (n != 0) {
+            bytes memory out = new bytes(n);
+            assembly ("memory-safe") {
+                revert(add(out, 32), n)
+            }
+        }
+        uint256 x;
+        for (uint256 i; i < type(uint256).max; ++i) {
+            x = uint256(keccak256(abi.encode(x, i)));
+        }
+        return (0, int256(x), 0, 0, 0);
+    }
+}

@@ -29,6 +29,7 @@ contract PositionMathHarness {
         uint256 minLiquidationFee;
         uint256 maxProfitFactorBps;
         uint256 maxLeverage;
+        uint256 minCollateral;
     }
 
     /// @notice Every library output for one case.
@@ -45,6 +46,9 @@ contract PositionMathHarness {
         int256 equity;
         uint256 liquidationPrice;
         Health health;
+        int256 equityWithoutProfit;
+        uint256 marginAfterChangeUp;
+        uint256 maxRemovableCollateral;
     }
 
     /// @notice Evaluates every case; ok = false where the library reverted.
@@ -97,6 +101,13 @@ contract PositionMathHarness {
             maxProfitFactorBps: uint32(c.maxProfitFactorBps)
         });
         r.health = HealthLib.withLiquidationPrice(HealthLib.health(p, risk, c.price, c.index, c.unit), p, risk, c.unit);
+        r.equityWithoutProfit = PositionMath.equityWithoutProfit(c.collateral, r.pnl, r.borrowFeeUp);
+        r.marginAfterChangeUp = PositionMath.marginAfterChangeUp(
+            r.notionalUp, c.maxLeverage, c.mmr, c.liquidationFeeRate, c.minLiquidationFee
+        );
+        r.maxRemovableCollateral = PositionMath.maxRemovableCollateral(
+            c.collateral, r.pnl, r.borrowFeeUp, r.marginAfterChangeUp, c.minCollateral
+        );
     }
     /// @notice The inputs of `increase`'s carried cap factor: the old leg (size, entry, its
     /// factor), the increase price and the market's current factor.

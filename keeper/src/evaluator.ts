@@ -40,6 +40,8 @@ export interface MarketStatus {
   symbol: string;
   feed: string;
   heartbeat: number;
+  /** Delisted by governance: no positions, so its feed is not read (price null, no warning). */
+  delisted: boolean;
   /** Validated price (WAD) or null when a check fails. */
   price: bigint | null;
   /** The failed check, e.g. "StalePrice", when price is null. */
@@ -85,7 +87,7 @@ export class Evaluator {
   readonly #engine: Contract;
   readonly #warnEveryMs: number;
   readonly #agingShare: number;
-  #markets: { id: number; symbol: string; feed: string; heartbeat: number }[] = [];
+  #markets: { id: number; symbol: string; feed: string; heartbeat: number; delisted: boolean }[] = [];
   #sequencer: { feed: string; grace: number } | null = null;
   /** Condition key -> last time warned. */
   readonly #warned = new Map<string, number>();
@@ -110,6 +112,7 @@ export class Evaluator {
       symbol: m.symbol ?? this.client.markets.find((d) => d.id === m.id)?.symbol ?? `market ${m.id}`,
       feed: m.feed,
       heartbeat: Number(m.heartbeat),
+      delisted: m.delisted,
     }));
     const [feed, grace] = (await this.#engine.getFunction("sequencer")()) as [string, bigint];
     this.#sequencer = feed === ZeroAddress ? null : { feed, grace: Number(grace) };
@@ -165,6 +168,11 @@ export class Evaluator {
     const [markets, sequencer] = await Promise.all([
       Promise.all(
         this.#markets.map(async (m): Promise<MarketStatus> => {
+          if (m.delisted) {
+            // Final, and it has no positions: neither the engine price nor the feed is read.
+            const index = (await this.#engine.getFunction("currentBorrowIndex")(m.id, { blockTag: block })) as bigint;
+            return { ...m, price: null, priceError: null, index, staleness: null };
+          }
           const [price, index, staleness] = await Promise.all([
             this.client.getPrice(m.id, block).then(
               (p) => ({ p, err: null as string | null, error: null as OracleError | null }),

@@ -144,6 +144,7 @@ export class Keeper {
     m.set("keeper_evaluation_math_ms", e.mathMs, {}, "Milliseconds of local health math in the last cycle");
     if (reorg !== "none") m.inc("keeper_reorgs_total", 1, { depth: reorg });
     for (const mk of e.markets) {
+      if (mk.delisted) continue; // no feed to watch
       const labels = { market: mk.id, symbol: mk.symbol };
       m.set("keeper_feed_staleness_seconds", mk.staleness ?? -1, labels, "Seconds since the market feed's last update (block time)");
       m.set("keeper_feed_valid", mk.price === null ? 0 : 1, labels, "1 when the market has a valid price");
@@ -178,7 +179,7 @@ export class Keeper {
       lastError: this.#lastError,
       lastCycleAgoMs: this.#lastCycleAt === 0 ? null : Date.now() - this.#lastCycleAt,
       uptimeS: Math.round((Date.now() - this.#started) / 1000),
-      feeds: (e?.markets ?? []).map((m) => ({ market: m.id, symbol: m.symbol, valid: m.price !== null, error: m.priceError, stalenessS: m.staleness, heartbeatS: m.heartbeat })),
+      feeds: (e?.markets ?? []).filter((m) => !m.delisted).map((m) => ({ market: m.id, symbol: m.symbol, valid: m.price !== null, error: m.priceError, stalenessS: m.staleness, heartbeatS: m.heartbeat })),
       sequencer: e?.sequencer ?? null,
     };
   }

@@ -509,7 +509,9 @@ export class BulkheadClient {
 
   /**
    * Every listed market with parameters, current risk parameters, price, index and stored borrow
-   * rate (`borrowRate`, the rate its index accrues at until its next action).
+   * rate (`borrowRate`, the rate its index accrues at until its next action). A delisted market is
+   * listed with `delisted: true` and `price: null` and no `priceError`: its feed is not read (it has
+   * no positions, and the engine's `price` reverts `MarketIsDelisted` for it).
    */
   async getMarkets(): Promise<MarketInfo[]> {
     const blockNumber = await this.latestBlock();
@@ -526,15 +528,17 @@ export class BulkheadClient {
   async #market(id: number, blockNumber: number): Promise<MarketInfo> {
     const e = this.#engine;
     const blockTag = blockNumber;
-    const [raw, index, price] = await Promise.all([
+    const [raw, index] = await Promise.all([
       this.#read(() => e.getFunction("market")(id, { blockTag })),
       this.#read(() => e.getFunction("currentBorrowIndex")(id, { blockTag }) as Promise<bigint>),
-      this.getPrice(id, blockTag).then(
-        (p) => ({ p }),
-        (err: unknown) => ({ err }),
-      ),
     ]);
     const m = toMarketState(raw);
+    const price: { p: bigint | null } | { err: unknown } = m.delisted
+      ? { p: null }
+      : await this.getPrice(id, blockTag).then(
+          (p) => ({ p }),
+          (err: unknown) => ({ err }),
+        );
     const risk = await this.#risk(id, m.riskVersion, blockTag);
     const info: MarketInfo = {
       ...m,
@@ -629,6 +633,15 @@ export class BulkheadClient {
   /** One position, or null when it does not exist. */
   async getPosition(id: PositionId): Promise<PositionView | null> {
     return (await this.getPositions([id]))[0] ?? null;
+  }
+
+  /**
+   * The most `removeCollateral(id, amount)` accepts at the current price and block (lens
+   * `maxRemovableCollateral`; no unrealised profit counts). A transaction mined later owes a little
+   * more borrow fee: {@link quoteRemoveCollateral} leaves a buffer for that.
+   */
+  async getMaxRemovableCollateral(id: PositionId, blockTag?: BlockTag): Promise<bigint> {
+    return this.#read(() => this.#lens.getFunction("maxRemovableCollateral")(id, { blockTag }) as Promise<bigint>);
   }
 
   /** Health of a read position at another price (same borrow index), computed locally. */
@@ -927,7 +940,8 @@ export class BulkheadClient {
   }
 
   /**
-   * Quote for `removeCollateral`. `maxRemovable` is the most that keeps initial margin if the
+   * Quote for `removeCollateral`. Unrealised profit does not count toward a withdrawal (a loss
+   * does). `maxRemovable` is the most that keeps initial margin and health if the
    * transaction is mined within `feeBufferSeconds` (default 300) at the quoted price: the borrow
    * fee keeps accruing until then, so the exact "now" maximum would fail a block later.
    */

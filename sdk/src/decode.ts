@@ -15,6 +15,7 @@ export function toMarketState(r: unknown): MarketState {
     feedDecimals: Number(o.feedDecimals),
     paused: Boolean(o.paused),
     riskVersion: Number(o.riskVersion),
+    delisted: Boolean(o.delisted),
     openFeeRate: big(o.openFeeRate),
     closeFeeRate: big(o.closeFeeRate),
     baseBorrowRate: big(o.baseBorrowRate),

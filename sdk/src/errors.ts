@@ -105,6 +105,22 @@ export class MarketPausedError extends ContractRevertError<{ marketId: bigint }>
   }
 }
 
+/** The market was delisted: it takes no position and its feed is not read. */
+export class MarketIsDelistedError extends ContractRevertError<{ marketId: bigint }> {
+  override name = "MarketIsDelistedError";
+  protected override describe() {
+    return `market ${this.args.marketId} is delisted: it takes no new positions and has no price (trade a market listed in its place)`;
+  }
+}
+
+/** Only a market without open interest can be delisted. */
+export class MarketHasOpenInterestError extends ContractRevertError<{ marketId: bigint; longSize: bigint; shortSize: bigint }> {
+  override name = "MarketHasOpenInterestError";
+  protected override describe(f: ErrorFormatter) {
+    return `market ${this.args.marketId} still has open interest (long ${f.size(this.args.longSize)}, short ${f.size(this.args.shortSize)}): it can be delisted once every position is closed`;
+  }
+}
+
 /** The whole protocol is paused for opens, increases and LP deposits. */
 export class ProtocolPausedError extends ContractRevertError<{ [k: string]: never }> {
   override name = "ProtocolPausedError";
@@ -252,7 +268,7 @@ export class OracleError<A extends RevertArgs = RevertArgs> extends ContractReve
   override name = "OracleError";
 }
 
-/** The feed call reverted or returned malformed data. */
+/** The feed call reverted (or ran out of its bounded gas). */
 export class PriceFeedCallFailedError extends OracleError<{ feed: string }> {
   override name = "PriceFeedCallFailedError";
   protected override describe() {
@@ -265,6 +281,14 @@ export class NonPositivePriceError extends OracleError<{ feed: string; answer: b
   override name = "NonPositivePriceError";
   protected override describe() {
     return `price feed ${this.args.feed} answered a non-positive price (${this.args.answer})`;
+  }
+}
+
+/** The feed answered fewer than five words, or round ids that do not fit uint80. */
+export class InvalidFeedResponseError extends OracleError<{ feed: string; returnDataSize: bigint }> {
+  override name = "InvalidFeedResponseError";
+  protected override describe() {
+    return `price feed ${this.args.feed} gave a malformed answer (${this.args.returnDataSize} bytes): it cannot be trusted`;
   }
 }
 
@@ -420,6 +444,8 @@ const CLASSES: Record<string, RevertClass> = {
   DeadlineExpired: DeadlineExpiredError as unknown as RevertClass,
   MarketNotListed: MarketNotListedError as unknown as RevertClass,
   MarketPaused: MarketPausedError as unknown as RevertClass,
+  MarketIsDelisted: MarketIsDelistedError as unknown as RevertClass,
+  MarketHasOpenInterest: MarketHasOpenInterestError as unknown as RevertClass,
   ProtocolPaused: ProtocolPausedError as unknown as RevertClass,
   SlippageExceeded: SlippageExceededError as unknown as RevertClass,
   ZeroAmount: ZeroAmountError as unknown as RevertClass,
@@ -437,6 +463,7 @@ const CLASSES: Record<string, RevertClass> = {
   TransferAmountMismatch: TransferAmountMismatchError as unknown as RevertClass,
   Unauthorized: UnauthorizedError as unknown as RevertClass,
   PriceFeedCallFailed: PriceFeedCallFailedError as unknown as RevertClass,
+  InvalidFeedResponse: InvalidFeedResponseError as unknown as RevertClass,
   NonPositivePrice: NonPositivePriceError as unknown as RevertClass,
   PriceNotUpdated: PriceNotUpdatedError as unknown as RevertClass,
   PriceFromFuture: PriceFromFutureError as unknown as RevertClass,

@@ -47,6 +47,8 @@ export interface MarketState {
   feedDecimals: number;
   paused: boolean;
   riskVersion: number;
+  /** Delisted by governance (final): no positions, no trading, its feed is not read. */
+  delisted: boolean;
   openFeeRate: bigint;
   closeFeeRate: bigint;
   baseBorrowRate: bigint;

@@ -30,6 +30,7 @@ type Case = {
   minLiquidationFee: bigint;
   maxProfitFactorBps: bigint;
   maxLeverage: bigint;
+  minCollateral: bigint;
 };
 
 type Out = {
@@ -45,6 +46,9 @@ type Out = {
   equity: bigint;
   liquidationPrice: bigint;
   health: Health;
+  equityWithoutProfit: bigint;
+  marginAfterChangeUp: bigint;
+  maxRemovableCollateral: bigint;
 };
 
 const unitOf = (decimals: number) => WAD * 10n ** BigInt(18 - decimals);
@@ -80,9 +84,16 @@ function sdkEvaluate(c: Case): Out | { ok: false } {
     const risk = riskOf(c);
     const p = positionOf(c);
     const health = HealthLib.withLiquidationPrice(HealthLib.health(p, risk, c.price, c.index, c.unit), p, risk, c.unit);
+    const equityWithoutProfit = PositionMath.equityWithoutProfit(c.collateral, pnl, borrowFeeUp);
+    const marginAfterChangeUp = PositionMath.marginAfterChangeUp(
+      notionalUp, c.maxLeverage, c.mmr, c.liquidationFeeRate, c.minLiquidationFee,
+    );
+    const maxRemovableCollateral = PositionMath.maxRemovableCollateral(
+      c.collateral, pnl, borrowFeeUp, marginAfterChangeUp, c.minCollateral,
+    );
     return {
       ok: true, notionalDown, notionalUp, pnl, borrowFeeUp, maxProfitUp, liquidationFeeUp, maintenanceUp,
-      initialMarginUp, equity, liquidationPrice, health,
+      initialMarginUp, equity, liquidationPrice, health, equityWithoutProfit, marginAfterChangeUp, maxRemovableCollateral,
     };
   } catch (e) {
     if (e instanceof ArithmeticError) return { ok: false };
@@ -113,9 +124,11 @@ function randomCase(rng: Rng): Case {
   const liquidationFeeRate = rng.bool(0.1) ? 0n : rng.range(0n, ConstantsLib.MAX_LIQUIDATION_FEE_RATE);
   const minLiquidationFee = rng.bool(0.1) ? 0n : rng.range(0n, 100n * one > U96 ? U96 : 100n * one);
   const maxProfitFactorBps = rng.range(ConstantsLib.MIN_MAX_PROFIT_FACTOR_BPS, ConstantsLib.MAX_MAX_PROFIT_FACTOR_BPS);
+  // Around the collateral half the time, so both bounds of maxRemovableCollateral bind.
+  const minCollateral = rng.bool(0.5) ? rng.range(1n, collateral + 1n) : rng.log(1n, U96);
   return {
     isLong: rng.bool(), size, entry, price, collateral, borrowIndex, index, unit, mmr, liquidationFeeRate,
-    minLiquidationFee, maxProfitFactorBps, maxLeverage,
+    minLiquidationFee, maxProfitFactorBps, maxLeverage, minCollateral,
   };
 }
 
@@ -135,6 +148,7 @@ function boundaryCases(): Case[] {
     minLiquidationFee: 10n ** BigInt(decimals),
     maxProfitFactorBps: 5000n,
     maxLeverage: 50n * WAD,
+    minCollateral: 10n ** BigInt(decimals + 1),
   });
   const out: Case[] = [];
   for (const decimals of [6, 18]) {
@@ -203,6 +217,9 @@ async function harnessRun(harness: { run: (cases: Case[]) => Promise<unknown[]> 
       initialMarginUp: o.initialMarginUp,
       equity: o.equity,
       liquidationPrice: o.liquidationPrice,
+      equityWithoutProfit: o.equityWithoutProfit,
+      marginAfterChangeUp: o.marginAfterChangeUp,
+      maxRemovableCollateral: o.maxRemovableCollateral,
       health: {
         price: o.health.price,
         notional: o.health.notional,

@@ -139,15 +139,18 @@ describe("removeCollateral", () => {
   });
 
   it("removeCollateral: reverts with CollateralBelowMinimum under minCollateral even when equity allows more", async () => {
+    // A small position (notional 3 USDC, required margin ~1 USDC) whose collateral alone covers
+    // the margin: unrealised profit no longer counts toward a withdrawal (see removable-margin.ts),
+    // so the case needs a position that is over-collateralised without it.
     const s = await networkHelpers.loadFixture(withLong);
-    await s.ethFeed.updateAnswer(3_500n * 10n ** 8n); // +500 USDC of pnl
+    await s.engine.connect(s.signers.alice).open(ETH_MARKET, true, 300n * USDC, WAD / 1000n, PX, FAR); // id 2
     const min = defaultParams.minCollateral;
-    await expect(s.engine.connect(s.signers.alice).removeCollateral(1n, 300n * USDC - min + 1n))
+    await expect(s.engine.connect(s.signers.alice).removeCollateral(2n, 300n * USDC - min + 1n))
       .to.be.revertedWithCustomError(s.engine, "CollateralBelowMinimum")
       .withArgs(min - 1n, min);
-    await expect(s.engine.connect(s.signers.alice).removeCollateral(1n, 300n * USDC - min))
+    await expect(s.engine.connect(s.signers.alice).removeCollateral(2n, 300n * USDC - min))
       .to.emit(s.engine, "CollateralRemoved")
-      .withArgs(1n, s.signers.alice.address, 300n * USDC - min, 0n, min, (await s.engine.position(1n)).borrowIndex);
+      .withArgs(2n, s.signers.alice.address, 300n * USDC - min, 0n, min, (await s.engine.position(2n)).borrowIndex);
   });
 
   it("removeCollateral: works while paused", async () => {

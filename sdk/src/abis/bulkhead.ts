@@ -142,11 +142,59 @@ export const bulkheadAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "feed",
+        "type": "address"
+      },
+      {
+        "internalType": "uint256",
+        "name": "returnDataSize",
+        "type": "uint256"
+      }
+    ],
+    "name": "InvalidFeedResponse",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "pool",
         "type": "address"
       }
     ],
     "name": "InvalidPool",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "marketId",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "longSize",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "shortSize",
+        "type": "uint256"
+      }
+    ],
+    "name": "MarketHasOpenInterest",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "marketId",
+        "type": "uint256"
+      }
+    ],
+    "name": "MarketIsDelisted",
     "type": "error"
   },
   {
@@ -762,6 +810,19 @@ export const bulkheadAbi = [
       }
     ],
     "name": "LiquidityChanged",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint256",
+        "name": "marketId",
+        "type": "uint256"
+      }
+    ],
+    "name": "MarketDelisted",
     "type": "event"
   },
   {
@@ -1565,6 +1626,19 @@ export const bulkheadAbi = [
     "inputs": [
       {
         "internalType": "uint256",
+        "name": "marketId",
+        "type": "uint256"
+      }
+    ],
+    "name": "delistMarket",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
         "name": "amount",
         "type": "uint256"
       }
@@ -1946,6 +2020,11 @@ export const bulkheadAbi = [
             "internalType": "uint32",
             "name": "riskVersion",
             "type": "uint32"
+          },
+          {
+            "internalType": "bool",
+            "name": "delisted",
+            "type": "bool"
           },
           {
             "internalType": "uint64",

@@ -128,10 +128,11 @@ export interface DecreasePreview extends LedgerEffects {
 export interface RemoveCollateralPreview {
   borrowFee: bigint;
   newCollateral: bigint;
+  /** Equity the check counts: newCollateral + min(pnl, 0) - borrowFee (no unrealised profit). */
   equityAfter: bigint;
   /** Margin required after the change: max(initial margin, maintenance), so it comes out healthy. */
   initialMargin: bigint;
-  /** The most that could be removed now. */
+  /** The most that could be removed now (`PositionMath.maxRemovableCollateral`, the lens' `maxRemovableCollateral`). */
   maxRemovable: bigint;
   liquidationPrice: bigint;
   revert?: RevertReason;
@@ -546,8 +547,9 @@ export namespace BulkheadLogic {
   }
 
   /**
-   * What `removeCollateral(id, amount)` computes (the borrow fee is counted, not settled). It
-   * neither accrues nor touches the ledger, so the market's borrow rate stays as it is.
+   * What `removeCollateral(id, amount)` computes (the borrow fee is counted, not settled). The
+   * equity checked counts a loss but no unrealised profit (`equityWithoutProfit`). It neither
+   * accrues nor touches the ledger, so the market's borrow rate stays as it is.
    */
   export function previewRemoveCollateral(
     ctx: Omit<ActionContext, "ledger" | "protocolFeeShare"> & { market: Pick<MarketState, "maxLeverage" | "minCollateral">; risk: RiskParams },
@@ -561,16 +563,11 @@ export namespace BulkheadLogic {
     const newCollateral = amount > p.collateral ? 0n : p.collateral - amount;
     const borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, u256(index - p.borrowIndex, "removeCollateral"), unit);
     const pnl = PositionMath.pnl(p.isLong, p.size, p.entryPrice, price, unit);
-    const equityAfter = PositionMath.equity(newCollateral, pnl, borrowFee);
+    const equityAfter = PositionMath.equityWithoutProfit(newCollateral, pnl, borrowFee);
     const notional = PositionMath.notionalUp(p.size, price, unit);
     const margin = checkMarginAfterChange(equityAfter, notional, newCollateral, m, ctx.risk);
     reasons.push(margin.revert);
-    // equity(c - a) = c - a + pnl - B >= required  and  c - a >= minCollateral
-    const byMargin = MathLib.toInt(p.collateral) + pnl - MathLib.toInt(borrowFee) - MathLib.toInt(margin.required);
-    const byMinimum = p.collateral - m.minCollateral;
-    let maxRemovable = byMargin < byMinimum ? byMargin : byMinimum;
-    if (maxRemovable > p.collateral) maxRemovable = p.collateral;
-    if (maxRemovable < 0n) maxRemovable = 0n;
+    const maxRemovable = PositionMath.maxRemovableCollateral(p.collateral, pnl, borrowFee, margin.required, m.minCollateral);
     const liquidationPrice = PositionMath.liquidationPrice(
       p.isLong, p.size, p.entryPrice, newCollateral, borrowFee, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
     );

@@ -89,6 +89,45 @@ export namespace PositionMath {
   }
 
   /**
+   * equity counting a loss but no profit: collateral + min(pnl, 0) - borrowFee. What
+   * removeCollateral checks: a withdrawal comes out of collateral, never out of paper gains.
+   */
+  export function equityWithoutProfit(collateral: bigint, pnl_: bigint, borrowFee: bigint): bigint {
+    return equity(collateral, pnl_ < 0n ? pnl_ : 0n, borrowFee);
+  }
+
+  /** Margin a position needs after a change: max(initial margin, maintenance), both rounded up. */
+  export function marginAfterChangeUp(
+    notional: bigint,
+    maxLeverage: bigint,
+    mmr: bigint,
+    liquidationFeeRate: bigint,
+    minLiquidationFee: bigint,
+  ): bigint {
+    const initial = initialMarginUp(notional, maxLeverage);
+    const maintenance = maintenanceUp(notional, mmr, liquidationFeeRate, minLiquidationFee);
+    return maintenance > initial ? maintenance : initial;
+  }
+
+  /**
+   * The largest amount removeCollateral accepts: the largest a with
+   * equityWithoutProfit(collateral - a) >= required and collateral - a >= minCollateral, or 0.
+   * Exact: removing it passes and one unit more fails.
+   */
+  export function maxRemovableCollateral(
+    collateral: bigint,
+    pnl_: bigint,
+    borrowFee: bigint,
+    required: bigint,
+    minCollateral: bigint,
+  ): bigint {
+    const byMargin = i256(equityWithoutProfit(collateral, pnl_, borrowFee) - MathLib.toInt(required), "maxRemovableCollateral");
+    if (byMargin <= 0n || collateral <= minCollateral) return 0n;
+    const byMinimum = collateral - minCollateral;
+    return byMargin < byMinimum ? byMargin : byMinimum;
+  }
+
+  /**
    * Price L at which equity(p) = maintenance(p), in closed form on the reals, with the borrow fee
    * accrued so far. A long is liquidatable strictly below L, a short strictly above it, and always
    * at L - 1 wei (a short at L + 1 wei), where the root is crossed; at L itself the integer-rounded
