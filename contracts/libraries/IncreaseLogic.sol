@@ -88,11 +88,11 @@ library IncreaseLogic {
             risk
         );
         // A short's averaged entry rounds down, so its new base can be below the old one.
-        TradeLib.removeOpenInterest(m, p.isLong, 0, oldBase);
-        TradeLib.addOpenInterest(m, ctx.marketId, p.isLong, sizeDelta, x.newSize * x.newEntry);
-        x.openFee = PositionMath.notionalUp(sizeDelta, ctx.price, ctx.unit).wMulUp(m.openFeeRate);
         uint256 oldReserve = PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, ctx.unit);
         uint256 newReserve = PositionMath.maxProfitUp(x.newSize, x.newEntry, risk.maxProfitFactorBps, ctx.unit);
+        TradeLib.removeOpenInterest(m, p.isLong, 0, oldBase, oldReserve);
+        TradeLib.addOpenInterest(m, ctx.marketId, p.isLong, sizeDelta, x.newSize * x.newEntry, newReserve);
+        x.openFee = PositionMath.notionalUp(sizeDelta, ctx.price, ctx.unit).wMulUp(m.openFeeRate);
         if (newReserve < oldReserve) ledger.reserved -= uint112(oldReserve - newReserve);
         TradeLib.reserveAndBookFee(
             ledger, ctx.protocolFeeShare, newReserve > oldReserve ? newReserve - oldReserve : 0, x.openFee, x.borrowFee
