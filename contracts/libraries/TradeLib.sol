@@ -49,6 +49,8 @@ library TradeLib {
     }
 
     /// @dev Adds size (capped per side), Σsize·entry and the reserved max profit to a market side.
+    /// The side reserves are unchecked: their sum is the ledger's reserved (a uint112 bounded by
+    /// LP assets), and a delta too large for it makes the caller's reserve check revert.
     function addOpenInterest(
         Market storage m,
         uint256 marketId,
@@ -63,29 +65,38 @@ library TradeLib {
             if (oi > cap) revert IBulkhead.OpenInterestCapExceeded(marketId, true, oi, cap);
             m.longSize = uint128(oi);
             m.longSizeEntry += baseDelta;
-            m.longReserved += uint112(reserveDelta);
+            unchecked {
+                m.longReserved += uint112(reserveDelta);
+            }
         } else {
             uint256 oi = m.shortSize + sizeDelta;
             uint256 cap = m.maxShortOpenInterest;
             if (oi > cap) revert IBulkhead.OpenInterestCapExceeded(marketId, false, oi, cap);
             m.shortSize = uint128(oi);
             m.shortSizeEntry += baseDelta;
-            m.shortReserved += uint112(reserveDelta);
+            unchecked {
+                m.shortReserved += uint112(reserveDelta);
+            }
         }
     }
 
-    /// @dev Removes size, Σsize·entry and the reserved max profit from a market side.
+    /// @dev Removes size, Σsize·entry and the reserved max profit from a market side (the reserve
+    /// a position added, so the unchecked subtraction cannot wrap).
     function removeOpenInterest(Market storage m, bool isLong, uint256 sizeDelta, uint256 baseDelta, uint256 reserveDelta)
         internal
     {
         if (isLong) {
             m.longSize -= uint128(sizeDelta);
             m.longSizeEntry -= baseDelta;
-            m.longReserved -= uint112(reserveDelta);
+            unchecked {
+                m.longReserved -= uint112(reserveDelta);
+            }
         } else {
             m.shortSize -= uint128(sizeDelta);
             m.shortSizeEntry -= baseDelta;
-            m.shortReserved -= uint112(reserveDelta);
+            unchecked {
+                m.shortReserved -= uint112(reserveDelta);
+            }
         }
     }
 
