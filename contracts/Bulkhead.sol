@@ -207,7 +207,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         uint256 index = _accrue(m);
         uint256 notional = PositionMath.notionalUp(size, px, unit);
         TradeLib.checkInitialMargin(MathLib.toInt(collateral), notional, collateral, m);
-        TradeLib.addOpenInterest(m, marketId, isLong, size, size * px);
+        uint256 reserve =
+            PositionMath.maxProfitUp(size, px, _riskParams[marketId][m.riskVersion].maxProfitFactorBps, unit);
+        TradeLib.addOpenInterest(m, marketId, isLong, size, size * px, reserve);
         id = uint256(_ledger.lastPositionId) + 1;
         if (id > type(uint32).max) revert AmountTooLarge(id, type(uint32).max);
         _ledger.lastPositionId = uint32(id);
@@ -222,18 +224,14 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
             maxProfitFactorBps: _riskParams[marketId][m.riskVersion].maxProfitFactorBps
         });
         uint256 openFee = notional.wMulUp(m.openFeeRate);
-        _finishOpen(id, _positions[id], openFee);
+        _finishOpen(id, _positions[id], openFee, reserve);
     }
 
     /// @dev Reserves the max profit, books the fee, mints the token, deploys the vault, then
     /// pulls the collateral into the vault and the fee into the pool.
-    function _finishOpen(uint256 id, Position storage s, uint256 openFee) internal {
+    function _finishOpen(uint256 id, Position storage s, uint256 openFee, uint256 reserve) internal {
         Position memory p = s;
-        TradeLib.reserveAndBookFee(_ledger, _protocolFeeShare, 
-            PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit),
-            openFee,
-            0
-        );
+        TradeLib.reserveAndBookFee(_ledger, _protocolFeeShare, reserve, openFee, 0);
         _refreshRate(_markets[p.marketId]);
         _mint(msg.sender, id);
         address vault = Clones.cloneDeterministic(vaultImplementation, bytes32(id));
@@ -496,8 +494,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         bool payKeeper
     ) internal returns (uint256 fromPool) {
         _settleBorrowFee(m, p, index);
-        TradeLib.removeOpenInterest(m, p.isLong, p.size, uint256(p.size) * p.entryPrice);
-        l.reserved -= uint128(PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit));
+        uint256 reserve = PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit);
+        TradeLib.removeOpenInterest(m, p.isLong, p.size, uint256(p.size) * p.entryPrice, reserve);
+        l.reserved -= uint128(reserve);
         l.lpAssets = uint128(uint256(int256(uint256(l.lpAssets)) + r.lpDelta));
         l.insuranceFund = uint128(l.insuranceFund + r.toInsurance - r.fromInsurance);
         address owner_ = _ownerOf(id);

@@ -15,10 +15,11 @@ import {IERC4626} from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 
 /// @title BulkheadPool
 /// @notice ERC-4626 liquidity pool of Bulkhead; see {IBulkheadPool}.
-/// @dev totalAssets comes from the engine: LP assets - unrealised trader PnL + accrued borrow
-/// fees, floored at zero. Shares on deposit and assets on withdrawal round down (OZ defaults);
-/// a virtual-share offset of 6 decimals makes the first-depositor inflation attack unprofitable.
-/// Withdrawals are limited to free liquidity (LP assets - reserved) so capped profits stay payable.
+/// @dev totalAssets comes from the engine: LP assets - capped trader PnL + borrow fees (see
+/// {IBulkheadPool-valuation}). Shares on deposit and assets on withdrawal round down (OZ
+/// defaults); a virtual-share offset of 6 decimals makes the first-depositor inflation attack
+/// unprofitable. Withdrawals are limited to free liquidity (LP assets - reserved) so capped
+/// profits stay payable.
 contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
     using SafeERC20 for IERC20;
 
@@ -49,31 +50,36 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
 
     // ---------------------------------------------------------------- ERC-4626
 
-    /// @inheritdoc ERC4626
-    /// @dev LP assets - unrealised trader PnL + accrued borrow fees, floored at zero. Trader PnL
-    /// is aggregated per market side from Σsize and Σsize·entry (O(markets), at most 16) and
-    /// rounded in the traders' favour, so LP value is never overstated. Reverts while any feed
-    /// is invalid: shares are never priced on a bad price.
-    function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
+    /// @inheritdoc IBulkheadPool
+    /// @dev Per market side, U = Σ pnl from Σsize and Σsize·entry rounded up (in the traders'
+    /// favour) and R = the side's reserved max profit; the side claims min(U, R). A market
+    /// without open interest adds only its accrued borrow fees and its feed is not read.
+    function valuation() public view returns (int256 value) {
         address engine_ = engine;
         if (engine_ == address(0)) return 0;
         IBulkhead e = IBulkhead(engine_);
         uint256 unit = e.unit();
-        int256 value = int256(uint256(e.ledger().lpAssets));
+        value = int256(uint256(e.ledger().lpAssets));
         uint256 count = e.marketCount();
         for (uint256 i; i < count; ++i) {
             Market memory m = e.market(i);
-            // A delisted market has no open interest: no PnL to value, and its feed is not read.
-            uint256 px = m.delisted ? 0 : e.price(i);
-            uint256 longSide = uint256(m.longSize) * px + m.shortSizeEntry;
-            uint256 shortSide = m.longSizeEntry + uint256(m.shortSize) * px;
-            if (longSide >= shortSide) value -= int256(Math.mulDiv(longSide - shortSide, 1, unit, Math.Rounding.Ceil));
-            else value += int256((shortSide - longSide) / unit);
+            value += int256(uint256(m.accruedBorrowFees));
+            if (m.longSize == 0 && m.shortSize == 0) continue;
+            uint256 px = e.price(i);
+            value -= _sideClaimUp(uint256(m.longSize) * px, m.longSizeEntry, m.longReserved, unit);
+            value -= _sideClaimUp(m.shortSizeEntry, uint256(m.shortSize) * px, m.shortReserved, unit);
             uint256 pending = Math.mulDiv(
                 m.longSizeEntry + m.shortSizeEntry, e.currentBorrowIndex(i) - m.borrowIndex, 1e18 * unit
             );
-            value += int256(uint256(m.accruedBorrowFees) + pending);
+            value += int256(pending);
         }
+    }
+
+    /// @inheritdoc ERC4626
+    /// @dev {valuation} floored at zero: ERC-4626 has no negative assets. While it is not
+    /// positive with shares outstanding, deposits and mints revert {PoolInsolvent}.
+    function totalAssets() public view override(ERC4626, IERC4626) returns (uint256) {
+        int256 value = valuation();
         return value > 0 ? uint256(value) : 0;
     }
 
@@ -82,8 +88,12 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
     /// (shares cannot be priced). ERC-4626 max* views never revert.
     function maxDeposit(address) public view override(ERC4626, IERC4626) returns (uint256) {
         address engine_ = engine;
-        if (engine_ == address(0) || IBulkhead(engine_).paused() || !_sharesPriceable()) return 0;
-        return type(uint256).max;
+        if (engine_ == address(0) || IBulkhead(engine_).paused()) return 0;
+        try this.valuation() returns (int256 value) {
+            return _degenerate(value) ? 0 : type(uint256).max;
+        } catch {
+            return 0; // a market with open interest has an invalid feed: shares cannot be priced
+        }
     }
 
     /// @inheritdoc ERC4626
@@ -111,12 +121,12 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
     }
 
     function deposit(uint256 assets, address receiver) public override(ERC4626, IERC4626) nonReentrant returns (uint256) {
-        totalAssets(); // an invalid feed reverts here with its oracle error
+        _checkPriceableForDeposit();
         return super.deposit(assets, receiver);
     }
 
     function mint(uint256 shares, address receiver) public override(ERC4626, IERC4626) nonReentrant returns (uint256) {
-        totalAssets(); // an invalid feed reverts here with its oracle error
+        _checkPriceableForDeposit();
         return super.mint(shares, receiver);
     }
 
@@ -171,7 +181,28 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
         return 6;
     }
 
-    /// @dev Whether totalAssets can be computed now (every market has a valid price).
+    /// @dev Reverts with the oracle error of an invalid feed of a market with open interest, or
+    /// {PoolInsolvent} while the valuation is degenerate: new shares are never priced at a value
+    /// that is not positive while others hold shares (they would take the LPs' recoveries).
+    function _checkPriceableForDeposit() private view {
+        int256 value = valuation();
+        if (_degenerate(value)) revert PoolInsolvent(value, totalSupply());
+    }
+
+    /// @dev Negative, or zero with shares outstanding.
+    function _degenerate(int256 value) private view returns (bool) {
+        return value < 0 || (value == 0 && totalSupply() != 0);
+    }
+
+    /// @dev min(gain - loss, reserved) / unit of one side: its trader PnL, rounded up (in the
+    /// traders' favour, so LP value is never overstated), capped at what settlement can pay.
+    function _sideClaimUp(uint256 gain, uint256 loss, uint256 reserved, uint256 unit) private pure returns (int256) {
+        if (gain < loss) return -int256((loss - gain) / unit);
+        uint256 pnl = Math.mulDiv(gain - loss, 1, unit, Math.Rounding.Ceil);
+        return int256(pnl < reserved ? pnl : reserved);
+    }
+
+    /// @dev Whether totalAssets can be computed now (every market with open interest has a valid price).
     function _sharesPriceable() private view returns (bool) {
         try this.totalAssets() returns (uint256) {
             return true;

@@ -26,10 +26,13 @@ struct RiskParams {
     uint32 maxProfitFactorBps;
 }
 
-/// @notice A market as stored: listing, parameters and live state, eight slots. `borrowRate` is
+/// @notice A market as stored: listing, parameters and live state, nine slots. `borrowRate` is
 /// the per-second rate (WAD) set from the pool utilisation after the market's last action; the
 /// index grows at that rate until the market is touched again. `delisted` is final: a delisted
 /// market has no open interest, takes no position and its feed is never read again.
+/// `longReserved`/`shortReserved` are the sums of the max profits reserved by the side's open
+/// positions (their caps); their sum over every market and side is the ledger's `reserved`, and
+/// the pool caps each side's trader PnL at it when it values LP shares.
 struct Market {
     address feed;
     uint32 heartbeat;
@@ -53,6 +56,8 @@ struct Market {
     uint128 shortSize;
     uint256 longSizeEntry;
     uint256 shortSizeEntry;
+    uint112 longReserved;
+    uint112 shortReserved;
 }
 
 /// @notice A position record, two slots. Its owner is the ERC-721 owner of its id.

@@ -86,7 +86,7 @@ library DecreaseLogic {
         d.released = d.isClose ? p.collateral : uint256(p.collateral).mulDivDown(sizeDelta, p.size);
         _settleDecrease(ctx.id, p, d, m, risk, ctx.unit);
 
-        TradeLib.removeOpenInterest(m, p.isLong, sizeDelta, sizeDelta * p.entryPrice);
+        TradeLib.removeOpenInterest(m, p.isLong, sizeDelta, sizeDelta * p.entryPrice, d.reserve - d.newReserve);
         ledger.reserved -= uint112(d.reserve - d.newReserve);
         d.payout -= _bookTraderSettlement(ledger, ctx.protocolFeeShare, d);
         BorrowLib.refreshRate(m, ledger.lpAssets, ledger.reserved);

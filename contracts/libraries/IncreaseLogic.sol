@@ -89,10 +89,10 @@ library IncreaseLogic {
         }
         // Entry = price: the new position has no PnL yet, its equity is its collateral.
         TradeLib.checkMarginAfterChange(MathLib.toInt(x.newCollateral), newNotional, x.newCollateral, m, risk);
-        TradeLib.removeOpenInterest(m, p.isLong, 0, uint256(p.size) * p.entryPrice);
-        TradeLib.addOpenInterest(m, ctx.marketId, p.isLong, sizeDelta, x.newSize * ctx.price);
-        x.openFee = PositionMath.notionalUp(sizeDelta, ctx.price, ctx.unit).wMulUp(m.openFeeRate);
         x.newReserve = PositionMath.maxProfitUp(x.newSize, ctx.price, x.factor, ctx.unit);
+        TradeLib.removeOpenInterest(m, p.isLong, 0, uint256(p.size) * p.entryPrice, x.oldReserve);
+        TradeLib.addOpenInterest(m, ctx.marketId, p.isLong, sizeDelta, x.newSize * ctx.price, x.newReserve);
+        x.openFee = PositionMath.notionalUp(sizeDelta, ctx.price, ctx.unit).wMulUp(m.openFeeRate);
         _bookIncrease(ledger, ctx.protocolFeeShare, x);
         BorrowLib.refreshRate(m, ledger.lpAssets, ledger.reserved);
 

@@ -48,33 +48,55 @@ library TradeLib {
         if (collateral < minimum) revert IBulkhead.CollateralBelowMinimum(collateral, minimum);
     }
 
-    /// @dev Adds size (capped per side) and Σsize·entry to a market side.
-    function addOpenInterest(Market storage m, uint256 marketId, bool isLong, uint256 sizeDelta, uint256 baseDelta)
-        internal
-    {
+    /// @dev Adds size (capped per side), Σsize·entry and the reserved max profit to a market side.
+    /// The side reserves are unchecked: their sum is the ledger's reserved (a uint112 bounded by
+    /// LP assets), and a delta too large for it makes the caller's reserve check revert.
+    function addOpenInterest(
+        Market storage m,
+        uint256 marketId,
+        bool isLong,
+        uint256 sizeDelta,
+        uint256 baseDelta,
+        uint256 reserveDelta
+    ) internal {
         if (isLong) {
             uint256 oi = m.longSize + sizeDelta;
             uint256 cap = m.maxLongOpenInterest;
             if (oi > cap) revert IBulkhead.OpenInterestCapExceeded(marketId, true, oi, cap);
             m.longSize = uint128(oi);
             m.longSizeEntry += baseDelta;
+            unchecked {
+                m.longReserved += uint112(reserveDelta);
+            }
         } else {
             uint256 oi = m.shortSize + sizeDelta;
             uint256 cap = m.maxShortOpenInterest;
             if (oi > cap) revert IBulkhead.OpenInterestCapExceeded(marketId, false, oi, cap);
             m.shortSize = uint128(oi);
             m.shortSizeEntry += baseDelta;
+            unchecked {
+                m.shortReserved += uint112(reserveDelta);
+            }
         }
     }
 
-    /// @dev Removes size and Σsize·entry from a market side.
-    function removeOpenInterest(Market storage m, bool isLong, uint256 sizeDelta, uint256 baseDelta) internal {
+    /// @dev Removes size, Σsize·entry and the reserved max profit from a market side (the reserve
+    /// a position added, so the unchecked subtraction cannot wrap).
+    function removeOpenInterest(Market storage m, bool isLong, uint256 sizeDelta, uint256 baseDelta, uint256 reserveDelta)
+        internal
+    {
         if (isLong) {
             m.longSize -= uint128(sizeDelta);
             m.longSizeEntry -= baseDelta;
+            unchecked {
+                m.longReserved -= uint112(reserveDelta);
+            }
         } else {
             m.shortSize -= uint128(sizeDelta);
             m.shortSizeEntry -= baseDelta;
+            unchecked {
+                m.shortReserved -= uint112(reserveDelta);
+            }
         }
     }
 

@@ -32,6 +32,8 @@ export function toMarketState(r: unknown): MarketState {
     shortSize: big(o.shortSize),
     longSizeEntry: big(o.longSizeEntry),
     shortSizeEntry: big(o.shortSizeEntry),
+    longReserved: big(o.longReserved),
+    shortReserved: big(o.shortReserved),
   };
 }
 

@@ -237,6 +237,17 @@ export class SizeDeltaTooLargeError extends ContractRevertError<{ sizeDelta: big
   }
 }
 
+/** The pool refuses deposits while its valuation is negative, or zero with shares outstanding. */
+export class PoolInsolventError extends ContractRevertError<{ valuation: bigint; shares: bigint }> {
+  override name = "PoolInsolventError";
+  protected override describe(f: ErrorFormatter) {
+    const { valuation, shares } = this.args;
+    return valuation < 0n
+      ? `the pool is insolvent: capped trader claims exceed LP assets and fees by ${f.amount(-valuation, "up")}; deposits are refused`
+      : `the pool is valued at 0 with ${shares} shares outstanding; deposits are refused`;
+  }
+}
+
 /** removeCollateral asked for more than the position holds. */
 export class CollateralTooLowError extends ContractRevertError<{ requested: bigint; collateral: bigint }> {
   override name = "CollateralTooLowError";
@@ -458,6 +469,7 @@ const CLASSES: Record<string, RevertClass> = {
   NotPositionOwner: NotPositionOwnerError as unknown as RevertClass,
   PositionNotLiquidatable: PositionNotLiquidatableError as unknown as RevertClass,
   PositionUnderwater: PositionUnderwaterError as unknown as RevertClass,
+  PoolInsolvent: PoolInsolventError as unknown as RevertClass,
   SizeDeltaTooLarge: SizeDeltaTooLargeError as unknown as RevertClass,
   CollateralTooLow: CollateralTooLowError as unknown as RevertClass,
   TransferAmountMismatch: TransferAmountMismatchError as unknown as RevertClass,

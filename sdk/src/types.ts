@@ -70,6 +70,9 @@ export interface MarketState {
   shortSize: bigint;
   longSizeEntry: bigint;
   shortSizeEntry: bigint;
+  /** Σ max profit reserved by the side's open positions (their caps); the pool caps the side's PnL at it. */
+  longReserved: bigint;
+  shortReserved: bigint;
 }
 
 /** A position record (struct `Position`). `size` 0 means the position does not exist. */

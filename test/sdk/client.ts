@@ -353,6 +353,32 @@ describe("sdk client (in-process network)", function () {
     expect(formatAmount(lp.maxWithdraw, client.token)).to.match(/^99\d\.\d+ USDC$|^1000 USDC$/);
   });
 
+
+  it("test_poolMath_valuationMirrorsThePoolPastTheCapWithBadDebtAndIdleMarkets", async () => {
+    const { alice, bob } = sys.signers;
+    const a = await BulkheadClient.connect(alice, { addresses: sys.addresses });
+    await a.open({ market: ETH, side: "long", collateral: 10_000n * USDC, leverage: 50n * WAD }); // cap 250k
+    const b = await BulkheadClient.connect(bob, { addresses: sys.addresses });
+    await b.open({ market: ETH, side: "short", collateral: 1_000n * USDC, leverage: 10n * WAD });
+    await networkHelpers.time.increase(3_600);
+    await (await sys.ethFeed.updateAnswer(4_800n * 10n ** 8n)).wait(); // long past its cap, short in bad debt
+
+    const markets = await client.getMarkets();
+    const inputs = markets.map((m) => {
+      const idle = m.longSize === 0n && m.shortSize === 0n;
+      return { market: m, price: idle ? null : m.price, currentIndex: idle ? null : m.currentIndex };
+    });
+    const ledger = await client.getLedger();
+    const value = PoolMath.valuation(ledger, inputs, client.unit);
+    expect(value).to.equal(await sys.pool.valuation());
+    expect(PoolMath.totalAssets(ledger, inputs, client.unit)).to.equal(await sys.pool.totalAssets());
+    const eth = markets[Number(ETH)]!;
+    expect(eth.longReserved + eth.shortReserved).to.equal(ledger.reserved);
+    expect(PoolMath.sideClaimUp(eth.longSize * eth.price!, eth.longSizeEntry, eth.longReserved, client.unit)).to.equal(eth.longReserved);
+    expect(PoolMath.degenerate(value, await sys.pool.totalSupply())).to.equal(false);
+    expect(PoolMath.degenerate(0n, 1n)).to.equal(true);
+    expect(PoolMath.degenerate(0n, 0n)).to.equal(false);
+  });
   it("test_gasLimit_estimatePlusBuffer_orTheCallersOwn", async () => {
     // The block a transaction lands in is later than the one it was estimated on: the borrow
     // accrual that time triggers writes storage the estimate did not pay for (seen on anvil,
@@ -411,6 +437,8 @@ describe("sdk client (in-process network)", function () {
   });
 
   it("test_pool_invalidFeed_maxViewsZeroAndTypedOracleError", async () => {
+    // The stale market has open interest: the pool skips the feeds of markets without any.
+    await client.open({ market: ETH, side: "long", collateral: 100n * USDC, leverage: 5n * WAD });
     await (await sys.token.connect(trader).approve(sys.pool, 1_000n * USDC)).wait();
     await client.deposit({ assets: 1_000n * USDC });
     await networkHelpers.time.increase(Number(HEARTBEAT) + 1);

@@ -284,8 +284,10 @@ describe("pool", () => {
   });
 
   describe("invalid prices", () => {
+    // A stale feed blocks LP flows only on a market with open interest (Alice's ETH long here);
+    // contracts/test/PoolValuation.t.sol covers a bad feed on a market without any.
     it("withdraw and deposit: refuse while a feed is stale (shares are never priced on a bad price)", async () => {
-      const s = await networkHelpers.loadFixture(unitSystem);
+      const s = await networkHelpers.loadFixture(smallPoolWithPosition);
       const { lp } = s.signers;
       await networkHelpers.time.increase(3_601n);
       await expect(s.pool.connect(lp).withdraw(USDC, lp, lp)).to.be.revertedWithCustomError(s.engine, "StalePrice");
@@ -299,7 +301,7 @@ describe("pool", () => {
     // Found by this suite (ERC-4626 compliance): with a stale feed the max* views used to revert
     // or promise a deposit that would revert. They now return 0 while shares cannot be priced.
     it("maxWithdraw, maxRedeem, maxDeposit and maxMint: return 0 instead of reverting on a stale feed", async () => {
-      const s = await networkHelpers.loadFixture(unitSystem);
+      const s = await networkHelpers.loadFixture(smallPoolWithPosition);
       const { lp } = s.signers;
       await networkHelpers.time.increase(3_601n);
       expect(await s.pool.maxWithdraw(lp)).to.equal(0n);

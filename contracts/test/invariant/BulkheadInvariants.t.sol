@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {Ledger} from "../../interfaces/IBulkhead.sol";
+import {Ledger, Market} from "../../interfaces/IBulkhead.sol";
 import {InvariantBase} from "../utils/BaseTest.sol";
 import {Handler} from "./Handler.sol";
 
@@ -126,6 +126,17 @@ contract BulkheadInvariantsTest is InvariantBase {
     }
 
     // ---------------------------------------------------------------- 6. payability
+
+    /// @notice [6] The per-side reserves the pool caps trader PnL with add up to the ledger's
+    /// reserved: every path that reserves or releases max profit books it on its market side.
+    function invariant_SideReservesSumToReserved() public view {
+        uint256 sum;
+        for (uint256 i; i < engine.marketCount(); ++i) {
+            Market memory m = engine.market(i);
+            sum += uint256(m.longReserved) + m.shortReserved;
+        }
+        assertEq(sum, engine.ledger().reserved, "sum of side reserves != reserved");
+    }
 
     /// @notice [6] LP assets cover the reserved max profit of every open position (DESIGN.md as written).
     function invariant_LpAssetsCoverReserved() public view {

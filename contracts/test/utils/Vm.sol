@@ -16,6 +16,8 @@ interface Vm {
     function startPrank(address sender) external;
     function stopPrank() external;
     function warp(uint256 timestamp) external;
+    function load(address target, bytes32 slot) external view returns (bytes32 data);
+    function store(address target, bytes32 slot, bytes32 value) external;
     function roll(uint256 blockNumber) external;
     function assume(bool condition) external pure;
     function expectRevert() external;

@@ -2105,6 +2105,16 @@ export const bulkheadAbi = [
             "internalType": "uint256",
             "name": "shortSizeEntry",
             "type": "uint256"
+          },
+          {
+            "internalType": "uint112",
+            "name": "longReserved",
+            "type": "uint112"
+          },
+          {
+            "internalType": "uint112",
+            "name": "shortReserved",
+            "type": "uint112"
           }
         ],
         "internalType": "struct Market",
