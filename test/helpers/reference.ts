@@ -164,3 +164,32 @@ export function decreaseSettlement(
     poolToOwner: payout - vaultToOwner,
   };
 }
+
+/** Pool utilisation reserved / lpAssets (WAD, rounded down), 100 % when reserved covers it all. */
+export const utilisationOf = (lpAssets: bigint, reserved: bigint): bigint =>
+  reserved >= lpAssets ? (reserved === 0n ? 0n : WAD) : (reserved * WAD) / lpAssets;
+
+/** DESIGN.md "Solvency rules": above the target utilisation the rate rises steeply (kink). */
+export const TARGET_UTILISATION = (9n * WAD) / 10n;
+/** Extra rate per second per unit of utilisation above the target: +3,000 % a year, +300 % at 100 %. */
+export const ABOVE_TARGET_BORROW_RATE_SLOPE = (30n * WAD) / (365n * 24n * 3600n);
+
+/** A stretch of time the pool held one utilisation. */
+export type UtilisationSegment = { utilisation: bigint; seconds: bigint };
+
+/**
+ * Index growth of a market over a utilisation path: base * T + slope * ∫u dt + kink * ∫(u - target)⁺ dt,
+ * the last two rounded down once over the whole path (the engine rounds its cumulative integral, so
+ * a given window can differ from this by 1 wei).
+ */
+export function pathIndexGrowth(params: { baseBorrowRate: bigint; borrowRateSlope: bigint }, path: UtilisationSegment[]): bigint {
+  let seconds = 0n;
+  let cumulative = 0n;
+  let aboveTarget = 0n;
+  for (const { utilisation, seconds: dt } of path) {
+    seconds += dt;
+    cumulative += utilisation * dt;
+    if (utilisation > TARGET_UTILISATION) aboveTarget += (utilisation - TARGET_UTILISATION) * dt;
+  }
+  return params.baseBorrowRate * seconds + (params.borrowRateSlope * cumulative + ABOVE_TARGET_BORROW_RATE_SLOPE * aboveTarget) / WAD;
+}
