@@ -64,7 +64,7 @@ library IncreaseLogic {
             revert IBulkhead.AmountTooLarge(withCollateral, ConstantsLib.MAX_COLLATERAL);
         }
         TradeLib.checkSlippage(p.isLong, ctx.price, acceptablePrice);
-        x.index = BorrowLib.accrue(m, ctx.unit);
+        x.index = BorrowLib.accrue(m, ledger, ctx.unit);
         x.borrowFee = TradeLib.settleBorrowFee(m, p, x.index, ctx.unit);
 
         uint256 oldBase = uint256(p.size) * p.entryPrice;
@@ -97,7 +97,6 @@ library IncreaseLogic {
         TradeLib.reserveAndBookFee(
             ledger, ctx.protocolFeeShare, newReserve > oldReserve ? newReserve - oldReserve : 0, x.openFee, x.borrowFee
         );
-        BorrowLib.refreshRate(m, ledger.lpAssets, ledger.reserved);
 
         s.size = uint128(x.newSize);
         s.entryPrice = uint96(x.newEntry);
