@@ -60,11 +60,37 @@ export const maintenance = (notional: bigint, r: Risk): bigint => wMulUp(notiona
 /** Initial margin = notional / maxLeverage, rounded up. */
 export const initialMargin = (notional: bigint, maxLeverage: bigint): bigint => ceilDiv(notional * WAD, maxLeverage);
 
-/** Borrow rate per second at a utilisation reserved / lpAssets (capped at 100%). */
+/**
+ * Borrow rate per second at a utilisation u = reserved / lpAssets (capped at 100%): base + slope·u
+ * + kink slope·(u − target)⁺, rounded down.
+ */
 export const borrowRate = (base: bigint, slope: bigint, reserved: bigint, lpAssets: bigint): bigint => {
-  const utilisation = reserved >= lpAssets ? (reserved === 0n ? 0n : WAD) : (reserved * WAD) / lpAssets;
-  return base + (slope * utilisation) / WAD;
+  const u = utilisationOf(lpAssets, reserved);
+  const above = u > TARGET_UTILISATION ? u - TARGET_UTILISATION : 0n;
+  return base + (slope * u + ABOVE_TARGET_BORROW_RATE_SLOPE * above) / WAD;
 };
+
+/** The pool's utilisation integrals as the engine stores them (`utilisationAccumulator()`). */
+export type Accumulator = { updatedAt: bigint; utilisationTime: bigint; aboveTargetTime: bigint };
+
+/**
+ * A market's borrow index at `ts`, from DESIGN.md's rule: the stored index plus the growth since
+ * its last accrual of base·t + (slope·∫u + kink slope·∫(u − target)⁺) / WAD (rounded down on the
+ * integrals from the pool's genesis), the ledger's utilisation holding since the accumulator's time.
+ */
+export function indexAt(
+  m: { borrowIndex: bigint; rateIntegral: bigint; baseBorrowRate: bigint; borrowRateSlope: bigint },
+  l: { lpAssets: bigint; reserved: bigint },
+  a: Accumulator,
+  ts: bigint,
+): bigint {
+  const u = utilisationOf(l.lpAssets, l.reserved);
+  const dt = ts - a.updatedAt;
+  const cumulative = a.utilisationTime + u * dt;
+  const above = a.aboveTargetTime + (u > TARGET_UTILISATION ? u - TARGET_UTILISATION : 0n) * dt;
+  const integral = m.baseBorrowRate * ts + (m.borrowRateSlope * cumulative + ABOVE_TARGET_BORROW_RATE_SLOPE * above) / WAD;
+  return m.borrowIndex + integral - m.rateIntegral;
+}
 
 export type Pos = { isLong: boolean; size: bigint; entry: bigint; collateral: bigint; borrowIndex: bigint };
 

@@ -6,7 +6,12 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { BTC_MARKET, ETH_MARKET, FAR, USDC, WAD, YEAR, defaultParams, deploySystem } from "../helpers/fixture.js";
-import { utilisationOf, pathIndexGrowth } from "../helpers/reference.js";
+import {
+  ABOVE_TARGET_BORROW_RATE_SLOPE,
+  TARGET_UTILISATION,
+  pathIndexGrowth,
+  utilisationOf,
+} from "../helpers/reference.js";
 import { nextBlockAt } from "../helpers/unit.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -130,5 +135,81 @@ describe("borrow rates", () => {
         defaultParams.baseBorrowRate * YEAR + (defaultParams.borrowRateSlope * u * YEAR) / WAD,
       );
     });
+  });
+
+  describe("property: every index follows the utilisation path", () => {
+    /** Deterministic xorshift so a failure replays. */
+    function rng(seed: bigint) {
+      let x = seed;
+      return (n: bigint) => {
+        x ^= (x << 13n) & (2n ** 64n - 1n);
+        x ^= x >> 7n;
+        x ^= (x << 17n) & (2n ** 64n - 1n);
+        return x % n;
+      };
+    }
+
+    // Random sequences of utilisation changes made by other markets and LPs (ETH opens and closes,
+    // LP deposits and withdrawals) and time steps; the BTC market is never touched after its
+    // first position. Its index must equal the reference base·T + slope·∫u + kink·∫(u − target)⁺
+    // built from the ledger states the steps left, exactly (the engine rounds the rate integral
+    // down once, from the pool's genesis: floor(I_T) − floor(I_0) below).
+    for (const seed of [1n, 2n, 3n]) {
+      it(`testFuzz_borrowIndex_followsTheUtilisationPath_whateverOtherMarketsDo (seed ${seed})`, async () => {
+        const s = await networkHelpers.loadFixture(system);
+        const { alice, bob, carol, lp } = s.signers;
+        const next = rng(0x9e3779b97f4a7c15n * seed);
+        await s.fund(bob.address, 10_000_000n * USDC);
+        await (await s.token.connect(bob).approve(s.pool, ethers.MaxUint256)).wait();
+        const opened = await (await s.engine.connect(carol).open(BTC_MARKET, true, 1_000n * USDC, WAD / 4n, BTC, FAR)).wait();
+        const t0 = BigInt((await ethers.provider.getBlock(opened!.blockNumber))!.timestamp);
+        const m0 = await s.engine.market(BTC_MARKET);
+        const a0 = await s.engine.utilisationAccumulator();
+        expect(a0.updatedAt).to.equal(t0);
+        let [cumulative, above] = [a0.utilisationTime, a0.aboveTargetTime];
+        let [tPrev, uPrev] = [t0, await utilisationNow(s)];
+        const openIds: bigint[] = [];
+        const integral = (c: bigint, a: bigint) => (defaultParams.borrowRateSlope * c + ABOVE_TARGET_BORROW_RATE_SLOPE * a) / WAD;
+        const expectIndexAt = async (t: bigint) => {
+          const c = cumulative + uPrev * (t - tPrev);
+          const a = above + (uPrev > TARGET_UTILISATION ? uPrev - TARGET_UTILISATION : 0n) * (t - tPrev);
+          const expected = m0.borrowIndex + defaultParams.baseBorrowRate * (t - t0) + integral(c, a) - integral(a0.utilisationTime, a0.aboveTargetTime);
+          expect(await s.engine.currentBorrowIndex(BTC_MARKET)).to.equal(expected);
+        };
+        for (let step = 0; step < 14; ++step) {
+          const t = await hold(s, 3n + next(2n * DAY));
+          await expectIndexAt(t);
+          const l = await s.engine.ledger();
+          const free = l.lpAssets - l.reserved;
+          const kind = next(4n);
+          let tx;
+          if (kind === 0n && free > 2_000n * USDC) {
+            // An ETH open reserving some or nearly all free liquidity (half its notional).
+            const reserve = next(2n) === 0n ? free - 1_000n * USDC - next(free / 20n) : 1_000n * USDC + next(free - 1_000n * USDC);
+            const size = (reserve * 2n * WAD * (WAD / USDC)) / ETH;
+            const collateral = (size * ETH) / WAD / (WAD / USDC) / 40n + 10n * USDC;
+            tx = await s.engine.connect(alice).open(ETH_MARKET, next(2n) === 0n, collateral, size, ETH, FAR).catch(() => null);
+            if (tx) openIds.push((await s.engine.nextPositionId()) - 1n);
+          } else if (kind === 1n && openIds.length > 0) {
+            const id = openIds.splice(Number(next(BigInt(openIds.length))), 1)[0]!;
+            tx = await s.engine.connect(alice).close(id, 0n, FAR).catch(() => null);
+          } else if (kind === 2n) {
+            tx = await s.pool.connect(bob).deposit(1_000n * USDC + next(500_000n * USDC), bob);
+          } else {
+            const max = await s.pool.maxWithdraw(lp);
+            if (max > 1n) tx = await s.pool.connect(lp).withdraw(1n + next(max - 1n), lp, lp);
+          }
+          if (!tx) continue;
+          const rc = (await tx.wait())!;
+          const tAction = BigInt((await ethers.provider.getBlock(rc.blockNumber))!.timestamp);
+          cumulative += uPrev * (tAction - tPrev);
+          if (uPrev > TARGET_UTILISATION) above += (uPrev - TARGET_UTILISATION) * (tAction - tPrev);
+          [tPrev, uPrev] = [tAction, await utilisationNow(s)];
+        }
+        await expectIndexAt(await hold(s, DAY));
+        expect(await s.engine.market(BTC_MARKET)).to.deep.equal(m0); // never touched
+        expect(above).to.be.greaterThan(a0.aboveTargetTime); // the path went above the target
+      });
+    }
   });
 });
