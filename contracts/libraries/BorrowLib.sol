@@ -15,14 +15,18 @@ import {MathLib} from "./MathLib.sol";
 /// @dev Each market stores its index and its rate integral (the expression above taken from the
 /// pool's genesis) as of its last accrual; the current index is the stored one plus the growth of
 /// the integral since. The integral is rounded down once on the whole path (so how often a market
-/// accrues changes nothing); positions' fees on it round up, LP income on it rounds down.
+/// accrues changes nothing); positions' fees on it round up, LP income on it rounds down. At the
+/// highest rates the bounds allow (about 800% a year) the index fits its 72 bits for 600 years.
 library BorrowLib {
     using MathLib for uint256;
 
     /// @dev reserved / LP assets (WAD, rounded down), 100% once reserved covers the LP assets.
+    /// Both are ledger amounts below 2^112, so the product cannot overflow.
     function utilisation(uint256 lpAssets, uint256 reserved) internal pure returns (uint256) {
         if (reserved >= lpAssets) return reserved == 0 ? 0 : ConstantsLib.WAD;
-        return reserved.mulDivDown(ConstantsLib.WAD, lpAssets);
+        unchecked {
+            return reserved * ConstantsLib.WAD / lpAssets;
+        }
     }
 
     /// @dev The part of a utilisation above the target (the kink), zero below it.
@@ -39,39 +43,44 @@ library BorrowLib {
     }
 
     /// @dev The pool's integrals as of now: the stored ones plus the ledger's utilisation, which has
-    /// held since `updatedAt` because every change of it is preceded by a `checkpoint`.
-    function integralsNow(StoredLedger storage l) internal view returns (uint256 cumulative, uint256 above) {
+    /// held since `updatedAt` because every change of it is preceded by a `checkpoint`. Also
+    /// returns whether time passed since. No overflow: each integral stays below WAD * 2^40.
+    function integralsNow(StoredLedger storage l) internal view returns (uint256 cumulative, uint256 above, bool moved) {
         UtilisationAccumulator memory a = l.utilisation;
         cumulative = a.utilisationTime;
         above = a.aboveTargetTime;
-        uint256 elapsed = block.timestamp - a.updatedAt;
-        if (elapsed != 0) {
-            uint256 u = utilisation(l.lpAssets, l.reserved);
-            cumulative += u * elapsed;
-            above += aboveTarget(u) * elapsed;
+        unchecked {
+            uint256 elapsed = block.timestamp - a.updatedAt;
+            if (elapsed != 0) {
+                uint256 u = utilisation(l.lpAssets, l.reserved);
+                cumulative += u * elapsed;
+                above += aboveTarget(u) * elapsed;
+                moved = true;
+            }
         }
     }
 
     /// @dev Moves the pool's integrals to now. Call before any change of LP assets or reserved
     /// (`accrue` does); later changes in the same block then apply from this block on.
     function checkpoint(StoredLedger storage l) internal returns (uint256 cumulative, uint256 above) {
-        (cumulative, above) = integralsNow(l);
-        if (l.utilisation.updatedAt != block.timestamp) {
-            l.utilisation = UtilisationAccumulator(uint40(block.timestamp), uint104(cumulative), uint104(above));
-        }
+        bool moved;
+        (cumulative, above, moved) = integralsNow(l);
+        if (moved) l.utilisation = UtilisationAccumulator(uint40(block.timestamp), uint104(cumulative), uint104(above));
     }
 
     /// @dev The market's rate integral at the pool integrals given, as of now, rounded down:
     /// base·now + (slope·∫u + kink slope·∫(u − target)⁺) / WAD. Below 2^80 for any timestamp
     /// below 2^40 at the highest rates the bounds allow.
     function rateIntegral(Market storage m, uint256 cumulative, uint256 above) internal view returns (uint256) {
-        return m.baseBorrowRate * block.timestamp
-            + (m.borrowRateSlope * cumulative + ConstantsLib.ABOVE_TARGET_BORROW_RATE_SLOPE * above) / ConstantsLib.WAD;
+        unchecked {
+            return m.baseBorrowRate * block.timestamp
+                + (m.borrowRateSlope * cumulative + ConstantsLib.ABOVE_TARGET_BORROW_RATE_SLOPE * above) / ConstantsLib.WAD;
+        }
     }
 
     /// @dev The index as of now.
     function currentIndex(Market storage m, StoredLedger storage l) internal view returns (uint256) {
-        (uint256 cumulative, uint256 above) = integralsNow(l);
+        (uint256 cumulative, uint256 above,) = integralsNow(l);
         return m.borrowIndex + rateIntegral(m, cumulative, above) - m.rateIntegral;
     }
 
@@ -81,7 +90,10 @@ library BorrowLib {
         (uint256 cumulative, uint256 above) = checkpoint(l);
         uint256 integral = rateIntegral(m, cumulative, above);
         index = m.borrowIndex;
-        uint256 delta = integral - m.rateIntegral;
+        uint256 delta;
+        unchecked {
+            delta = integral - m.rateIntegral; // the integral never decreases under fixed parameters
+        }
         if (delta == 0) return index;
         uint256 fees = m.accruedBorrowFees + pendingFees(m, delta, unit);
         index += delta;
@@ -93,7 +105,7 @@ library BorrowLib {
     /// @dev Restarts the market's rate integral under its current parameters, so they apply from
     /// this block on. Call on listing, and after `accrue` under the old parameters on a change.
     function restartRateIntegral(Market storage m, StoredLedger storage l) internal {
-        (uint256 cumulative, uint256 above) = integralsNow(l);
+        (uint256 cumulative, uint256 above,) = integralsNow(l);
         m.rateIntegral = uint80(rateIntegral(m, cumulative, above));
     }
 
