@@ -119,6 +119,9 @@ describe("borrow rates", () => {
       const feesPerDay = (2n * notional * (index1 - index0) * DAY) / (t1 - t0) / WAD / (WAD / USDC);
       const blocked = l.reserved;
       expect(feesPerDay * 100n).to.be.greaterThanOrEqual(blocked);
+      // 10 % + 40 % x 99.7 % + 3,000 % x 9.7 % = 341 % a year on 1,998,000 of notional: 18.66k a
+      // day (1.87 % of the blocked liquidity), against 2.73k before the kink.
+      expect(feesPerDay).to.be.closeTo(18_661n * USDC, 2n * USDC);
       // The rate is the documented curve at the frozen utilisation, nothing more.
       const u = utilisationOf(l.lpAssets, l.reserved);
       expect(index1 - index0).to.be.closeTo(pathIndexGrowth(defaultParams, [{ utilisation: u, seconds: t1 - t0 }]), 1n);
