@@ -20,7 +20,8 @@ import {
     Health,
     LiquidationPreview,
     Ledger,
-    StoredLedger
+    StoredLedger,
+    UtilisationAccumulator
 } from "./interfaces/IBulkhead.sol";
 import {IBulkheadPool} from "./interfaces/IBulkheadPool.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
@@ -129,7 +130,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         marketCount = marketId + 1;
         Market storage m = _markets[marketId];
         MarketConfigLogic.listMarket(m, _riskParams[marketId], marketId, feed, heartbeat, params, risk);
-        _refreshRate(m);
+        _restartRateIntegral(m);
     }
 
     /// @inheritdoc IBulkhead
@@ -148,7 +149,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         Market storage m = _marketOf(marketId);
         _accrue(m);
         MarketConfigLogic.setMarketParams(m, _riskParams[marketId], marketId, params);
-        _refreshRate(m);
+        _restartRateIntegral(m);
     }
 
     /// @inheritdoc IBulkhead
@@ -232,7 +233,6 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     function _finishOpen(uint256 id, Position storage s, uint256 openFee, uint256 reserve) internal {
         Position memory p = s;
         TradeLib.reserveAndBookFee(_ledger, _protocolFeeShare, reserve, openFee, 0);
-        _refreshRate(_markets[p.marketId]);
         _mint(msg.sender, id);
         address vault = Clones.cloneDeterministic(vaultImplementation, bytes32(id));
         emit PositionOpened(
@@ -377,7 +377,6 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (!r.liquidatable) revert PositionNotLiquidatable(id, r.equity, r.maintenance);
         uint256 fromPool = _executeLiquidation(id, p, m, risk, index, r, l, true);
         _storeLedger(l);
-        _refreshRate(m);
         if (fromPool != 0) IBulkheadPool(pool).pay(msg.sender, fromPool);
     }
 
@@ -433,9 +432,6 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         }
         if (liquidated != 0) {
             _storeLedger(l);
-            for (uint256 i; i < cache.length; ++i) {
-                if (cache[i].accrued) _refreshRate(_markets[i]);
-            }
             if (reward != 0) IBulkheadPool(pool).pay(msg.sender, reward);
         }
     }
@@ -578,12 +574,12 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     /// @inheritdoc IBulkhead
     function onDeposit(uint256 assets) external onlyPool nonReentrant {
         if (paused) revert ProtocolPaused();
-        PoolLogic.onDeposit(_ledger, _markets, marketCount, unit, assets);
+        PoolLogic.onDeposit(_ledger, assets);
     }
 
     /// @inheritdoc IBulkhead
     function onWithdraw(uint256 assets) external onlyPool nonReentrant {
-        PoolLogic.onWithdraw(_ledger, _markets, marketCount, unit, assets);
+        PoolLogic.onWithdraw(_ledger, assets);
     }
 
     /// @inheritdoc IBulkhead
@@ -635,6 +631,11 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IBulkhead
+    function utilisationAccumulator() external view returns (UtilisationAccumulator memory) {
+        return _ledger.utilisation;
+    }
+
+    /// @inheritdoc IBulkhead
     function nextPositionId() external view returns (uint256) {
         return uint256(_ledger.lastPositionId) + 1;
     }
@@ -668,7 +669,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /// @inheritdoc IBulkhead
     function borrowRate(uint256 marketId) external view returns (uint256) {
-        return _marketOf(marketId).borrowRate;
+        return BorrowLib.rateAt(_marketOf(marketId), _ledger.lpAssets, _ledger.reserved);
     }
 
     /// @inheritdoc IBulkhead
@@ -691,17 +692,18 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
 
     /* BORROW INDEX */
 
+    /// @dev Also moves the pool's utilisation integrals to now: call before LP assets or reserved change.
     function _accrue(Market storage m) internal returns (uint256) {
-        return BorrowLib.accrue(m, unit);
+        return BorrowLib.accrue(m, _ledger, unit);
     }
 
     function _currentIndex(Market storage m) internal view returns (uint256) {
-        return BorrowLib.currentIndex(m);
+        return BorrowLib.currentIndex(m, _ledger);
     }
 
-    /// @dev Sets the market's rate for the pool utilisation after an action on it.
-    function _refreshRate(Market storage m) internal {
-        BorrowLib.refreshRate(m, _ledger.lpAssets, _ledger.reserved);
+    /// @dev The market's parameters apply to its index from this block on.
+    function _restartRateIntegral(Market storage m) internal {
+        BorrowLib.restartRateIntegral(m, _ledger);
     }
 
     /// @dev The borrow fee a position owes at `index`, removed from the market's accrued total
@@ -739,7 +741,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     }
 
     function _loadLedger() internal view returns (Ledger memory) {
-        StoredLedger memory s = _ledger;
+        StoredLedger storage s = _ledger;
         return Ledger(s.lpAssets, s.reserved, s.insuranceFund, s.protocolFees);
     }
 

@@ -26,13 +26,13 @@ struct RiskParams {
     uint32 maxProfitFactorBps;
 }
 
-/// @notice A market as stored: listing, parameters and live state, nine slots. `borrowRate` is
-/// the per-second rate (WAD) set from the pool utilisation after the market's last action; the
-/// index grows at that rate until the market is touched again. `delisted` is final: a delisted
-/// market has no open interest, takes no position and its feed is never read again.
-/// `longReserved`/`shortReserved` are the sums of the max profits reserved by the side's open
-/// positions (their caps); their sum over every market and side is the ledger's `reserved`, and
-/// the pool caps each side's trader PnL at it when it values LP shares.
+/// @notice A market as stored: listing, parameters and live state, nine slots. `borrowIndex` and
+/// `rateIntegral` are as of the market's last accrual; the index grows with the pool's actual
+/// utilisation from then on (see {BorrowLib}), so a market needs no touching to follow it.
+/// `delisted` is final: a delisted market has no open interest, takes no position and its feed is
+/// never read again. `longReserved`/`shortReserved` are the sums of the max profits reserved by
+/// the side's open positions (their caps); their sum over every market and side is the ledger's
+/// `reserved`, and the pool caps each side's trader PnL at it when it values LP shares.
 struct Market {
     address feed;
     uint32 heartbeat;
@@ -46,12 +46,11 @@ struct Market {
     uint64 borrowRateSlope;
     uint96 maxLeverage;
     uint96 minCollateral;
-    uint64 borrowRate;
     uint128 maxLongOpenInterest;
     uint128 maxShortOpenInterest;
-    uint96 borrowIndex;
-    uint40 lastAccrual;
-    uint120 accruedBorrowFees;
+    uint72 borrowIndex;
+    uint80 rateIntegral;
+    uint104 accruedBorrowFees;
     uint128 longSize;
     uint128 shortSize;
     uint256 longSizeEntry;
@@ -111,14 +110,24 @@ struct Ledger {
     uint128 protocolFees;
 }
 
+/// @notice The pool's utilisation integrals as of `updatedAt`: ∫u·dt and ∫(u − target)⁺·dt, in
+/// WAD·seconds, u = reserved / LP assets (capped at 100%). Moved to the current block before every
+/// change of LP assets or reserved; every market's borrow index is a function of them.
+struct UtilisationAccumulator {
+    uint40 updatedAt;
+    uint104 utilisationTime;
+    uint104 aboveTargetTime;
+}
+
 /// @notice The pool ledger as the engine stores it: LP assets, reserved and the position counter
-/// share the slot that every trade writes anyway.
+/// share the slot that every trade writes anyway; the utilisation integrals sit next to it.
 struct StoredLedger {
     uint112 lpAssets;
     uint112 reserved;
     uint32 lastPositionId;
     uint128 insuranceFund;
     uint128 protocolFees;
+    UtilisationAccumulator utilisation;
 }
 
 /// @title IBulkhead
@@ -405,6 +414,9 @@ interface IBulkhead is IOracleErrors {
     function riskParams(uint256 marketId, uint256 version) external view returns (RiskParams memory);
     /// @notice The pool ledger: LP assets, reserved, insurance fund, protocol fees.
     function ledger() external view returns (Ledger memory);
+    /// @notice The pool's utilisation integrals as stored (as of their `updatedAt`); the ledger's
+    /// utilisation has held since then.
+    function utilisationAccumulator() external view returns (UtilisationAccumulator memory);
     /// @notice Whether opens, increases and LP deposits are paused everywhere.
     function paused() external view returns (bool);
     /// @notice The guardian.
@@ -420,7 +432,9 @@ interface IBulkhead is IOracleErrors {
     function price(uint256 marketId) external view returns (uint256);
     /// @notice The market's borrow index as of now.
     function currentBorrowIndex(uint256 marketId) external view returns (uint256);
-    /// @notice Borrow rate per second (WAD) the market accrues at until its next action.
+    /// @notice Borrow rate per second (WAD) at the pool's utilisation now: base + slope·u +
+    /// ABOVE_TARGET_BORROW_RATE_SLOPE·(u − TARGET_UTILISATION)⁺, rounded down. Every market's
+    /// index grows at it for as long as the utilisation holds, whichever market moves it next.
     function borrowRate(uint256 marketId) external view returns (uint256);
     /// @notice Whether `liquidate(id)` would succeed now.
     function isLiquidatable(uint256 id) external view returns (bool);

@@ -30,6 +30,13 @@ library ConstantsLib {
     /// @dev Bounds on the borrow rate: base and utilisation slope, per second (WAD).
     uint256 internal constant MAX_BASE_BORROW_RATE = 1e18 / YEAR; // 100% a year at 0 utilisation
     uint256 internal constant MAX_BORROW_RATE_SLOPE = 4e18 / YEAR; // +400% a year at 100% utilisation
+    /// @dev Pool utilisation (WAD) above which every market's borrow rate rises steeply (the kink).
+    uint256 internal constant TARGET_UTILISATION = 0.9e18;
+    /// @dev Extra borrow rate per second per unit of utilisation above the target, on top of each
+    /// market's base + slope: +3,000% a year, i.e. +300% a year at 100% utilisation. Pool-wide and
+    /// fixed: utilisation is the shared pool's, and a freeze of free liquidity must stay costly
+    /// whatever a market's parameters are.
+    uint256 internal constant ABOVE_TARGET_BORROW_RATE_SLOPE = 30e18 / YEAR;
     /// @dev Bounds on the max-profit factor, in basis points of entry notional.
     uint256 internal constant MIN_MAX_PROFIT_FACTOR_BPS = 0.1e4; // 10%
     uint256 internal constant MAX_MAX_PROFIT_FACTOR_BPS = 10e4; // 1000%

@@ -72,7 +72,7 @@ library DecreaseLogic {
         d.owner = ctx.owner;
         d.price = ctx.price;
         TradeLib.checkSlippage(!p.isLong, d.price, acceptablePrice);
-        d.index = BorrowLib.accrue(m, ctx.unit);
+        d.index = BorrowLib.accrue(m, ledger, ctx.unit);
         d.isClose = sizeDelta == p.size;
         d.newSize = p.size - sizeDelta;
         d.borrowFee = TradeLib.settleBorrowFee(m, p, d.index, ctx.unit);
@@ -89,7 +89,6 @@ library DecreaseLogic {
         TradeLib.removeOpenInterest(m, p.isLong, sizeDelta, sizeDelta * p.entryPrice, d.reserve - d.newReserve);
         ledger.reserved -= uint112(d.reserve - d.newReserve);
         d.payout -= _bookTraderSettlement(ledger, ctx.protocolFeeShare, d);
-        BorrowLib.refreshRate(m, ledger.lpAssets, ledger.reserved);
 
         if (d.isClose) {
             // The engine burned the position token before calling in.

@@ -66,7 +66,7 @@ library IncreaseLogic {
             revert IBulkhead.AmountTooLarge(withCollateral, ConstantsLib.MAX_COLLATERAL);
         }
         TradeLib.checkSlippage(p.isLong, ctx.price, acceptablePrice);
-        x.index = BorrowLib.accrue(m, ctx.unit);
+        x.index = BorrowLib.accrue(m, ledger, ctx.unit);
         x.borrowFee = TradeLib.settleBorrowFee(m, p, x.index, ctx.unit);
 
         // The old leg settles at the price, capped at its own cap; what is left of that cap, per
@@ -94,7 +94,6 @@ library IncreaseLogic {
         TradeLib.addOpenInterest(m, ctx.marketId, p.isLong, sizeDelta, x.newSize * ctx.price, x.newReserve);
         x.openFee = PositionMath.notionalUp(sizeDelta, ctx.price, ctx.unit).wMulUp(m.openFeeRate);
         _bookIncrease(ledger, ctx.protocolFeeShare, x);
-        BorrowLib.refreshRate(m, ledger.lpAssets, ledger.reserved);
 
         uint32 riskVersion = m.riskVersion;
         s.size = uint128(x.newSize);

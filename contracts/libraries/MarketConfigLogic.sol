@@ -32,7 +32,6 @@ library MarketConfigLogic {
         m.feed = feed;
         m.heartbeat = uint32(heartbeat);
         m.feedDecimals = uint8(feedDecimals);
-        m.lastAccrual = uint40(block.timestamp);
         _storeParams(m, params);
         risks[0] = risk;
         emit IBulkhead.MarketListed(marketId, feed, heartbeat, feedDecimals, params, risk);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BUSL-1.1
 pragma solidity 0.8.30;
 
-import {IBulkhead, Market, StoredLedger} from "../interfaces/IBulkhead.sol";
+import {IBulkhead, StoredLedger} from "../interfaces/IBulkhead.sol";
 import {IBulkheadPool} from "../interfaces/IBulkheadPool.sol";
 import {MathLib} from "./MathLib.sol";
 import {BorrowLib} from "./BorrowLib.sol";
@@ -13,37 +13,27 @@ import {TradeLib} from "./TradeLib.sol";
 /// contract size limit; it writes the engine's storage through the pointers it is given and its
 /// events are the engine's. No trade reaches it.
 library PoolLogic {
-    /// @notice Books an LP deposit the pool already received. Every market accrues at its old
-    /// rate first and then takes the rate of the new utilisation.
-    function onDeposit(
-        StoredLedger storage ledger,
-        mapping(uint256 => Market) storage markets,
-        uint256 marketCount,
-        uint256 unit,
-        uint256 assets
-    ) external {
+    /// @notice Books an LP deposit the pool already received. The utilisation integrals move to
+    /// now first, so the old utilisation applies up to this block and the new one from it (no
+    /// market needs touching: every index follows the integrals).
+    function onDeposit(StoredLedger storage ledger, uint256 assets) external {
+        BorrowLib.checkpoint(ledger);
         uint256 lpAssets = ledger.lpAssets + assets;
         if (lpAssets > type(uint112).max) revert IBulkhead.AmountTooLarge(lpAssets, type(uint112).max);
         ledger.lpAssets = uint112(lpAssets);
-        _accrueAll(markets, marketCount, unit, lpAssets, ledger.reserved);
         emit IBulkhead.LiquidityChanged(MathLib.toInt(assets), lpAssets);
     }
 
-    /// @notice Books an LP withdrawal; reverts when it would take LP assets below reserved.
-    function onWithdraw(
-        StoredLedger storage ledger,
-        mapping(uint256 => Market) storage markets,
-        uint256 marketCount,
-        uint256 unit,
-        uint256 assets
-    ) external {
+    /// @notice Books an LP withdrawal; reverts when it would take LP assets below reserved. The
+    /// utilisation integrals move to now first (see `onDeposit`).
+    function onWithdraw(StoredLedger storage ledger, uint256 assets) external {
+        BorrowLib.checkpoint(ledger);
         uint256 lpAssets = ledger.lpAssets;
         uint256 reserved = ledger.reserved;
         uint256 free = MathLib.zeroFloorSub(lpAssets, reserved);
         if (assets > free) revert IBulkhead.InsufficientFreeLiquidity(free, assets);
         lpAssets -= assets;
         ledger.lpAssets = uint112(lpAssets);
-        _accrueAll(markets, marketCount, unit, lpAssets, reserved);
         emit IBulkhead.LiquidityChanged(-MathLib.toInt(assets), lpAssets);
     }
 
@@ -64,19 +54,5 @@ library PoolLogic {
         ledger.protocolFees = uint128(fees - amount);
         emit IBulkhead.ProtocolFeesWithdrawn(to, amount);
         IBulkheadPool(pool).pay(to, amount);
-    }
-
-    function _accrueAll(
-        mapping(uint256 => Market) storage markets,
-        uint256 marketCount,
-        uint256 unit,
-        uint256 lpAssets,
-        uint256 reserved
-    ) private {
-        for (uint256 i; i < marketCount; ++i) {
-            Market storage m = markets[i];
-            BorrowLib.accrue(m, unit);
-            BorrowLib.refreshRate(m, lpAssets, reserved);
-        }
     }
 }

@@ -126,7 +126,7 @@ library TradeLib {
         returns (uint256 fee)
     {
         fee = PositionMath.borrowFeeUp(p.size, p.entryPrice, index - p.borrowIndex, unit);
-        m.accruedBorrowFees = uint120(MathLib.zeroFloorSub(m.accruedBorrowFees, fee));
+        m.accruedBorrowFees = uint104(MathLib.zeroFloorSub(m.accruedBorrowFees, fee));
     }
 
     /// @dev transferFrom that reverts unless `to` received exactly `amount` (no fee on transfer).

@@ -94,7 +94,7 @@ const ENGINE_ABI = [
   "function pool() view returns (address)",
   "function token() view returns (address)",
   "function sequencer() view returns (address feed, uint256 gracePeriod)",
-  "function market(uint256) view returns (tuple(address feed, uint32 heartbeat, uint8 feedDecimals, bool paused, uint32 riskVersion, bool delisted, uint64 openFeeRate, uint64 closeFeeRate, uint64 baseBorrowRate, uint64 borrowRateSlope, uint96 maxLeverage, uint96 minCollateral, uint64 borrowRate, uint128 maxLongOpenInterest, uint128 maxShortOpenInterest, uint96 borrowIndex, uint40 lastAccrual, uint120 accruedBorrowFees, uint128 longSize, uint128 shortSize, uint256 longSizeEntry, uint256 shortSizeEntry, uint112 longReserved, uint112 shortReserved))",
+  "function market(uint256) view returns (tuple(address feed, uint32 heartbeat, uint8 feedDecimals, bool paused, uint32 riskVersion, bool delisted, uint64 openFeeRate, uint64 closeFeeRate, uint64 baseBorrowRate, uint64 borrowRateSlope, uint96 maxLeverage, uint96 minCollateral, uint128 maxLongOpenInterest, uint128 maxShortOpenInterest, uint72 borrowIndex, uint80 rateIntegral, uint104 accruedBorrowFees, uint128 longSize, uint128 shortSize, uint256 longSizeEntry, uint256 shortSizeEntry, uint112 longReserved, uint112 shortReserved))",
   "function riskParams(uint256, uint256) view returns (tuple(uint64 mmr, uint64 liquidationFeeRate, uint96 minLiquidationFee, uint32 maxProfitFactorBps))",
 ];
 

@@ -21,7 +21,7 @@ import { bulkheadLensAbi } from "./abis/bulkheadLens.js";
 import { bulkheadPoolAbi } from "./abis/bulkheadPool.js";
 import { erc20Abi } from "./abis/erc20.js";
 import { getDeployment, type BulkheadAddresses, type Deployment, type MarketDeployment } from "./addresses.js";
-import { toHealth, toLedger, toLiquidationPreview, toMarketState, toPositionRecord, toRiskParams } from "./decode.js";
+import { toHealth, toLedger, toLiquidationPreview, toMarketState, toPositionRecord, toRiskParams, toUtilisationAccumulator } from "./decode.js";
 import {
   BulkheadError,
   ContractRevertError,
@@ -85,6 +85,7 @@ import type {
   RiskParams,
   Side,
   TokenInfo,
+  UtilisationState,
 } from "./types.js";
 
 const { WAD, BPS } = ConstantsLib;
@@ -127,8 +128,8 @@ export interface MarketInfo extends MarketState {
   price: bigint | null;
   priceError?: BulkheadError;
   /**
-   * Borrow index as of the read block: `BorrowLib.currentIndex(market, timestamp)`, the stored
-   * index grown at the stored `borrowRate` since `lastAccrual`.
+   * Borrow index as of the read block: `BorrowLib.currentIndex(market, pool, timestamp)`, the
+   * stored index grown with the pool's utilisation path since the market's last accrual.
    */
   currentIndex: bigint;
   blockNumber: number;
@@ -214,7 +215,7 @@ export interface QuoteBase {
   blockNumber: number;
 }
 
-/** A quote for `open`. `borrowRateAfter` is the market's stored rate once the position is open. */
+/** A quote for `open`. `borrowRateAfter` is the market's rate (`borrowRate`) once the position is open. */
 export interface OpenQuote extends QuoteBase, LedgerEffects {
   market: MarketId;
   side: Side;
@@ -508,10 +509,10 @@ export class BulkheadClient {
   }
 
   /**
-   * Every listed market with parameters, current risk parameters, price, index and stored borrow
-   * rate (`borrowRate`, the rate its index accrues at until its next action). A delisted market is
-   * listed with `delisted: true` and `price: null` and no `priceError`: its feed is not read (it has
-   * no positions, and the engine's `price` reverts `MarketIsDelisted` for it).
+   * Every listed market with parameters, current risk parameters, price and borrow index (the
+   * rate now is `getBorrowRate`). A delisted market is listed with `delisted: true` and
+   * `price: null` and no `priceError`: its feed is not read (it has no positions, and the engine's
+   * `price` reverts `MarketIsDelisted` for it).
    */
   async getMarkets(): Promise<MarketInfo[]> {
     const blockNumber = await this.latestBlock();
@@ -729,6 +730,20 @@ export class BulkheadClient {
   /** The engine's pool ledger. */
   async getLedger(blockTag?: BlockTag): Promise<Ledger> {
     return toLedger(await this.#read(() => this.#engine.getFunction("ledger")({ blockTag })));
+  }
+
+  /** LP assets, reserved and the pool's utilisation integrals: what every borrow index follows (`BorrowLib`). */
+  async getUtilisationState(blockTag?: BlockTag): Promise<UtilisationState> {
+    const [ledger, raw] = await Promise.all([
+      this.getLedger(blockTag),
+      this.#read(() => this.#engine.getFunction("utilisationAccumulator")({ blockTag })),
+    ]);
+    return { lpAssets: ledger.lpAssets, reserved: ledger.reserved, utilisation: toUtilisationAccumulator(raw) };
+  }
+
+  /** A market's borrow rate per second (WAD) at the pool's utilisation now (`borrowRate`). */
+  async getBorrowRate(marketId: MarketId, blockTag?: BlockTag): Promise<bigint> {
+    return this.#read(() => this.#engine.getFunction("borrowRate")(marketId, { blockTag }) as Promise<bigint>);
   }
 
   /** Pool state: assets, reserved, free liquidity, share price. */
@@ -949,10 +964,10 @@ export class BulkheadClient {
     const s = await this.#positionState(req.id);
     const ctx = { market: s.market, risk: s.view.risk, unit: this.unit, price: s.price, index: s.index };
     const preview = BulkheadLogic.previewRemoveCollateral(ctx, s.view.position, req.amount);
-    const block = await this.provider.getBlock(s.blockNumber);
+    const [block, pool] = await Promise.all([this.provider.getBlock(s.blockNumber), this.getUtilisationState(s.blockNumber)]);
     const later = BigInt(block!.timestamp) + BigInt(req.feeBufferSeconds ?? 300);
-    // The market's stored rate applies until its next action, whoever moves the utilisation.
-    const laterIndex = BorrowLib.currentIndex(s.market, later);
+    // Projected at the utilisation now; a higher one meanwhile grows the fee faster.
+    const laterIndex = BorrowLib.currentIndex(s.market, pool, later);
     const buffered = BulkheadLogic.previewRemoveCollateral({ ...ctx, index: laterIndex }, s.view.position, req.amount);
     return {
       ...preview,

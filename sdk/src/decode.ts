@@ -2,7 +2,7 @@
  * Converters from ethers `Result`s (positional and named) to the SDK's plain objects.
  * @internal
  */
-import type { Health, Ledger, LiquidationPreview, MarketState, PositionRecord, RiskParams } from "./types.js";
+import type { Health, Ledger, LiquidationPreview, MarketState, PositionRecord, RiskParams, UtilisationAccumulator } from "./types.js";
 
 type R = Record<string, unknown> & ArrayLike<unknown>;
 const big = (v: unknown): bigint => BigInt(v as bigint);
@@ -22,11 +22,10 @@ export function toMarketState(r: unknown): MarketState {
     borrowRateSlope: big(o.borrowRateSlope),
     maxLeverage: big(o.maxLeverage),
     minCollateral: big(o.minCollateral),
-    borrowRate: big(o.borrowRate),
     maxLongOpenInterest: big(o.maxLongOpenInterest),
     maxShortOpenInterest: big(o.maxShortOpenInterest),
     borrowIndex: big(o.borrowIndex),
-    lastAccrual: big(o.lastAccrual),
+    rateIntegral: big(o.rateIntegral),
     accruedBorrowFees: big(o.accruedBorrowFees),
     longSize: big(o.longSize),
     shortSize: big(o.shortSize),
@@ -35,6 +34,11 @@ export function toMarketState(r: unknown): MarketState {
     longReserved: big(o.longReserved),
     shortReserved: big(o.shortReserved),
   };
+}
+
+export function toUtilisationAccumulator(r: unknown): UtilisationAccumulator {
+  const o = r as R;
+  return { updatedAt: big(o.updatedAt), utilisationTime: big(o.utilisationTime), aboveTargetTime: big(o.aboveTargetTime) };
 }
 
 export function toRiskParams(r: unknown): RiskParams {

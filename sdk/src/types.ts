@@ -38,8 +38,7 @@ export interface RiskParams {
 
 /**
  * A market as stored by the engine (struct `Market`), state as of its last accrual. The borrow
- * index grows at the stored `borrowRate` from `lastAccrual` until the market's next action
- * (see `BorrowLib.currentIndex`).
+ * index follows the pool's utilisation path from then on (see `BorrowLib.currentIndex`).
  */
 export interface MarketState {
   feed: string;
@@ -55,16 +54,11 @@ export interface MarketState {
   borrowRateSlope: bigint;
   maxLeverage: bigint;
   minCollateral: bigint;
-  /**
-   * Borrow rate per second (WAD) the index accrues at until the market's next action: base +
-   * slope * utilisation, set from the pool ledger after the market's last action (trade or
-   * liquidation on it), after every LP deposit or withdrawal, and on listing and parameter changes.
-   */
-  borrowRate: bigint;
   maxLongOpenInterest: bigint;
   maxShortOpenInterest: bigint;
   borrowIndex: bigint;
-  lastAccrual: bigint;
+  /** The market's rate integral as of its last accrual (`BorrowLib.rateIntegral`). */
+  rateIntegral: bigint;
   accruedBorrowFees: bigint;
   longSize: bigint;
   shortSize: bigint;
@@ -130,6 +124,23 @@ export interface Ledger {
   reserved: bigint;
   insuranceFund: bigint;
   protocolFees: bigint;
+}
+
+/**
+ * The pool's utilisation integrals (struct `UtilisationAccumulator`) as of `updatedAt`: ∫u·dt and
+ * ∫(u − target)⁺·dt in WAD·seconds.
+ */
+export interface UtilisationAccumulator {
+  updatedAt: bigint;
+  utilisationTime: bigint;
+  aboveTargetTime: bigint;
+}
+
+/** What every market's borrow index depends on besides its own state (the engine's `StoredLedger`). */
+export interface UtilisationState {
+  lpAssets: bigint;
+  reserved: bigint;
+  utilisation: UtilisationAccumulator;
 }
 
 /** The collateral token. */

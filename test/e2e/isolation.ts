@@ -165,7 +165,7 @@ async function crashAndLiquidate(sys: System, crashUsd: bigint, opts: { insuranc
     victim,
     risk,
     wadFromFeed(feed(crashUsd)),
-    borrowIndexAt(market, ledgerBefore, t),
+    borrowIndexAt(market, ledgerBefore, await engine.utilisationAccumulator(), t),
     victimVaultBalance,
     ledgerBefore,
     await engine.unit(),

@@ -2,6 +2,8 @@
 // the Solidity), so tests can check the contract's previews instead of trusting them.
 // Roundings follow DESIGN.md "Units and rounding": trader losses, fees and requirements up,
 // trader gains down.
+import { indexAt, type Accumulator } from "./reference.js";
+
 export const WAD = 10n ** 18n;
 const BPS = 10_000n;
 
@@ -17,15 +19,15 @@ export type PositionRecord = {
   borrowIndex: bigint;
 };
 export type Risk = { mmr: bigint; liquidationFeeRate: bigint; minLiquidationFee: bigint; maxProfitFactorBps: bigint };
-export type MarketState = { borrowIndex: bigint; lastAccrual: bigint; borrowRate: bigint };
+export type MarketState = { borrowIndex: bigint; rateIntegral: bigint; baseBorrowRate: bigint; borrowRateSlope: bigint };
 export type LedgerState = { lpAssets: bigint; reserved: bigint; insuranceFund: bigint; protocolFees: bigint };
 
 /**
- * Market borrow index at `timestamp`: the market's stored per-second rate (set from the pool
- * utilisation after its last action) applies from its last accrual on.
+ * Market borrow index at `timestamp`: the stored index grown with the pool's utilisation path
+ * (the ledger's utilisation holding since the accumulator's time; reference `indexAt`).
  */
-export function borrowIndexAt(m: MarketState, _l: LedgerState, timestamp: bigint): bigint {
-  return m.borrowIndex + m.borrowRate * (timestamp - m.lastAccrual);
+export function borrowIndexAt(m: MarketState, l: LedgerState, a: Accumulator, timestamp: bigint): bigint {
+  return indexAt(m, l, a, timestamp);
 }
 
 export type ExpectedLiquidation = {

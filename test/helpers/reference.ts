@@ -60,11 +60,37 @@ export const maintenance = (notional: bigint, r: Risk): bigint => wMulUp(notiona
 /** Initial margin = notional / maxLeverage, rounded up. */
 export const initialMargin = (notional: bigint, maxLeverage: bigint): bigint => ceilDiv(notional * WAD, maxLeverage);
 
-/** Borrow rate per second at a utilisation reserved / lpAssets (capped at 100%). */
+/**
+ * Borrow rate per second at a utilisation u = reserved / lpAssets (capped at 100%): base + slope·u
+ * + kink slope·(u − target)⁺, rounded down.
+ */
 export const borrowRate = (base: bigint, slope: bigint, reserved: bigint, lpAssets: bigint): bigint => {
-  const utilisation = reserved >= lpAssets ? (reserved === 0n ? 0n : WAD) : (reserved * WAD) / lpAssets;
-  return base + (slope * utilisation) / WAD;
+  const u = utilisationOf(lpAssets, reserved);
+  const above = u > TARGET_UTILISATION ? u - TARGET_UTILISATION : 0n;
+  return base + (slope * u + ABOVE_TARGET_BORROW_RATE_SLOPE * above) / WAD;
 };
+
+/** The pool's utilisation integrals as the engine stores them (`utilisationAccumulator()`). */
+export type Accumulator = { updatedAt: bigint; utilisationTime: bigint; aboveTargetTime: bigint };
+
+/**
+ * A market's borrow index at `ts`, from DESIGN.md's rule: the stored index plus the growth since
+ * its last accrual of base·t + (slope·∫u + kink slope·∫(u − target)⁺) / WAD (rounded down on the
+ * integrals from the pool's genesis), the ledger's utilisation holding since the accumulator's time.
+ */
+export function indexAt(
+  m: { borrowIndex: bigint; rateIntegral: bigint; baseBorrowRate: bigint; borrowRateSlope: bigint },
+  l: { lpAssets: bigint; reserved: bigint },
+  a: Accumulator,
+  ts: bigint,
+): bigint {
+  const u = utilisationOf(l.lpAssets, l.reserved);
+  const dt = ts - a.updatedAt;
+  const cumulative = a.utilisationTime + u * dt;
+  const above = a.aboveTargetTime + (u > TARGET_UTILISATION ? u - TARGET_UTILISATION : 0n) * dt;
+  const integral = m.baseBorrowRate * ts + (m.borrowRateSlope * cumulative + ABOVE_TARGET_BORROW_RATE_SLOPE * above) / WAD;
+  return m.borrowIndex + integral - m.rateIntegral;
+}
 
 export type Pos = { isLong: boolean; size: bigint; entry: bigint; collateral: bigint; borrowIndex: bigint };
 
@@ -163,4 +189,33 @@ export function decreaseSettlement(
     vaultToPool: vaultOut - vaultToOwner,
     poolToOwner: payout - vaultToOwner,
   };
+}
+
+/** Pool utilisation reserved / lpAssets (WAD, rounded down), 100 % when reserved covers it all. */
+export const utilisationOf = (lpAssets: bigint, reserved: bigint): bigint =>
+  reserved >= lpAssets ? (reserved === 0n ? 0n : WAD) : (reserved * WAD) / lpAssets;
+
+/** DESIGN.md "Solvency rules": above the target utilisation the rate rises steeply (kink). */
+export const TARGET_UTILISATION = (9n * WAD) / 10n;
+/** Extra rate per second per unit of utilisation above the target: +3,000 % a year, +300 % at 100 %. */
+export const ABOVE_TARGET_BORROW_RATE_SLOPE = (30n * WAD) / (365n * 24n * 3600n);
+
+/** A stretch of time the pool held one utilisation. */
+export type UtilisationSegment = { utilisation: bigint; seconds: bigint };
+
+/**
+ * Index growth of a market over a utilisation path: base * T + slope * ∫u dt + kink * ∫(u - target)⁺ dt,
+ * the last two rounded down once over the whole path (the engine rounds its cumulative integral, so
+ * a given window can differ from this by 1 wei).
+ */
+export function pathIndexGrowth(params: { baseBorrowRate: bigint; borrowRateSlope: bigint }, path: UtilisationSegment[]): bigint {
+  let seconds = 0n;
+  let cumulative = 0n;
+  let aboveTarget = 0n;
+  for (const { utilisation, seconds: dt } of path) {
+    seconds += dt;
+    cumulative += utilisation * dt;
+    if (utilisation > TARGET_UTILISATION) aboveTarget += (utilisation - TARGET_UTILISATION) * dt;
+  }
+  return params.baseBorrowRate * seconds + (params.borrowRateSlope * cumulative + ABOVE_TARGET_BORROW_RATE_SLOPE * aboveTarget) / WAD;
 }

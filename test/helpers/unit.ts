@@ -5,7 +5,7 @@ import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import type { NetworkHelpers } from "@nomicfoundation/hardhat-network-helpers/types";
 import type { AddressLike } from "ethers";
 import { deploySystem, type TokenKind } from "./fixture.js";
-import { Units, borrowRate, type Pos, type Risk } from "./reference.js";
+import { Units, borrowRate, indexAt, type Pos, type Risk } from "./reference.js";
 
 /** Protocol share of trading fees the unit fixture sets (10%), so every fee split is exercised. */
 export const PROTOCOL_SHARE = 10n ** 17n;
@@ -66,15 +66,15 @@ export async function expectPoolConserved(s: { token: Token; pool: System["pool"
 }
 
 /**
- * Market borrow index at timestamp `ts`: the stored index plus the market's stored rate (set from
- * the utilisation after its last action, checked separately) over the time since its last accrual.
+ * Market borrow index at timestamp `ts` (the next block's, at the latest): the stored index grown
+ * with the pool's utilisation path since its last accrual (reference `indexAt`).
  */
 export async function expectedIndexAt(engine: Engine, marketId: bigint, ts: bigint): Promise<bigint> {
-  const m = await engine.market(marketId);
-  return m.borrowIndex + m.borrowRate * (ts - m.lastAccrual);
+  const [m, l, a] = await Promise.all([engine.market(marketId), engine.ledger(), engine.utilisationAccumulator()]);
+  return indexAt(m, l, a, ts);
 }
 
-/** The rate a market must store after an action: base + slope x utilisation of the ledger now. */
+/** A market's rate at the ledger's utilisation now: base + slope·u + kink slope·(u − target)⁺. */
 export async function expectedRateNow(engine: Engine, marketId: bigint): Promise<bigint> {
   const m = await engine.market(marketId);
   const l = await engine.ledger();

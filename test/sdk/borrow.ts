@@ -1,12 +1,14 @@
 // The SDK's BorrowLib / ledger-effect mirrors against the engine's stored state, action by action:
-// each market's stored borrow rate is refreshed from the ledger after its own last action (open,
-// increase, decrease, close, liquidate, liquidateMany) and every market's on LP deposit/withdraw
-// and parameter changes; other markets keep theirs and their index never moves retroactively.
+// every action that moves LP assets or reserved (open, increase, decrease, close, liquidate,
+// liquidateMany, LP deposit/withdraw) first moves the pool's utilisation integrals to its block;
+// the acting market accrues; every market's index, touched or not, follows the integrals, and its
+// rate (`borrowRate`) is the one of the ledger now.
 import { expect } from "chai";
 import { network } from "hardhat";
 import {
   BorrowLib,
   BulkheadClient,
+  ConstantsLib,
   BulkheadLogic,
   MathLib,
   PoolLogic,
@@ -14,6 +16,7 @@ import {
   type MarketInfo,
   type MarketState,
   type PositionView,
+  type UtilisationState,
 } from "../../sdk/src/index.js";
 import { USDC, WAD, YEAR, defaultParams } from "../helpers/fixture.js";
 import { deployForSdk } from "./helpers/system.js";
@@ -24,9 +27,8 @@ const { ethers, networkHelpers } = connection;
 /** The fields of a market the borrow machinery writes. */
 const stored = (m: MarketState) => ({
   borrowIndex: m.borrowIndex,
-  lastAccrual: m.lastAccrual,
+  rateIntegral: m.rateIntegral,
   accruedBorrowFees: m.accruedBorrowFees,
-  borrowRate: m.borrowRate,
   longSize: m.longSize,
   shortSize: m.shortSize,
 });
@@ -34,7 +36,7 @@ const stored = (m: MarketState) => ({
 describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogic mirrors)", function () {
   this.timeout(120_000);
 
-  it("test_borrowRate_refreshedPerMarketAfterEachAction_mirrorsEngine", async () => {
+  it("test_borrowIndex_followsThePoolIntegralsAfterEachAction_mirrorsEngine", async () => {
     const sys = await deployForSdk(ethers);
     const { deployer, alice, bob, carol, keeper } = sys.signers;
     await (await sys.engine.connect(deployer).setProtocolFeeShare(WAD / 5n)).wait();
@@ -42,10 +44,15 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
       [alice, bob, carol, keeper].map((s) => BulkheadClient.connect(s, { addresses: sys.addresses })),
     );
     const unit = a.unit;
-    const read = async (): Promise<{ ledger: Ledger; markets: MarketInfo[] }> => ({
+    const read = async (): Promise<{ ledger: Ledger; markets: MarketInfo[]; pool: UtilisationState }> => ({
       ledger: await k.getLedger(),
       markets: await k.getMarkets(),
+      pool: await k.getUtilisationState(),
     });
+    const rates = async () => [await sys.engine.borrowRate(0), await sys.engine.borrowRate(1)];
+    /** The accumulator after an action at `t` is the SDK's checkpoint of the one before. */
+    const expectCheckpointed = (before: UtilisationState, after: UtilisationState, t: bigint) =>
+      expect(after.utilisation).to.deep.equal(BorrowLib.checkpoint(before, t).utilisation);
     const execTs = async (r: { receipt: { blockNumber: number } }) =>
       BigInt((await ethers.provider.getBlock(r.receipt.blockNumber))!.timestamp);
     const setPrices = async (eth: bigint, btc: bigint) => {
@@ -57,10 +64,9 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
       await setPrices(eth, btc); // keep the feeds within their heartbeat
     };
 
-    // After listing and the LP deposit every market carries the rate of the current utilisation.
+    // After listing and the LP deposit every market's rate is the one of the current utilisation.
     let s = await read();
-    for (const m of s.markets) expect(m.borrowRate).to.equal(BorrowLib.rateAt(m, s.ledger.lpAssets, s.ledger.reserved));
-    expect(s.markets[0]!.borrowRate).to.equal(await sys.engine.borrowRate(0));
+    for (const [i, m] of s.markets.entries()) expect(await sys.engine.borrowRate(i)).to.equal(BorrowLib.rateAt(m, s.ledger.lpAssets, s.ledger.reserved));
 
     // open (market 0): its rate from the ledger after; market 1 untouched.
     const q = await a.quoteOpen({ market: 0, side: "long", collateral: 300n * USDC, leverage: 10n * WAD });
@@ -69,29 +75,33 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
     let after = await read();
     expect(after.ledger).to.deep.equal(q.ledgerAfter);
     expect(after.ledger.protocolFees).to.be.greaterThan(0n); // the protocol's fee cut is mirrored too
-    expect(after.markets[0]!.borrowRate).to.equal(q.borrowRateAfter);
-    expect(q.borrowRateAfter).to.be.greaterThan(s.markets[0]!.borrowRate);
-    const accrued0 = BorrowLib.accrue(s.markets[0]!, unit, t).market;
-    expect(after.markets[0]!).to.include({ borrowIndex: accrued0.borrowIndex, lastAccrual: t, accruedBorrowFees: accrued0.accruedBorrowFees });
+    expect(await rates()).to.deep.equal([q.borrowRateAfter, q.borrowRateAfter]);
+    expect(q.borrowRateAfter).to.be.greaterThan(BorrowLib.rateAt(s.markets[0]!, s.ledger.lpAssets, s.ledger.reserved));
+    expectCheckpointed(s.pool, after.pool, t);
+    const accrued0 = BorrowLib.accrue(s.markets[0]!, s.pool, unit, t).market;
+    expect(after.markets[0]!).to.include({ borrowIndex: accrued0.borrowIndex, rateIntegral: accrued0.rateIntegral, accruedBorrowFees: accrued0.accruedBorrowFees });
+    // Market 1 is not touched, yet the new utilisation applies to it from this block on.
     expect(stored(after.markets[1]!)).to.deep.equal(stored(s.markets[1]!));
-    // Market 1 keeps its old rate although the utilisation moved.
-    expect(after.markets[1]!.borrowRate).to.not.equal(BorrowLib.rateAt(after.markets[1]!, after.ledger.lpAssets, after.ledger.reserved));
 
-    // Ten days later market 1's index has grown at its stored rate only (no retroactive charge).
+    // Ten days later both indices have grown with the utilisation path (to the wei, for the idle one too).
+    const idle = after;
     await elapse(10 * 86_400, 3_000n, 60_000n);
     s = await read();
     const now = BigInt((await ethers.provider.getBlock(s.markets[1]!.blockNumber))!.timestamp);
     for (const i of [0, 1]) {
-      expect(s.markets[i]!.currentIndex).to.equal(BorrowLib.currentIndex(s.markets[i]!, now));
+      expect(s.markets[i]!.currentIndex).to.equal(BorrowLib.currentIndex(s.markets[i]!, s.pool, now));
       expect(await sys.engine.currentBorrowIndex(i, { blockTag: s.markets[i]!.blockNumber })).to.equal(s.markets[i]!.currentIndex);
     }
-    expect(s.markets[1]!.currentIndex - s.markets[1]!.borrowIndex).to.equal(s.markets[1]!.borrowRate * (now - s.markets[1]!.lastAccrual));
+    // Nothing moved the utilisation since: the projection from ten days earlier is exact.
+    expect(s.markets[1]!.currentIndex).to.equal(BorrowLib.currentIndex(idle.markets[1]!, idle.pool, now));
+    const rate1 = BorrowLib.rateAt(idle.markets[1]!, idle.ledger.lpAssets, idle.ledger.reserved);
+    expect(s.markets[1]!.currentIndex - BorrowLib.currentIndex(idle.markets[1]!, idle.pool, t)).to.be.closeTo(rate1 * (now - t), now - t);
 
     // open (market 1) by bob; market 0 keeps its state.
     const p3 = await b.open({ market: 1, side: "long", collateral: 300n * USDC, leverage: 40n * WAD });
     after = await read();
     expect(stored(after.markets[0]!)).to.deep.equal(stored(s.markets[0]!));
-    expect(after.markets[1]!.borrowRate).to.equal(BorrowLib.rateAt(after.markets[1]!, after.ledger.lpAssets, after.ledger.reserved));
+    expect(await rates()).to.deep.equal(after.markets.map((m) => BorrowLib.rateAt(m, after.ledger.lpAssets, after.ledger.reserved)));
 
     // increase (IncreaseLogic): event, ledger, rate and accrued fees equal the mirror at the execution time.
     await elapse(5 * 86_400, 3_000n, 60_000n);
@@ -99,7 +109,7 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
     let view = (await a.getPosition(p1.id))!;
     const inc = await a.increase({ id: p1.id, sizeDelta: WAD / 2n, collateralDelta: 100n * USDC });
     t = await execTs(inc);
-    const incIndex = BorrowLib.currentIndex(s.markets[0]!, t);
+    const incIndex = BorrowLib.currentIndex(s.markets[0]!, s.pool, t);
     const ip = BulkheadLogic.previewIncrease(
       { market: s.markets[0]!, risk: view.risk, protocolPaused: false, unit, price: 3_000n * WAD, index: incIndex, ledger: s.ledger, protocolFeeShare: WAD / 5n },
       view.position,
@@ -113,8 +123,9 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
     });
     after = await read();
     expect(after.ledger).to.deep.equal(ip.ledgerAfter);
-    expect(after.markets[0]!.borrowRate).to.equal(ip.borrowRateAfter);
-    const acc = BorrowLib.accrue(s.markets[0]!, unit, t);
+    expect(await sys.engine.borrowRate(0)).to.equal(ip.borrowRateAfter);
+    expectCheckpointed(s.pool, after.pool, t);
+    const acc = BorrowLib.accrue(s.markets[0]!, s.pool, unit, t);
     expect(acc.index).to.equal(incIndex);
     expect(after.markets[0]!.accruedBorrowFees).to.equal(MathLib.zeroFloorSub(acc.market.accruedBorrowFees, ip.borrowFee));
     expect(stored(after.markets[1]!)).to.deep.equal(stored(s.markets[1]!));
@@ -129,7 +140,7 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
       const dp = BulkheadLogic.previewDecrease(
         {
           market: s.markets[0]!, risk: view.risk, vaultBalance: view.vaultBalance, id: p1.id, unit, price: price * WAD,
-          index: BorrowLib.currentIndex(s.markets[0]!, t), ledger: s.ledger, protocolFeeShare: WAD / 5n,
+          index: BorrowLib.currentIndex(s.markets[0]!, s.pool, t), ledger: s.ledger, protocolFeeShare: WAD / 5n,
         },
         view.position,
         sizeDelta,
@@ -138,11 +149,12 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
       expect(r.event).to.include({ pnl: dp.pnl, borrowFee: dp.borrowFee, closeFee: dp.closeFee, payout: dp.payout, newCollateral: dp.newCollateral });
       after = await read();
       expect(after.ledger, `${sizeDelta}`).to.deep.equal(dp.ledgerAfter);
-      expect(after.markets[0]!.borrowRate).to.equal(dp.borrowRateAfter);
+      expect(await sys.engine.borrowRate(0)).to.equal(dp.borrowRateAfter);
+      expectCheckpointed(s.pool, after.pool, t);
       expect(stored(after.markets[1]!)).to.deep.equal(stored(s.markets[1]!));
     }
 
-    // Risky positions, then a single liquidate: keeper paid preview.keeperReward (vault first), rate refreshed.
+    // Risky positions, then a single liquidate: keeper paid preview.keeperReward (vault first).
     await setPrices(3_000n, 60_000n);
     const p2 = await b.open({ market: 0, side: "long", collateral: 75n * USDC, leverage: 40n * WAD });
     const p4 = await c.open({ market: 0, side: "short", collateral: 100n * USDC, leverage: 45n * WAD });
@@ -153,13 +165,14 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
     const before = await sys.token.balanceOf(keeper.address);
     const liq = await k.liquidate({ id: p2.id });
     t = await execTs(liq);
-    const lp = BulkheadLogic.previewLiquidation(v2!.position, v2!.risk, 2_940n * WAD, BorrowLib.currentIndex(s.markets[0]!, t), unit, v2!.vaultBalance, s.ledger);
+    const lp = BulkheadLogic.previewLiquidation(v2!.position, v2!.risk, 2_940n * WAD, BorrowLib.currentIndex(s.markets[0]!, s.pool, t), unit, v2!.vaultBalance, s.ledger);
     expect(liq.preview).to.deep.equal(lp);
     expect((await sys.token.balanceOf(keeper.address)) - before).to.equal(lp.keeperReward);
     const ledgerAfterLiq = BulkheadLogic.applyLiquidation(s.ledger, v2!.position, v2!.risk, lp, unit);
     after = await read();
     expect(after.ledger).to.deep.equal(ledgerAfterLiq);
-    expect(after.markets[0]!.borrowRate).to.equal(BorrowLib.rateAt(after.markets[0]!, ledgerAfterLiq.lpAssets, ledgerAfterLiq.reserved));
+    expect(await sys.engine.borrowRate(0)).to.equal(BorrowLib.rateAt(after.markets[0]!, ledgerAfterLiq.lpAssets, ledgerAfterLiq.reserved));
+    expectCheckpointed(s.pool, after.pool, t);
     expect(stored(after.markets[1]!)).to.deep.equal(stored(s.markets[1]!));
 
     // liquidateMany over both markets, with a healthy id, a repeat and an unknown id.
@@ -173,7 +186,7 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
     t = await execTs(many);
     const atExec = BulkheadLogic.previewLiquidateMany(
       views,
-      s.markets.map((m) => ({ market: m, price: m.price, index: BorrowLib.currentIndex(m, t) })),
+      s.markets.map((m) => ({ market: m, price: m.price, index: BorrowLib.currentIndex(m, s.pool, t) })),
       s.ledger,
       unit,
     );
@@ -183,49 +196,68 @@ describe("sdk borrow rate and ledger effects (BorrowLib, BulkheadLogic, PoolLogi
     after = await read();
     expect(after.ledger).to.deep.equal(atExec.ledgerAfter);
     expect([...atExec.borrowRatesAfter.keys()]).to.deep.equal([0, 1]);
-    for (const i of [0, 1]) expect(after.markets[i]!.borrowRate).to.equal(atExec.borrowRatesAfter.get(i));
+    for (const i of [0, 1]) expect(await sys.engine.borrowRate(i)).to.equal(atExec.borrowRatesAfter.get(i));
+    expectCheckpointed(s.pool, after.pool, t);
 
-    // LP deposit and withdrawal (PoolLogic): every market accrues at its old rate, then takes the new one.
+    // LP deposit and withdrawal (PoolLogic): the integrals move to the block, no market is touched.
     await (await sys.token.connect(alice).approve(sys.pool, 2n ** 256n - 1n)).wait();
     for (const step of ["deposit", "withdraw"] as const) {
       s = await read();
       const r = step === "deposit" ? await a.deposit({ assets: 50_000n * USDC }) : await a.withdraw({ assets: 20_000n * USDC });
       t = await execTs(r);
       const hook = step === "deposit" ? PoolLogic.onDeposit : PoolLogic.onWithdraw;
-      const mirror = hook(s.ledger, s.markets, unit, step === "deposit" ? 50_000n * USDC : 20_000n * USDC, t);
+      const mirror = hook(s.ledger, s.pool.utilisation, step === "deposit" ? 50_000n * USDC : 20_000n * USDC, t);
       expect(mirror.revert).to.equal(undefined);
       after = await read();
       expect(after.ledger).to.deep.equal(mirror.ledger);
-      expect(after.markets.map(stored)).to.deep.equal(mirror.markets.map(stored));
+      expect(after.pool.utilisation).to.deep.equal(mirror.utilisation);
+      expect(after.markets.map(stored)).to.deep.equal(s.markets.map(stored));
     }
-    const tooMuch = PoolLogic.onWithdraw(after.ledger, after.markets, unit, after.ledger.lpAssets, t);
+    const tooMuch = PoolLogic.onWithdraw(after.ledger, after.pool.utilisation, after.ledger.lpAssets, t);
     expect(tooMuch.revert?.name).to.equal("InsufficientFreeLiquidity");
 
-    // setMarketParams accrues at the old rate, then stores the rate of the new parameters.
+    // setMarketParams accrues under the old parameters, then restarts the rate integral under the new ones.
     s = await read();
     const params = { ...defaultParams, borrowRateSlope: (2n * WAD) / YEAR };
     const tx = await sys.engine.connect(deployer).setMarketParams(0, params);
     const rc = (await tx.wait())!;
     t = BigInt((await ethers.provider.getBlock(rc.blockNumber))!.timestamp);
     after = await read();
-    expect(after.markets[0]!.borrowIndex).to.equal(BorrowLib.accrue(s.markets[0]!, unit, t).index);
-    expect(after.markets[0]!.borrowRate).to.equal(BorrowLib.rateAt(params, after.ledger.lpAssets, after.ledger.reserved));
+    const accrued = BorrowLib.accrue(s.markets[0]!, s.pool, unit, t);
+    expect(after.markets[0]!.borrowIndex).to.equal(accrued.index);
+    expect(stored(after.markets[0]!)).to.deep.equal(stored(BorrowLib.restartRateIntegral({ ...accrued.market, ...params }, after.pool, t)));
+    expect(await sys.engine.borrowRate(0)).to.equal(BorrowLib.rateAt(params, after.ledger.lpAssets, after.ledger.reserved));
   });
 
   it("test_borrowLib_unitCases", () => {
     const m = { baseBorrowRate: 10n, borrowRateSlope: 1_000n };
+    const kink = ConstantsLib.ABOVE_TARGET_BORROW_RATE_SLOPE;
     expect(BorrowLib.rateAt(m, 0n, 0n)).to.equal(10n); // empty pool: utilisation 0
-    expect(BorrowLib.rateAt(m, 0n, 5n)).to.equal(1_010n); // reserved without LP assets: 100 %
-    expect(BorrowLib.rateAt(m, 200n, 300n)).to.equal(1_010n); // capped at 100 %
+    expect(BorrowLib.rateAt(m, 0n, 5n)).to.equal(1_010n + (kink * WAD) / 10n / WAD); // reserved without LP assets: 100 %
+    expect(BorrowLib.rateAt(m, 200n, 300n)).to.equal(BorrowLib.rateAt(m, 0n, 5n)); // capped at 100 %
     expect(BorrowLib.rateAt(m, 3n, 1n)).to.equal(10n + 333n); // utilisation rounds down
-    const market = { borrowIndex: 7n, borrowRate: 3n, lastAccrual: 100n, accruedBorrowFees: 0n, longSizeEntry: 10n ** 36n, shortSizeEntry: 0n };
-    expect(BorrowLib.currentIndex(market, 100n)).to.equal(7n);
-    expect(BorrowLib.currentIndex(market, 110n)).to.equal(37n);
-    expect(() => BorrowLib.currentIndex(market, 99n)).to.throw(/overflow or underflow/);
-    const acc = BorrowLib.accrue(market, 10n ** 30n, 110n);
-    expect(acc).to.deep.equal({ index: 37n, market: { ...market, borrowIndex: 37n, lastAccrual: 110n, accruedBorrowFees: 0n } });
-    expect(BorrowLib.accrue(market, 10n ** 30n, 100n).market).to.deep.equal(market);
+    expect(BorrowLib.rateAt(m, 10n, 9n)).to.equal(10n + 900n); // at the target: no kink yet
+    expect(BorrowLib.rateAt(m, 100n, 95n)).to.equal(10n + (1_000n * 95n * WAD / 100n + kink * WAD / 20n) / WAD);
+    const pool: UtilisationState = { lpAssets: 4n, reserved: 3n, utilisation: { updatedAt: 100n, utilisationTime: 5n, aboveTargetTime: 0n } };
+    expect(BorrowLib.integralsNow(pool, 100n)).to.deep.equal({ cumulative: 5n, above: 0n });
+    expect(BorrowLib.integralsNow(pool, 110n)).to.deep.equal({ cumulative: 5n + 75n * 10n ** 16n * 10n, above: 0n });
+    expect(() => BorrowLib.integralsNow(pool, 99n)).to.throw(/overflow or underflow/);
+    expect(BorrowLib.checkpoint(pool, 100n).utilisation).to.deep.equal(pool.utilisation);
+    expect(BorrowLib.checkpoint(pool, 110n).utilisation).to.deep.equal({ updatedAt: 110n, utilisationTime: 5n + 75n * 10n ** 17n, aboveTargetTime: 0n });
+    const full: UtilisationState = { ...pool, reserved: 4n };
+    expect(BorrowLib.integralsNow(full, 102n).above).to.equal((WAD / 10n) * 2n);
+    // The index: stored index + growth of base·t + (slope·∫u + kink·∫(u − target)⁺) / WAD.
+    const integral = BorrowLib.rateIntegral(m, 5n, 0n, 100n);
+    expect(integral).to.equal(1_000n);
+    const market = { ...m, borrowIndex: 7n, rateIntegral: integral, accruedBorrowFees: 0n, longSizeEntry: 10n ** 36n, shortSizeEntry: 0n };
+    expect(BorrowLib.currentIndex(market, pool, 100n)).to.equal(7n);
+    expect(BorrowLib.currentIndex(market, pool, 110n)).to.equal(7n + 100n + (1_000n * (5n + 75n * 10n ** 17n)) / WAD);
+    const acc = BorrowLib.accrue(market, pool, 10n ** 30n, 110n);
+    expect(acc.index).to.equal(BorrowLib.currentIndex(market, pool, 110n));
+    expect(acc.market).to.deep.equal({ ...market, borrowIndex: acc.index, rateIntegral: BorrowLib.rateIntegral(m, 5n + 75n * 10n ** 17n, 0n, 110n), accruedBorrowFees: 0n });
+    expect(acc.utilisation).to.deep.equal(BorrowLib.checkpoint(pool, 110n).utilisation);
+    expect(BorrowLib.accrue(market, pool, 10n ** 30n, 100n).market).to.deep.equal(market);
     expect(BorrowLib.pendingFees(market, 10n ** 12n, 10n ** 30n)).to.equal(1n); // 1e36 * 1e12 / 1e48
-    expect(BorrowLib.refreshRate({ ...m, borrowRate: 0n }, 2n, 1n).borrowRate).to.equal(510n);
+    expect(BorrowLib.restartRateIntegral({ ...market, baseBorrowRate: 0n }, pool, 100n).rateIntegral).to.equal(0n);
   });
 });

@@ -90,8 +90,9 @@ describe("sdk client (in-process network)", function () {
     expect(m.params.maxLeverage).to.equal(50n * WAD);
     expect(m.risk.mmr).to.equal(WAD / 200n);
     expect(m.currentIndex).to.equal(await sys.engine.currentBorrowIndex(0));
-    expect(m.borrowRate).to.equal(await sys.engine.borrowRate(0));
-    expect(m.borrowRate).to.equal((await sys.engine.market(0)).borrowRate);
+    const l = await client.getLedger();
+    expect(await client.getBorrowRate(0)).to.equal(await sys.engine.borrowRate(0));
+    expect(await client.getBorrowRate(0)).to.equal(BorrowLib.rateAt(m, l.lpAssets, l.reserved));
   });
 
   it("test_frontEndFlow_quoteApproveOpenTopUpReduceClose", async () => {
@@ -132,11 +133,11 @@ describe("sdk client (in-process network)", function () {
     expect(inc.ok).to.equal(true);
     const t = BigInt((await ethers.provider.getBlock("latest"))!.timestamp) + 10n;
     const ledger = await client.getLedger();
-    const market = await client.getMarket(0);
+    const [market, pool] = [await client.getMarket(0), await client.getUtilisationState()];
     await networkHelpers.time.setNextBlockTimestamp(t);
     const increased = await client.increase({ id, sizeDelta: WAD / 2n, collateralDelta: 100n * USDC });
     const execBlock = (await ethers.provider.getBlock(increased.receipt.blockNumber))!;
-    const execIndex = BorrowLib.currentIndex(market, BigInt(execBlock.timestamp));
+    const execIndex = BorrowLib.currentIndex(market, pool, BigInt(execBlock.timestamp));
     const expected = BulkheadLogic.previewIncrease(
       { market, risk: view.risk, protocolPaused: false, unit: client.unit, price: 2_900n * WAD, index: execIndex, ledger, protocolFeeShare: 0n },
       view.position,
@@ -160,27 +161,27 @@ describe("sdk client (in-process network)", function () {
       expected.newEntryPrice, expected.newCollateral, expected.riskVersion, expected.maxProfitFactorBps,
     ]);
     expect(await client.getLedger()).to.deep.equal(expected.ledgerAfter);
-    expect((await client.getMarket(0)).borrowRate).to.equal(expected.borrowRateAfter);
+    expect(await client.getBorrowRate(0)).to.equal(expected.borrowRateAfter);
 
     // Reduce by half: payout, fees and PnL equal the mirror of `_decrease` exactly.
     view = (await client.getPosition(id))!;
     await (await sys.ethFeed.updateAnswer(3_100n * 10n ** 8n)).wait();
     const ledger2 = await client.getLedger();
-    const market2 = await client.getMarket(0);
+    const [market2, pool2] = [await client.getMarket(0), await client.getUtilisationState()];
     const dq = await client.quoteDecrease({ id, sizeDelta: WAD / 2n });
     expect(dq.ok).to.equal(true);
     const before = await sys.token.balanceOf(trader.address);
     const decreased = await client.decrease({ id, sizeDelta: WAD / 2n });
     const execTs = BigInt((await ethers.provider.getBlock(decreased.receipt.blockNumber))!.timestamp);
     const d = BulkheadLogic.previewDecrease(
-      { market: market2, risk: view.risk, protocolFeeShare: 0n, vaultBalance: view.vaultBalance, id, unit: client.unit, price: 3_100n * WAD, index: BorrowLib.currentIndex(market2, execTs), ledger: ledger2 },
+      { market: market2, risk: view.risk, protocolFeeShare: 0n, vaultBalance: view.vaultBalance, id, unit: client.unit, price: 3_100n * WAD, index: BorrowLib.currentIndex(market2, pool2, execTs), ledger: ledger2 },
       view.position,
       WAD / 2n,
     );
     expect(decreased.event).to.include({ pnl: d.pnl, borrowFee: d.borrowFee, closeFee: d.closeFee, payout: d.payout, newSize: d.newSize, newCollateral: d.newCollateral });
     expect((await sys.token.balanceOf(trader.address)) - before).to.equal(d.payout);
     expect(await client.getLedger()).to.deep.equal(d.ledgerAfter);
-    expect((await client.getMarket(0)).borrowRate).to.equal(d.borrowRateAfter);
+    expect(await client.getBorrowRate(0)).to.equal(d.borrowRateAfter);
 
     // Close: the rest, token burned, position gone.
     const closeQuote = await client.quoteClose({ id });
@@ -276,7 +277,7 @@ describe("sdk client (in-process network)", function () {
 
     await expect(bot.liquidate({ id: 1n })).to.be.rejectedWith(PositionNotLiquidatableError, /position 1 is not liquidatable: equity .* USDC is not below maintenance/);
     const before = await sys.token.balanceOf(keeper.address);
-    const market = await bot.getMarket(0);
+    const [market, pool] = [await bot.getMarket(0), await bot.getUtilisationState()];
     const result = await bot.liquidateMany({ ids });
     expect(result.liquidated).to.equal(1);
     expect(result.reward).to.equal(onchain[1]!.keeperReward);
@@ -284,7 +285,7 @@ describe("sdk client (in-process network)", function () {
     // The liquidation executed one block later: it equals the local preview at that block's index.
     const execTs = BigInt((await ethers.provider.getBlock(result.receipt.blockNumber))!.timestamp);
     const v2 = views[1]!;
-    const atExec = BulkheadLogic.previewLiquidation(v2.position, v2.risk, v2.price!, BorrowLib.currentIndex(market, execTs), bot.unit, v2.vaultBalance, ledger);
+    const atExec = BulkheadLogic.previewLiquidation(v2.position, v2.risk, v2.price!, BorrowLib.currentIndex(market, pool, execTs), bot.unit, v2.vaultBalance, ledger);
     const { type: _t, blockNumber: _b, transactionHash: _h, logIndex: _l, id: _i, keeper: _k, owner: _o, ...amounts } = result.events[0]!;
     const { liquidatable: _x, ...expected } = atExec;
     expect(amounts).to.deep.equal(expected);
@@ -409,11 +410,10 @@ describe("sdk client (in-process network)", function () {
       await networkHelpers.time.increase(dt);
       const block = (await ethers.provider.getBlock("latest"))!;
       const [m0, m1] = await client.getMarkets();
-      // Market 0 acted last: its stored rate is the one of the ledger after the open.
-      expect(BorrowLib.rateAt(m0!, ledger.lpAssets, ledger.reserved)).to.equal(m0!.borrowRate);
-      // Market 1 keeps the rate of the LP deposit, before the open moved the utilisation.
-      expect(m1!.borrowRate).to.equal(BorrowLib.rateAt(m1!, ledger.lpAssets, 0n));
-      for (const m of [m0!, m1!]) expect(BorrowLib.currentIndex(m, BigInt(block.timestamp))).to.equal(m.currentIndex);
+      // Both markets accrue at the rate of the ledger after the open, whichever acted last.
+      const pool = await client.getUtilisationState();
+      for (const id of [0, 1]) expect(await client.getBorrowRate(id)).to.equal(BorrowLib.rateAt(m0!, ledger.lpAssets, ledger.reserved));
+      for (const m of [m0!, m1!]) expect(BorrowLib.currentIndex(m, pool, BigInt(block.timestamp))).to.equal(m.currentIndex);
     }
   });
 

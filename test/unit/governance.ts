@@ -13,7 +13,7 @@ import {
   defaultRisk,
   wadFromFeed,
 } from "../helpers/fixture.js";
-import { wMulDown } from "../helpers/reference.js";
+import { indexAt, wMulDown } from "../helpers/reference.js";
 import { deployUnitSystem, expectBalanceDeltas, expectPoolConserved, expectedIndexAt, nextBlockAt } from "../helpers/unit.js";
 import { engineFactory } from "../helpers/engine.js";
 
@@ -78,13 +78,15 @@ describe("governance", () => {
         .withArgs(2n, await feed.getAddress(), 600n, 18n, paramsTuple(params), riskTuple(risk));
       expect(await s.engine.marketCount()).to.equal(3n);
       const m = await s.engine.market(2n);
-      expect([m.feed, m.heartbeat, m.feedDecimals, m.paused, m.riskVersion, m.lastAccrual, m.borrowIndex]).to.deep.equal([
+      // The index starts at 0 and the market's rate integral at its value for this block.
+      const integral = indexAt({ ...params, borrowIndex: 0n, rateIntegral: 0n }, await s.engine.ledger(), await s.engine.utilisationAccumulator(), t);
+      expect([m.feed, m.heartbeat, m.feedDecimals, m.paused, m.riskVersion, m.rateIntegral, m.borrowIndex]).to.deep.equal([
         await feed.getAddress(),
         600n,
         18n,
         false,
         0n,
-        t,
+        integral,
         0n,
       ]);
       expect([m.maxLeverage, m.openFeeRate, m.closeFeeRate, m.baseBorrowRate, m.borrowRateSlope, m.minCollateral]).to.deep.equal(
@@ -293,7 +295,8 @@ describe("governance", () => {
         .to.emit(s.engine, "MarketParamsSet")
         .withArgs(ETH_MARKET, paramsTuple(params));
       const m = await s.engine.market(ETH_MARKET);
-      expect([m.borrowIndex, m.lastAccrual, m.closeFeeRate, m.baseBorrowRate]).to.deep.equal([index, t, 0n, 0n]);
+      const integral = indexAt({ ...params, borrowIndex: 0n, rateIntegral: 0n }, await s.engine.ledger(), await s.engine.utilisationAccumulator(), t);
+      expect([m.borrowIndex, m.rateIntegral, m.closeFeeRate, m.baseBorrowRate]).to.deep.equal([index, integral, 0n, 0n]);
       await networkHelpers.time.increase(DAY);
       expect(await s.engine.currentBorrowIndex(ETH_MARKET)).to.equal(index); // rate 0 from then on
       expect(await s.engine.borrowRate(ETH_MARKET)).to.equal(0n);

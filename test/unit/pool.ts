@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import { BTC_MARKET, ETH_MARKET, ETH_PRICE, FAR, USDC, WAD, defaultParams, wadFromFeed } from "../helpers/fixture.js";
-import { ceilDiv } from "../helpers/reference.js";
-import { expectedRateNow, deployUnitSystem, elapse, expectBalanceDeltas, expectPoolConserved, expectedIndexAt } from "../helpers/unit.js";
+import { borrowRate, ceilDiv, indexAt, utilisationOf } from "../helpers/reference.js";
+import { deployUnitSystem, elapse, expectBalanceDeltas, expectPoolConserved, expectedIndexAt } from "../helpers/unit.js";
 import { deployEngineLibraries } from "../helpers/engine.js";
 
 const { ethers, networkHelpers } = await network.create();
@@ -221,40 +221,47 @@ describe("pool", () => {
       expect(l.lpAssets).to.be.greaterThanOrEqual(l.reserved);
     });
 
-    it("withdraw: accrues every market's borrow index before liquidity changes", async () => {
+    it("withdraw: moves the utilisation integrals to the block before liquidity changes; no market is touched", async () => {
       const s = await networkHelpers.loadFixture(smallPoolWithPosition);
       await elapse(networkHelpers, 3_000n, []);
       const t = BigInt(await networkHelpers.time.latest()) + 1n;
       await networkHelpers.time.setNextBlockTimestamp(t);
       const [eth, btc] = [await expectedIndexAt(s.engine, ETH_MARKET, t), await expectedIndexAt(s.engine, BTC_MARKET, t)];
+      const [l0, a0] = [await s.engine.ledger(), await s.engine.utilisationAccumulator()];
+      const [m0Before, m1Before] = [await s.engine.market(ETH_MARKET), await s.engine.market(BTC_MARKET)];
       await s.pool.connect(s.signers.lp).withdraw(USDC, s.signers.lp, s.signers.lp);
-      const [m0, m1] = [await s.engine.market(ETH_MARKET), await s.engine.market(BTC_MARKET)];
-      expect([m0.lastAccrual, m0.borrowIndex, m1.lastAccrual, m1.borrowIndex]).to.deep.equal([t, eth, t, btc]);
+      const u = utilisationOf(l0.lpAssets, l0.reserved);
+      const a = await s.engine.utilisationAccumulator();
+      expect([a.updatedAt, a.utilisationTime, a.aboveTargetTime]).to.deep.equal([t, a0.utilisationTime + u * (t - a0.updatedAt), a0.aboveTargetTime]);
+      expect(await s.engine.market(ETH_MARKET)).to.deep.equal(m0Before);
+      expect(await s.engine.market(BTC_MARKET)).to.deep.equal(m1Before);
+      expect([await s.engine.currentBorrowIndex(ETH_MARKET), await s.engine.currentBorrowIndex(BTC_MARKET)]).to.deep.equal([eth, btc]);
     });
   });
 
   describe("borrow index", () => {
-    it("borrowRate: base + slope x utilisation, utilisation = reserved / LP assets", async () => {
+    it("borrowRate: base + slope x utilisation, utilisation = reserved / LP assets, the same for an idle market", async () => {
       const s = await networkHelpers.loadFixture(smallPoolWithPosition);
       const l = await s.engine.ledger();
-      const utilisation = (l.reserved * WAD) / l.lpAssets; // 750 / 1001.35
+      const utilisation = (l.reserved * WAD) / l.lpAssets; // 750 / 1001.35, below the 90 % target
       const expected = defaultParams.baseBorrowRate + (defaultParams.borrowRateSlope * utilisation) / WAD;
       expect(await s.engine.borrowRate(ETH_MARKET)).to.equal(expected);
-      // BTC was last touched by the LP deposit, at zero utilisation: its rate is the base rate
-      // until its next action (no rate applies to time before it was set).
-      expect(await s.engine.borrowRate(BTC_MARKET)).to.equal(defaultParams.baseBorrowRate);
-      const m = await s.engine.market(ETH_MARKET);
+      // BTC was last touched by listing, at zero utilisation; it follows the pool's utilisation all the same.
+      expect(await s.engine.borrowRate(BTC_MARKET)).to.equal(expected);
       await networkHelpers.time.increase(1_000n);
       const now = BigInt(await networkHelpers.time.latest());
-      expect(await s.engine.currentBorrowIndex(ETH_MARKET)).to.equal(m.borrowIndex + expected * (now - m.lastAccrual));
+      for (const id of [ETH_MARKET, BTC_MARKET]) {
+        expect(await s.engine.currentBorrowIndex(id)).to.equal(await expectedIndexAt(s.engine, id, now));
+      }
     });
 
     // Found by this suite: the engine used to compute an idle market's rate from the utilisation
     // at the moment it was next touched and apply it to the whole idle period, so an LP could
     // raise the utilisation on one market and charge another market's traders retroactively.
-    // Now each market stores the rate set after its own last action and accrues at it until it
-    // is touched again: a later utilisation never reaches back.
-    it("borrow index: an idle market accrues at the rate set at its last action, never a later one retroactively", async () => {
+    // Then each market stored the rate of its last action, which could be steered (issue 11,
+    // finding 6). Now every index follows the utilisation path: a new utilisation applies from
+    // the block it is set, to every market, never before.
+    it("borrow index: an idle market follows the utilisation from the block it changes, never retroactively", async () => {
       const s = await networkHelpers.loadFixture(unitSystem);
       const { alice, bob, carol } = s.signers;
       const btcPx = 60_000n * WAD;
@@ -264,22 +271,19 @@ describe("pool", () => {
       await elapse(networkHelpers, 86_400n, [s.ethFeed, s.btcFeed]);
       const t1 = BigInt(await networkHelpers.time.latest()) + 1n;
       await networkHelpers.time.setNextBlockTimestamp(t1);
-      const l0 = await s.engine.ledger();
-      const rateBefore = defaultParams.baseBorrowRate + (defaultParams.borrowRateSlope * ((l0.reserved * WAD) / l0.lpAssets)) / WAD;
+      const [l0, a0] = [await s.engine.ledger(), await s.engine.utilisationAccumulator()];
+      const indexAtT1 = indexAt(m0, l0, a0, t1);
       await s.engine.connect(alice).open(ETH_MARKET, true, 100_000n * USDC, 400n * WAD, PX, FAR);
-      const l1 = await s.engine.ledger();
-      const rateAfter = defaultParams.baseBorrowRate + (defaultParams.borrowRateSlope * ((l1.reserved * WAD) / l1.lpAssets)) / WAD;
-      expect(rateAfter).to.be.greaterThan(rateBefore);
+      const [l1, a1] = [await s.engine.ledger(), await s.engine.utilisationAccumulator()];
+      expect(utilisationOf(l1.lpAssets, l1.reserved)).to.be.greaterThan(utilisationOf(l0.lpAssets, l0.reserved));
+      expect(await s.engine.currentBorrowIndex(BTC_MARKET)).to.equal(indexAtT1);
       // One second later the BTC market is touched (a tiny open accrues it).
       const t2 = t1 + 1n;
       await networkHelpers.time.setNextBlockTimestamp(t2);
-      expect(m0.borrowRate).to.equal(rateBefore);
       await s.engine.connect(carol).open(BTC_MARKET, true, 10n * USDC, WAD / 1000n, btcPx, FAR);
-      const expected = m0.borrowIndex + rateBefore * (t2 - m0.lastAccrual);
       const m2 = await s.engine.market(BTC_MARKET);
-      expect(m2.borrowIndex).to.equal(expected);
-      // The touch sets BTC's rate from the utilisation after Carol's open.
-      expect(m2.borrowRate).to.equal(await expectedRateNow(s.engine, BTC_MARKET));
+      expect(m2.borrowIndex).to.equal(indexAt(m0, l1, a1, t2));
+      expect(m2.borrowIndex - indexAtT1).to.be.closeTo(borrowRate(defaultParams.baseBorrowRate, defaultParams.borrowRateSlope, l1.reserved, l1.lpAssets), 1n);
     });
   });
 

@@ -2057,11 +2057,6 @@ export const bulkheadAbi = [
             "type": "uint96"
           },
           {
-            "internalType": "uint64",
-            "name": "borrowRate",
-            "type": "uint64"
-          },
-          {
             "internalType": "uint128",
             "name": "maxLongOpenInterest",
             "type": "uint128"
@@ -2072,19 +2067,19 @@ export const bulkheadAbi = [
             "type": "uint128"
           },
           {
-            "internalType": "uint96",
+            "internalType": "uint72",
             "name": "borrowIndex",
-            "type": "uint96"
+            "type": "uint72"
           },
           {
-            "internalType": "uint40",
-            "name": "lastAccrual",
-            "type": "uint40"
+            "internalType": "uint80",
+            "name": "rateIntegral",
+            "type": "uint80"
           },
           {
-            "internalType": "uint120",
+            "internalType": "uint104",
             "name": "accruedBorrowFees",
-            "type": "uint120"
+            "type": "uint104"
           },
           {
             "internalType": "uint128",
@@ -2915,6 +2910,36 @@ export const bulkheadAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "utilisationAccumulator",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint40",
+            "name": "updatedAt",
+            "type": "uint40"
+          },
+          {
+            "internalType": "uint104",
+            "name": "utilisationTime",
+            "type": "uint104"
+          },
+          {
+            "internalType": "uint104",
+            "name": "aboveTargetTime",
+            "type": "uint104"
+          }
+        ],
+        "internalType": "struct UtilisationAccumulator",
+        "name": "",
+        "type": "tuple"
       }
     ],
     "stateMutability": "view",

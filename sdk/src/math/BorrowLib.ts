@@ -1,70 +1,127 @@
 /**
  * Mirror of `contracts/libraries/BorrowLib.sol`, function for function: a market's cumulative
- * borrow index. The rate is set from the pool utilisation at the end of each action on the market
- * and applies from then until the market's next action (no retroactive charge when another market
- * moves the utilisation; LP deposits and withdrawals refresh every market).
+ * borrow index follows the pool's actual utilisation path. The pool keeps ∫u·dt and
+ * ∫(u − target)⁺·dt (u = reserved / LP assets), moved to the block before every change of LP assets
+ * or reserved; a market's index grows by base·Δt + (slope·Δ∫u + kink slope·Δ∫(u − target)⁺) / WAD
+ * between any two moments, whoever acted in between (no market can be steered, none needs touching).
  *
  * The Solidity functions write storage; their mirrors return the new values instead (a copy of
- * the market with the fields the contract writes, narrowed as the storage casts narrow them).
- * `timestamp` stands for `block.timestamp`.
+ * the market or accumulator with the fields the contract writes, narrowed as the storage casts
+ * narrow them). `timestamp` stands for `block.timestamp`; `pool` for the engine's `StoredLedger`
+ * (LP assets, reserved and the utilisation accumulator, see `getUtilisationState`).
  * @module
  */
 import { ConstantsLib } from "./ConstantsLib.js";
 import { MathLib } from "./MathLib.js";
 import { u256 } from "./checked.js";
-import type { MarketState } from "../types.js";
+import type { MarketState, UtilisationAccumulator, UtilisationState } from "../types.js";
 
-const { WAD } = ConstantsLib;
+const { WAD, TARGET_UTILISATION, ABOVE_TARGET_BORROW_RATE_SLOPE } = ConstantsLib;
 
 /** Market fields the rate depends on. */
 export type RateMarket = Pick<MarketState, "baseBorrowRate" | "borrowRateSlope">;
 /** Market fields the index as of a timestamp depends on. */
-export type IndexMarket = Pick<MarketState, "borrowIndex" | "borrowRate" | "lastAccrual">;
+export type IndexMarket = RateMarket & Pick<MarketState, "borrowIndex" | "rateIntegral">;
 /** Market fields an accrual reads or writes. */
 export type AccrualMarket = IndexMarket & Pick<MarketState, "accruedBorrowFees" | "longSizeEntry" | "shortSizeEntry">;
 
 export namespace BorrowLib {
-  /** `rateAt`: base + slope * utilisation, utilisation = reserved / LP assets capped at 100%. */
+  /** `utilisation`: reserved / LP assets (WAD, rounded down), 100% once reserved covers the LP assets. */
+  export function utilisation(lpAssets: bigint, reserved: bigint): bigint {
+    if (reserved >= lpAssets) return reserved === 0n ? 0n : WAD;
+    return MathLib.mulDivDown(reserved, WAD, lpAssets);
+  }
+
+  /** `aboveTarget`: the part of a utilisation above the target (the kink), zero below it. */
+  export function aboveTarget(u: bigint): bigint {
+    return u > TARGET_UTILISATION ? u - TARGET_UTILISATION : 0n;
+  }
+
+  /** `rateAt`: base + slope·u + kink slope·(u − target)⁺ per second, rounded down. */
   export function rateAt(m: RateMarket, lpAssets: bigint, reserved: bigint): bigint {
-    const utilisation = reserved >= lpAssets ? (reserved === 0n ? 0n : WAD) : MathLib.mulDivDown(reserved, WAD, lpAssets);
-    return u256(m.baseBorrowRate + MathLib.wMulDown(m.borrowRateSlope, utilisation), "rateAt");
+    const u = utilisation(lpAssets, reserved);
+    return u256(m.baseBorrowRate + (m.borrowRateSlope * u + ABOVE_TARGET_BORROW_RATE_SLOPE * aboveTarget(u)) / WAD, "rateAt");
+  }
+
+  /** `integralsNow`: the pool's integrals at `timestamp` (not before `updatedAt`). */
+  export function integralsNow(pool: UtilisationState, timestamp: bigint): { cumulative: bigint; above: bigint } {
+    const a = pool.utilisation;
+    let cumulative = a.utilisationTime;
+    let above = a.aboveTargetTime;
+    const elapsed = u256(timestamp - a.updatedAt, "integralsNow");
+    if (elapsed !== 0n) {
+      const u = utilisation(pool.lpAssets, pool.reserved);
+      cumulative += u * elapsed;
+      above += aboveTarget(u) * elapsed;
+    }
+    return { cumulative, above };
+  }
+
+  /** `checkpoint`: the integrals at `timestamp` and the accumulator as the contract stores it. */
+  export function checkpoint(
+    pool: UtilisationState,
+    timestamp: bigint,
+  ): { cumulative: bigint; above: bigint; utilisation: UtilisationAccumulator } {
+    const { cumulative, above } = integralsNow(pool, timestamp);
+    const utilisation =
+      pool.utilisation.updatedAt === timestamp
+        ? { ...pool.utilisation }
+        : {
+            updatedAt: BigInt.asUintN(40, timestamp),
+            utilisationTime: BigInt.asUintN(104, cumulative),
+            aboveTargetTime: BigInt.asUintN(104, above),
+          };
+    return { cumulative, above, utilisation };
+  }
+
+  /** `rateIntegral`: base·timestamp + (slope·∫u + kink slope·∫(u − target)⁺) / WAD, rounded down. */
+  export function rateIntegral(m: RateMarket, cumulative: bigint, above: bigint, timestamp: bigint): bigint {
+    return u256(m.baseBorrowRate * timestamp + (m.borrowRateSlope * cumulative + ABOVE_TARGET_BORROW_RATE_SLOPE * above) / WAD, "rateIntegral");
   }
 
   /**
-   * `refreshRate`: a copy of `m` with the rate for the utilisation after an action (stored as
-   * uint64, like the contract). Call after `accrue`.
+   * `currentIndex`: the index at `timestamp`, assuming the pool's utilisation now holds until
+   * then (exact for the current block; a projection for a later one).
    */
-  export function refreshRate<M extends RateMarket>(m: M, lpAssets: bigint, reserved: bigint): M & { borrowRate: bigint } {
-    return { ...m, borrowRate: BigInt.asUintN(64, rateAt(m, lpAssets, reserved)) };
-  }
-
-  /** `currentIndex`: the index at `timestamp` (seconds, not before `lastAccrual`). */
-  export function currentIndex(m: IndexMarket, timestamp: bigint): bigint {
-    const elapsed = u256(timestamp - m.lastAccrual, "currentIndex");
-    return elapsed === 0n ? m.borrowIndex : u256(m.borrowIndex + m.borrowRate * elapsed, "currentIndex");
+  export function currentIndex(m: IndexMarket, pool: UtilisationState, timestamp: bigint): bigint {
+    const { cumulative, above } = integralsNow(pool, timestamp);
+    return u256(m.borrowIndex + rateIntegral(m, cumulative, above, timestamp) - m.rateIntegral, "currentIndex");
   }
 
   /**
-   * `accrue`: moves the index to `timestamp` and books the fees all open positions accrued
-   * meanwhile, rounded down. Returns the index and a copy of `m` with `borrowIndex`,
-   * `lastAccrual` and `accruedBorrowFees` as the contract stores them (unchanged when no time
-   * passed). The rate is not touched: see `refreshRate`.
+   * `accrue`: checkpoints the pool, moves the index to `timestamp` and books the fees all open
+   * positions accrued meanwhile, rounded down. Returns the index, a copy of `m` with
+   * `borrowIndex`, `rateIntegral` and `accruedBorrowFees` as the contract stores them (unchanged
+   * when the index did not move) and the pool accumulator after the checkpoint.
    */
-  export function accrue<M extends AccrualMarket>(m: M, unit: bigint, timestamp: bigint): { index: bigint; market: M } {
-    const elapsed = u256(timestamp - m.lastAccrual, "accrue");
-    if (elapsed === 0n) return { index: m.borrowIndex, market: { ...m } };
-    const delta = m.borrowRate * elapsed;
+  export function accrue<M extends AccrualMarket>(
+    m: M,
+    pool: UtilisationState,
+    unit: bigint,
+    timestamp: bigint,
+  ): { index: bigint; market: M; utilisation: UtilisationAccumulator } {
+    const { cumulative, above, utilisation } = checkpoint(pool, timestamp);
+    const integral = rateIntegral(m, cumulative, above, timestamp);
+    const delta = u256(integral - m.rateIntegral, "accrue");
+    if (delta === 0n) return { index: m.borrowIndex, market: { ...m }, utilisation };
     const fees = u256(m.accruedBorrowFees + pendingFees(m, delta, unit), "accrue");
     const index = u256(m.borrowIndex + delta, "accrue");
     return {
       index,
       market: {
         ...m,
-        borrowIndex: BigInt.asUintN(96, index),
-        lastAccrual: BigInt.asUintN(40, timestamp),
-        accruedBorrowFees: BigInt.asUintN(120, fees),
+        borrowIndex: BigInt.asUintN(72, index),
+        rateIntegral: BigInt.asUintN(80, integral),
+        accruedBorrowFees: BigInt.asUintN(104, fees),
       },
+      utilisation,
     };
+  }
+
+  /** `restartRateIntegral`: a copy of `m` whose parameters apply to its index from `timestamp` on. */
+  export function restartRateIntegral<M extends IndexMarket>(m: M, pool: UtilisationState, timestamp: bigint): M {
+    const { cumulative, above } = integralsNow(pool, timestamp);
+    return { ...m, rateIntegral: BigInt.asUintN(80, rateIntegral(m, cumulative, above, timestamp)) };
   }
 
   /** `pendingFees`: borrow fees all open positions of a market owe for an index move, rounded down. */

@@ -51,8 +51,8 @@ export interface LedgerEffects {
   /** The pool ledger after the action (as `ledger()` would return it). Meaningless when `revert` is set. */
   ledgerAfter: Ledger;
   /**
-   * The market's stored borrow rate after the action (per second, WAD): refreshed from
-   * `ledgerAfter`; its index accrues at it until the market's next action.
+   * The market's borrow rate after the action (per second, WAD, `borrowRate(marketId)`): the rate
+   * at the utilisation of `ledgerAfter`, which every market's index follows while it holds.
    */
   borrowRateAfter: bigint;
 }
@@ -169,8 +169,8 @@ export interface LiquidateManyPreview {
   /** The pool ledger after the batch (unchanged when nothing was liquidated). */
   ledgerAfter: Ledger;
   /**
-   * New stored borrow rate of each market with at least one liquidation, all refreshed from the
-   * ledger after the whole batch; other markets keep theirs.
+   * Borrow rate (`borrowRate(marketId)`) after the whole batch of each market with at least one
+   * liquidation; every other market's rate moves with the same utilisation.
    */
   borrowRatesAfter: Map<number, bigint>;
 }
@@ -265,9 +265,9 @@ export namespace BulkheadLogic {
     return revert ? { ledger, free, revert } : { ledger, free };
   }
 
-  /** The market's rate after an action that left the ledger at `l` (`BorrowLib.refreshRate`). */
+  /** The market's rate once an action left the ledger at `l` (`BorrowLib.rateAt`, the engine's `borrowRate`). */
   function rateAfter(m: RateMarket, l: Ledger): bigint {
-    return BorrowLib.refreshRate(m, l.lpAssets, l.reserved).borrowRate;
+    return BorrowLib.rateAt(m, l.lpAssets, l.reserved);
   }
 
   function checkPaused(m: MarketState, marketId: number, protocolPaused: boolean): RevertReason | undefined {
@@ -645,9 +645,8 @@ export namespace BulkheadLogic {
 
   /**
    * `_executeLiquidation`'s ledger effects: releases the position's reserved max profit, applies
-   * `r.lpDelta` to LP assets and moves the insurance fund. After a single `liquidate` the market's
-   * stored rate becomes `BorrowLib.rateAt(market, after.lpAssets, after.reserved)`; other markets
-   * keep theirs.
+   * `r.lpDelta` to LP assets and moves the insurance fund. After it every market's rate is
+   * `BorrowLib.rateAt(market, after.lpAssets, after.reserved)`.
    */
   export function applyLiquidation(l: Ledger, p: PositionRecord, risk: RiskParams, r: LiquidationPreview, unit: bigint): Ledger {
     const op = "applyLiquidation";

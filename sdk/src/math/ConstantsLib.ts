@@ -27,6 +27,10 @@ export namespace ConstantsLib {
   /** Bounds on the borrow rate, per second (WAD). */
   export const MAX_BASE_BORROW_RATE = WAD / YEAR;
   export const MAX_BORROW_RATE_SLOPE = (4n * WAD) / YEAR;
+  /** Pool utilisation (WAD) above which every market's borrow rate rises steeply (the kink). */
+  export const TARGET_UTILISATION = 9n * 10n ** 17n;
+  /** Extra rate per second per unit of utilisation above the target: +3,000% a year (+300% at 100%). */
+  export const ABOVE_TARGET_BORROW_RATE_SLOPE = (30n * WAD) / YEAR;
   /** Bounds on the max-profit factor, in basis points of entry notional. */
   export const MIN_MAX_PROFIT_FACTOR_BPS = 1_000n;
   export const MAX_MAX_PROFIT_FACTOR_BPS = 100_000n;
