@@ -30,9 +30,9 @@ interface IBulkheadPool is IERC4626 {
     /// sides of min(U, R), where U is the side's unrealised trader PnL and R the max profit its
     /// positions reserved (what settlement can pay them). `totalAssets` is this floored at 0,
     /// and it prices deposits and withdrawals alike.
-    /// @dev Bounds (per side, exact in the normal case): Σ min(pnl_i, cap_i) <= min(U, R), so
-    /// this never overstates what capped settlement leaves the LPs, and it is at least
-    /// lpAssets - reserved + fees. It is exact when no position of a side is past its cap, or
+    /// @dev Bounds (per side, exact in the normal case): Σ min(pnl_i, cap_i) <= min(U, R), so,
+    /// bad debt aside, this never overstates what capped settlement leaves the LPs, and it is at
+    /// least lpAssets - reserved + fees. It is exact when no position of a side is past its cap, or
     /// all are. In the mixed regime (some past their cap, others not) it understates LP value by
     /// min(E, H) per side, E = Σ(pnl_i - cap_i) over positions past their cap and H = Σ(cap_i -
     /// pnl_i) over the others; a deposit made then gains at most its share of that once the

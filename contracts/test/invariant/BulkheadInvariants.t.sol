@@ -138,6 +138,16 @@ contract BulkheadInvariantsTest is InvariantBase {
         assertEq(sum, engine.ledger().reserved, "sum of side reserves != reserved");
     }
 
+    /// @notice [6] LP shares are never priced below LP assets - reserved (what is left after every
+    /// capped profit is paid): the valuation caps each side's PnL at its reserves.
+    function invariant_ValuationNeverBelowFreeLiquidity() public view {
+        Ledger memory l = engine.ledger();
+        if (l.lpAssets <= l.reserved) return;
+        try pool.valuation() returns (int256 value) {
+            assertGe(value, int256(uint256(l.lpAssets - l.reserved)), "valuation < lpAssets - reserved");
+        } catch {} // a market with open interest has an invalid feed: nothing is priced
+    }
+
     /// @notice [6] LP assets cover the reserved max profit of every open position (DESIGN.md as written).
     function invariant_LpAssetsCoverReserved() public view {
         Ledger memory l = engine.ledger();
