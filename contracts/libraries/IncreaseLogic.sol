@@ -80,7 +80,12 @@ library IncreaseLogic {
         x.newCollateral = withCollateral - x.borrowFee;
         TradeLib.checkMarginAfterChange(
             PositionMath.equity(
-                x.newCollateral, PositionMath.pnl(p.isLong, x.newSize, x.newEntry, ctx.price, ctx.unit), 0
+                x.newCollateral,
+                PositionMath.cappedPnl(
+                    PositionMath.pnl(p.isLong, x.newSize, x.newEntry, ctx.price, ctx.unit),
+                    PositionMath.maxProfitUp(x.newSize, x.newEntry, risk.maxProfitFactorBps, ctx.unit)
+                ),
+                0
             ),
             newNotional,
             x.newCollateral,

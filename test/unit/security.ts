@@ -130,6 +130,26 @@ describe("security", () => {
       await expectPoolConserved(s);
     });
 
+    it("liquidateMany: a batch given too little gas for a liquidation reverts instead of skipping it", async () => {
+      // Without this a gas estimate (binary search for the least gas that does not revert) would
+      // settle on the gas at which the self-call runs out and every id is skipped.
+      const s = await networkHelpers.loadFixture(blacklist);
+      await s.ethFeed.updateAnswer(feedAnswer(2_950n));
+      const engine = s.engine.connect(s.signers.keeper);
+      const used = (await (await engine.liquidateMany.send([2n])).wait())!.gasUsed;
+      await networkHelpers.loadFixture(blacklist).then(() => s.ethFeed.updateAnswer(feedAnswer(2_950n)));
+      let reverted = 0;
+      for (let gasLimit = 40_000n; gasLimit < used + 10_000n; gasLimit += 2_000n) {
+        const out = await engine.liquidateMany.staticCall([2n], { gasLimit }).then(
+          (r) => r,
+          () => null,
+        );
+        if (out === null) reverted++;
+        else expect(out[0], `gas ${gasLimit}: succeeded without liquidating`).to.equal(1n);
+      }
+      expect(reverted).to.be.greaterThan(0);
+    });
+
     it("liquidateFromBatch: reverts with Unauthorized for any caller but the engine", async () => {
       const s = await networkHelpers.loadFixture(blacklist);
       await s.ethFeed.updateAnswer(feedAnswer(2_950n));

@@ -341,7 +341,14 @@ export namespace BulkheadLogic {
     } else {
       newCollateral = withCollateral - borrowFee;
       const margin = checkMarginAfterChange(
-        PositionMath.equity(newCollateral, PositionMath.pnl(p.isLong, newSize, newEntryPrice, price, unit), 0n),
+        PositionMath.equity(
+          newCollateral,
+          PositionMath.cappedPnl(
+            PositionMath.pnl(p.isLong, newSize, newEntryPrice, price, unit),
+            PositionMath.maxProfitUp(newSize, newEntryPrice, ctx.risk.maxProfitFactorBps, unit),
+          ),
+          0n,
+        ),
         newNotional,
         newCollateral,
         m,
