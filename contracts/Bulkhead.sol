@@ -207,9 +207,11 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         TradeLib.checkSlippage(isLong, px, acceptablePrice);
         uint256 index = _accrue(m);
         uint256 notional = PositionMath.notionalUp(size, px, unit);
-        TradeLib.checkInitialMargin(MathLib.toInt(collateral), notional, collateral, m);
-        uint256 reserve =
-            PositionMath.maxProfitUp(size, px, _riskParams[marketId][m.riskVersion].maxProfitFactorBps, unit);
+        RiskParams memory risk = _riskParams[marketId][m.riskVersion];
+        // Healthy as well as above initial margin: rounding can put maintenance one unit above
+        // initial margin at a bound-legal parameter set.
+        TradeLib.checkMarginAfterChange(MathLib.toInt(collateral), notional, collateral, m, risk);
+        uint256 reserve = PositionMath.maxProfitUp(size, px, risk.maxProfitFactorBps, unit);
         TradeLib.addOpenInterest(m, marketId, isLong, size, size * px, reserve);
         id = uint256(_ledger.lastPositionId) + 1;
         if (id > type(uint32).max) revert AmountTooLarge(id, type(uint32).max);
@@ -222,7 +224,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
             collateral: uint96(collateral),
             borrowIndex: uint96(index),
             riskVersion: m.riskVersion,
-            maxProfitFactorBps: _riskParams[marketId][m.riskVersion].maxProfitFactorBps
+            maxProfitFactorBps: risk.maxProfitFactorBps
         });
         uint256 openFee = notional.wMulUp(m.openFeeRate);
         _finishOpen(id, _positions[id], openFee, reserve);
@@ -375,19 +377,24 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         RiskParams memory risk = _riskParams[p.marketId][p.riskVersion];
         r = _previewFromHealth(id, p, risk, HealthLib.health(p, risk, px, index, unit), l);
         if (!r.liquidatable) revert PositionNotLiquidatable(id, r.equity, r.maintenance);
-        uint256 fromPool = _executeLiquidation(id, p, m, risk, index, r, l, true);
-        _storeLedger(l);
-        if (fromPool != 0) IBulkheadPool(pool).pay(msg.sender, fromPool);
+        _liquidationEffects(id, p, m, risk, index, r, l, msg.sender);
+        address vault = vaultOf(id);
+        uint256 balance = SafeTransferLib.balanceOf(address(_token), vault);
+        uint256 toKeeper = r.keeperReward < balance ? r.keeperReward : balance;
+        if (toKeeper != 0) PositionVault(vault).transfer(msg.sender, toKeeper);
+        if (balance > toKeeper) PositionVault(vault).transfer(pool, balance - toKeeper);
+        if (r.keeperReward > toKeeper) IBulkheadPool(pool).pay(msg.sender, r.keeperReward - toKeeper);
     }
 
     /// @inheritdoc IBulkhead
-    /// @dev Prices and risk parameters are read once per market; the ledger is read and written
-    /// once, and a market's borrow index written, only once something is liquidatable; the keeper
-    /// is paid once, from the pool. Skips unknown ids, healthy ids and markets whose price is
-    /// invalid (the keeper reports those).
+    /// @dev Prices and risk parameters are read once per market; a market's borrow index is written
+    /// only once something in it is liquidatable, its rate once at the end; the keeper is paid
+    /// once, from the pool. Skips unknown ids, healthy ids and markets whose price is
+    /// invalid (the keeper reports those). Each id the bound cannot clear runs in a self-call
+    /// (`liquidateFromBatch`) under try/catch, so one whose vault transfer reverts is skipped with
+    /// its effects rolled back and the rest of the batch goes on.
     function liquidateMany(uint256[] calldata ids) external nonReentrant returns (uint256 liquidated, uint256 reward) {
         MarketCache[] memory cache = new MarketCache[](marketCount);
-        Ledger memory l;
         for (uint256 i; i < ids.length; ++i) {
             uint256 id = ids[i];
             // The record's two slots, read once; a healthy id is skipped on the stack (no copy to
@@ -407,33 +414,55 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
                         uint96(s0 >> 128),
                         uint96(s1),
                         uint96(s1 >> 96),
+                        uint32(s1 >> 224),
                         c.risk,
                         c.price,
                         c.index,
                         unit
                     )
             ) continue;
-            Position memory p = _positions[id];
-            if (c.riskVersion != p.riskVersion) {
-                c.riskVersion = p.riskVersion;
-                c.risk = _riskParams[p.marketId][p.riskVersion];
+            uint256 gasBefore = gasleft();
+            try this.liquidateFromBatch(id, msg.sender, c.price) returns (bool done, uint256 keeperReward) {
+                if (done) {
+                    reward += keeperReward;
+                    ++liquidated;
+                }
+            } catch {
+                // An id that failed for lack of gas (its call and up to two nested ones used all
+                // but their 1/64 shares, under 1/16 of the gas) fails the batch: else a gas
+                // estimate would settle on the gas at which every id is skipped.
+                if (gasleft() < gasBefore / 16) {
+                    assembly ("memory-safe") {
+                        revert(0, 0)
+                    }
+                }
             }
-            Health memory h = HealthLib.health(p, c.risk, c.price, c.index, unit);
-            if (!h.liquidatable) continue;
-            if (liquidated == 0) l = _loadLedger();
-            if (!c.accrued) {
-                _accrue(m);
-                c.accrued = true;
-            }
-            LiquidationPreview memory r = _previewFromHealth(id, p, c.risk, h, l);
-            _executeLiquidation(id, p, m, c.risk, c.index, r, l, false);
-            reward += r.keeperReward;
-            ++liquidated;
         }
-        if (liquidated != 0) {
-            _storeLedger(l);
-            if (reward != 0) IBulkheadPool(pool).pay(msg.sender, reward);
-        }
+        if (reward != 0) IBulkheadPool(pool).pay(msg.sender, reward);
+    }
+
+    /// @inheritdoc IBulkhead
+    /// @dev Not nonReentrant: `liquidateMany` holds the guard, and only this contract may call it.
+    /// Effects (ledger included) and the event first, then the vault empties into the pool; the
+    /// batch pays the keeper's rewards from the pool once at the end.
+    function liquidateFromBatch(uint256 id, address keeper, uint256 px)
+        external
+        returns (bool liquidated, uint256 keeperReward)
+    {
+        if (msg.sender != address(this)) revert Unauthorized(msg.sender);
+        Position memory p = _positions[id];
+        Market storage m = _markets[p.marketId];
+        RiskParams memory risk = _riskParams[p.marketId][p.riskVersion];
+        Health memory h = HealthLib.health(p, risk, px, _currentIndex(m), unit);
+        if (!h.liquidatable) return (false, 0);
+        uint256 index = _accrue(m);
+        Ledger memory l = _loadLedger();
+        LiquidationPreview memory r = _previewFromHealth(id, p, risk, h, l);
+        _liquidationEffects(id, p, m, risk, index, r, l, keeper);
+        address vault = vaultOf(id);
+        uint256 balance = SafeTransferLib.balanceOf(address(_token), vault);
+        if (balance != 0) PositionVault(vault).transfer(pool, balance);
+        return (true, r.keeperReward);
     }
 
     /// @dev The two raw storage slots of `_positions[id]`: slot 0 packs size (bits 0-127),
@@ -475,11 +504,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         c.risk = _riskParams[marketId][c.riskVersion];
     }
 
-    /// @dev Effects of one liquidation (the ledger in memory is written by the caller), the event,
-    /// then the vault empties: to the keeper first when `payKeeper` (single liquidation), the rest
-    /// to the pool. Returns the part of the reward the pool still owes the keeper (a batch pays
-    /// its keeper once, from the pool, so it passes false).
-    function _executeLiquidation(
+    /// @dev Every effect of one liquidation: borrow fee, open interest, reserve, the ledger (written
+    /// to storage), the position and its token, then the event. The caller moves the tokens after.
+    function _liquidationEffects(
         uint256 id,
         Position memory p,
         Market storage m,
@@ -487,20 +514,21 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         uint256 index,
         LiquidationPreview memory r,
         Ledger memory l,
-        bool payKeeper
-    ) internal returns (uint256 fromPool) {
+        address keeper
+    ) internal {
         _settleBorrowFee(m, p, index);
-        uint256 reserve = PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit);
+        uint256 reserve = HealthLib.profitCap(p, unit);
         TradeLib.removeOpenInterest(m, p.isLong, p.size, uint256(p.size) * p.entryPrice, reserve);
         l.reserved -= uint128(reserve);
         l.lpAssets = uint128(uint256(int256(uint256(l.lpAssets)) + r.lpDelta));
         l.insuranceFund = uint128(l.insuranceFund + r.toInsurance - r.fromInsurance);
+        _storeLedger(l);
         address owner_ = _ownerOf(id);
         delete _positions[id];
         _burn(id);
         emit PositionLiquidated(
             id,
-            msg.sender,
+            keeper,
             owner_,
             r.price,
             r.equity,
@@ -512,12 +540,6 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
             r.fromPool,
             r.lpDelta
         );
-        address vault = vaultOf(id);
-        uint256 balance = SafeTransferLib.balanceOf(address(_token), vault);
-        uint256 toKeeper = payKeeper ? (r.keeperReward < balance ? r.keeperReward : balance) : 0;
-        if (toKeeper != 0) PositionVault(vault).transfer(msg.sender, toKeeper);
-        if (balance > toKeeper) PositionVault(vault).transfer(pool, balance - toKeeper);
-        return r.keeperReward - toKeeper;
     }
 
     /// @dev Shared by `liquidate`, `liquidateMany` and `previewLiquidation`. With V the settlement
@@ -534,12 +556,14 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         r.price = h.price;
         r.equity = h.equity;
         r.maintenance = h.maintenance;
-        r.keeperReward = h.liquidationFee;
+        r.keeperReward = PositionMath.liquidationFeeDown(
+            PositionMath.notionalDown(p.size, h.price, unit), risk.liquidationFeeRate, risk.minLiquidationFee
+        );
         r.liquidatable = h.liquidatable;
         if (!r.liquidatable) return r;
         if (r.equity < 0) r.badDebt = uint256(-r.equity);
-        int256 cap = MathLib.toInt(PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit));
-        r.lpDelta = MathLib.toInt(h.borrowFee) - (h.pnl < cap ? h.pnl : cap);
+        // h.pnl is already capped at the max profit: LPs are owed the fee minus what settlement pays.
+        r.lpDelta = MathLib.toInt(h.borrowFee) - h.pnl;
         _splitLiquidation(r, SafeTransferLib.balanceOf(address(_token), vaultOf(id)), l);
     }
 
@@ -678,7 +702,9 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (p.size == 0) return false;
         Market storage m = _markets[p.marketId];
         (uint256 px, bytes memory err) = _tryPrice(m);
-        return err.length == 0 && HealthLib.health(p, _riskParams[p.marketId][p.riskVersion], px, _currentIndex(m), unit).liquidatable;
+        if (err.length != 0) return false;
+        RiskParams memory risk = _riskParams[p.marketId][p.riskVersion];
+        return HealthLib.health(p, risk, px, _currentIndex(m), unit).liquidatable;
     }
 
     /// @inheritdoc IBulkhead

@@ -73,7 +73,10 @@ struct Position {
     uint32 maxProfitFactorBps;
 }
 
-/// @notice Everything a front-end or keeper needs about a position at one price.
+/// @notice Everything a front-end or keeper needs about a position at one price. `pnl` is what
+/// settlement pays (a gain capped at the position's max profit) and `equity` = collateral + pnl -
+/// borrowFee, so `liquidatable` (equity < maintenance) uses the value a close or liquidation pays.
+/// `liquidationFee` is the maintenance term (rounded up); the keeper is paid it rounded down.
 struct Health {
     uint256 price;
     uint256 notional;
@@ -326,8 +329,10 @@ interface IBulkhead is IOracleErrors {
 
     /// @notice Realises `sizeDelta` of a position: its PnL (capped), the borrow fee and the close
     /// fee; releases the same share of collateral and pays the net to the position's owner.
-    /// @dev Owner or approved only (paid to the owner); the rest must keep the initial margin and stay healthy. acceptablePrice is the
-    /// minimum for a long and the maximum for a short. The cap uses the position's own factor.
+    /// @dev Owner or approved only (paid to the owner); the rest must keep the initial margin and
+    /// stay healthy. acceptablePrice is the minimum for a long and the maximum for a short. The cap
+    /// uses the position's own factor. The close fee is notional * min(closeFeeRate, the position's
+    /// mmr), rounded up: under maintenance, so every healthy position can pay it.
     function decrease(uint256 id, uint256 sizeDelta, uint256 acceptablePrice, uint256 deadline) external;
 
     /// @notice Closes the whole position, pays the owner (plus any donation in its vault), burns the token.
@@ -348,15 +353,26 @@ interface IBulkhead is IOracleErrors {
 
     // ---------------------------------------------------------------- liquidation
     /// @notice Liquidates a position whose equity is below maintenance at a valid oracle price.
-    /// @dev The keeper (caller) receives liquidationFee(p), from the vault first, then the
-    /// insurance fund, then the pool; the vault's remainder goes to the insurance fund.
+    /// @dev The keeper (caller) receives liquidationFee(p) rounded down (notionalDown * rate, at
+    /// least the minimum fee), from the vault first, then the insurance fund, then the pool; the
+    /// vault's remainder goes to the insurance fund. Every effect and the event precede the
+    /// transfers.
     /// @return preview What was done, equal to `previewLiquidation(id)` before the call.
     function liquidate(uint256 id) external returns (LiquidationPreview memory preview);
 
-    /// @notice Liquidates the liquidatable ids and skips the others (unknown, healthy, bad feed).
+    /// @notice Liquidates the liquidatable ids and skips the others (unknown, healthy, bad feed,
+    /// or a vault whose transfer reverts: that position stays exactly as it was).
     /// @return liquidated How many positions were liquidated.
     /// @return reward Total keeper reward paid to the caller.
     function liquidateMany(uint256[] calldata ids) external returns (uint256 liquidated, uint256 reward);
+
+    /// @notice One liquidation of a `liquidateMany` batch at the batch's price `px` for `keeper`;
+    /// only the engine itself may call it (else `Unauthorized`), so a revert rolls back that id alone.
+    /// @return liquidated False when the position is not liquidatable (nothing changed).
+    /// @return keeperReward What the batch owes `keeper` for it (paid from the pool at the end).
+    function liquidateFromBatch(uint256 id, address keeper, uint256 px)
+        external
+        returns (bool liquidated, uint256 keeperReward);
 
     // ---------------------------------------------------------------- pool hooks
     /// @notice Called by the pool after it received `assets` from an LP.

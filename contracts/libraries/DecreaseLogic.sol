@@ -82,7 +82,7 @@ library DecreaseLogic {
         d.pnl = PositionMath.pnl(p.isLong, sizeDelta, p.entryPrice, d.price, ctx.unit);
         int256 cap = MathLib.toInt(d.reserve.mulDivDown(sizeDelta, p.size));
         if (d.pnl > cap) d.pnl = cap;
-        d.closeFee = PositionMath.notionalUp(sizeDelta, d.price, ctx.unit).wMulUp(m.closeFeeRate);
+        d.closeFee = PositionMath.closeFeeUp(PositionMath.notionalUp(sizeDelta, d.price, ctx.unit), m.closeFeeRate, risk.mmr);
         d.released = d.isClose ? p.collateral : uint256(p.collateral).mulDivDown(sizeDelta, p.size);
         _settleDecrease(ctx.id, p, d, m, risk, ctx.unit);
 
@@ -127,7 +127,11 @@ library DecreaseLogic {
         if (!d.isClose) {
             TradeLib.checkMarginAfterChange(
                 PositionMath.equity(
-                    d.newCollateral, PositionMath.pnl(p.isLong, d.newSize, p.entryPrice, d.price, unit), 0
+                    d.newCollateral,
+                    PositionMath.cappedPnl(
+                        PositionMath.pnl(p.isLong, d.newSize, p.entryPrice, d.price, unit), d.newReserve
+                    ),
+                    0
                 ),
                 PositionMath.notionalUp(d.newSize, d.price, unit),
                 d.newCollateral,

@@ -72,7 +72,8 @@ library PositionMath {
         return carried < currentFactorBps ? carried : currentFactorBps;
     }
 
-    /// @notice Keeper reward: max(notional * liquidationFeeRate, minLiquidationFee). Rounds up.
+    /// @notice Liquidation fee in the maintenance requirement: max(notional * liquidationFeeRate,
+    /// minLiquidationFee). Rounds up (a requirement); the keeper is paid `liquidationFeeDown`.
     function liquidationFeeUp(uint256 notional, uint256 liquidationFeeRate, uint256 minLiquidationFee)
         internal
         pure
@@ -82,6 +83,25 @@ library PositionMath {
         return proportional > minLiquidationFee ? proportional : minLiquidationFee;
     }
 
+    /// @notice Keeper reward: max(notionalDown * liquidationFeeRate, minLiquidationFee).
+    /// @dev Rounds down (a payout, against the keeper); never above `liquidationFeeUp`.
+    function liquidationFeeDown(uint256 notionalDown_, uint256 liquidationFeeRate, uint256 minLiquidationFee)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 proportional = notionalDown_.wMulDown(liquidationFeeRate);
+        return proportional > minLiquidationFee ? proportional : minLiquidationFee;
+    }
+
+    /// @notice Close fee on `notional`: notional * min(closeFeeRate, mmr), where mmr is the
+    /// position's snapshot. Capping the rate at mmr keeps it under maintenance, so every healthy
+    /// position can pay it (and a raise of the market's close fee cannot trap an open position).
+    /// @dev Rounds up (a trader cost).
+    function closeFeeUp(uint256 notional, uint256 closeFeeRate, uint256 mmr) internal pure returns (uint256) {
+        return notional.wMulUp(closeFeeRate < mmr ? closeFeeRate : mmr);
+    }
+
     /// @notice Maintenance requirement: notional * mmr + liquidationFee. Rounds up.
     function maintenanceUp(uint256 notional, uint256 mmr, uint256 liquidationFeeRate, uint256 minLiquidationFee)
         internal
@@ -89,6 +109,12 @@ library PositionMath {
         returns (uint256)
     {
         return notional.wMulUp(mmr) + liquidationFeeUp(notional, liquidationFeeRate, minLiquidationFee);
+    }
+
+    /// @notice `pnl` as settlement pays it: a gain is capped at `cap` (the position's max profit).
+    function cappedPnl(int256 pnl_, uint256 cap) internal pure returns (int256) {
+        int256 c = MathLib.toInt(cap);
+        return pnl_ < c ? pnl_ : c;
     }
 
     /// @notice Initial margin requirement: notional / maxLeverage. Rounds up.
@@ -138,21 +164,25 @@ library PositionMath {
         return uint256(byMargin) < byMinimum ? uint256(byMargin) : byMinimum;
     }
 
-    /// @notice Price L at which equity(p) = maintenance(p), in closed form on the reals, with the
-    /// borrow fee accrued so far. A long is liquidatable below L and a short above it; at L itself
-    /// the integer-rounded health may go either way, and at L - 1 wei (long) or L + 1 wei (short)
-    /// the root is crossed.
-    /// @dev Maintenance is notional*mmr + max(notional*feeRate, minFee), so the position is
-    /// liquidatable iff it is under either linear branch: a long's price is the larger of the two
-    /// branch roots, a short's the smaller. The division rounds a long's root up and a short's
-    /// down. Returns 0 when no positive price solves it: a long that cannot be liquidated, or a
-    /// short that is liquidatable at any price.
+    /// @notice Price L at which equity(p) = maintenance(p) on the loss side, in closed form on the
+    /// reals, with the borrow fee accrued so far and the gain capped at `maxProfit` (settlement's
+    /// value). A long is liquidatable below L (and above `liquidationPriceHigh`), a short above L;
+    /// at L itself the integer-rounded health may go either way, and at L - 1 wei (long) or
+    /// L + 1 wei (short) the root is crossed.
+    /// @dev Maintenance is notional*mmr + max(notional*feeRate, minFee) and equity is
+    /// min(uncapped equity, collateral + maxProfit - B), so the position is liquidatable iff it is
+    /// under either fee branch of either equity line. A long's uncapped line gives the loss-side
+    /// root (the larger branch root); its capped line only the profit side. A short is liquidatable
+    /// above every root of its four lines, so its price is the smallest. Long roots round up, short
+    /// ones down. Returns 0 when no positive price solves it: a long that cannot be liquidated on
+    /// the loss side, or a short that is liquidatable at any price.
     function liquidationPrice(
         bool isLong,
         uint256 size,
         uint256 entry,
         uint256 collateral,
         uint256 borrowFee,
+        uint256 maxProfit,
         uint256 mmr,
         uint256 liquidationFeeRate,
         uint256 minLiquidationFee,
@@ -162,7 +192,50 @@ library PositionMath {
             _branchRoot(isLong, size, entry, collateral, borrowFee, mmr + liquidationFeeRate, 0, unit);
         uint256 fixedFee = _branchRoot(isLong, size, entry, collateral, borrowFee, mmr, minLiquidationFee, unit);
         if (isLong) return proportional > fixedFee ? proportional : fixedFee;
+        uint256 root = proportional < fixedFee ? proportional : fixedFee;
+        uint256 capped =
+            liquidationPriceHigh(size, collateral, borrowFee, maxProfit, mmr, liquidationFeeRate, minLiquidationFee, unit);
+        return capped < root ? capped : root;
+    }
+
+    /// @notice Price H above which the capped equity, collateral + maxProfit - borrowFee, is below
+    /// maintenance (closed form on the reals, rounded down): a long is liquidatable below its
+    /// `liquidationPrice` and above H, so it is healthy only in between (nowhere if H is lower);
+    /// above H + 1 wei the root is crossed. 0 when the capped equity is below maintenance at any
+    /// price. For a short, H bounds the same line and `liquidationPrice` already takes it.
+    /// @dev Smaller root of (c + maxProfit - B) = notional(p) * (mmr + feeRate) and
+    /// (c + maxProfit - B) = notional(p) * mmr + minFee: p = (c + maxProfit - B - fixedFee) * unit /
+    /// (s * rate). A zero rate has no root (type(uint256).max).
+    function liquidationPriceHigh(
+        uint256 size,
+        uint256 collateral,
+        uint256 borrowFee,
+        uint256 maxProfit,
+        uint256 mmr,
+        uint256 liquidationFeeRate,
+        uint256 minLiquidationFee,
+        uint256 unit
+    ) internal pure returns (uint256) {
+        uint256 proportional = _cappedRoot(size, collateral, borrowFee, maxProfit, mmr + liquidationFeeRate, 0, unit);
+        uint256 fixedFee = _cappedRoot(size, collateral, borrowFee, maxProfit, mmr, minLiquidationFee, unit);
         return proportional < fixedFee ? proportional : fixedFee;
+    }
+
+    /// @dev Root of c + maxProfit - B = notional(p) * rate + fixedFee, rounded down.
+    function _cappedRoot(
+        uint256 size,
+        uint256 collateral,
+        uint256 borrowFee,
+        uint256 maxProfit,
+        uint256 rate,
+        uint256 fixedFee,
+        uint256 unit
+    ) private pure returns (uint256) {
+        uint256 credits = (collateral + maxProfit) * unit;
+        uint256 debits = (borrowFee + fixedFee) * unit;
+        if (credits <= debits) return 0;
+        if (rate == 0) return type(uint256).max;
+        return (credits - debits).mulDivDown(ConstantsLib.WAD, size * rate);
     }
 
     /// @dev Root of c + pnl(p) - B = notional(p) * rate + fixedFee on the reals:

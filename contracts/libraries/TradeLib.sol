@@ -19,16 +19,12 @@ library TradeLib {
         if (buying ? price > acceptable : price < acceptable) revert IBulkhead.SlippageExceeded(acceptable, price);
     }
 
-    /// @dev equity >= notional / maxLeverage (rounded up) and collateral >= minCollateral. Enough
-    /// at open: with no PnL yet, MarketConfigLogic's bounds make such a position healthy.
-    function checkInitialMargin(int256 equity, uint256 notional, uint256 collateral, Market storage m) internal view {
-        _checkMargin(equity, PositionMath.initialMarginUp(notional, m.maxLeverage), collateral, m);
-    }
-
     /// @dev Initial margin, and the position comes out healthy: equity >= max(notional /
-    /// maxLeverage, maintenance), so it is not liquidatable. After an increase, decrease or
-    /// collateral removal an unrealised loss can leave equity below minCollateral, where the
-    /// minimum liquidation fee can lift maintenance above initial margin.
+    /// maxLeverage, maintenance), so it is not liquidatable in the block of the change. After an
+    /// increase, decrease or collateral removal an unrealised loss can leave equity below
+    /// minCollateral, where the minimum liquidation fee can lift maintenance above initial margin;
+    /// at open, rounding alone can (two ceilings against one, e.g. mmr 1 %, fee rate 1 % - 1 wei
+    /// at 50x). `equity` must use the capped pnl, as health does.
     function checkMarginAfterChange(
         int256 equity,
         uint256 notional,

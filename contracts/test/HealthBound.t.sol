@@ -57,7 +57,16 @@ contract HealthBoundTest is BaseTest {
 
     function _bound(Draw memory d, uint256 collateral) internal pure returns (bool) {
         return HealthLib.surelyHealthy(
-            d.isLong, d.size, d.entry, uint96(collateral), d.positionIndex, d.risk, d.price, d.index, d.unit
+            d.isLong,
+            d.size,
+            d.entry,
+            uint96(collateral),
+            d.positionIndex,
+            d.risk.maxProfitFactorBps,
+            d.risk,
+            d.price,
+            d.index,
+            d.unit
         );
     }
 
@@ -81,12 +90,13 @@ contract HealthBoundTest is BaseTest {
         uint64 mmr,
         uint64 feeRate,
         uint96 minFee,
+        uint32 profitFactor,
         uint96 anyCollateral
     ) public pure {
         Draw memory d = _draw(isLong, is18, size, entry, price);
         d.positionIndex = positionIndex;
         d.index = uint256(positionIndex) + indexDelta;
-        d.risk = RiskParams({mmr: mmr, liquidationFeeRate: feeRate, minLiquidationFee: minFee, maxProfitFactorBps: 5000});
+        d.risk = RiskParams({mmr: mmr, liquidationFeeRate: feeRate, minLiquidationFee: minFee, maxProfitFactorBps: profitFactor});
         for (int256 offset = -4; offset <= 12; ++offset) {
             (bool ok, uint256 collateral) = _collateralAt(d, offset);
             if (!ok) continue;
@@ -112,6 +122,7 @@ contract HealthBoundTest is BaseTest {
         uint256 mmr,
         uint256 feeRate,
         uint96 minFee,
+        uint256 profitFactor,
         uint256 above
     ) public pure {
         Draw memory d = _draw(isLong, is18, size, entry, price);
@@ -121,7 +132,9 @@ contract HealthBoundTest is BaseTest {
             mmr: uint64(bound(mmr, ConstantsLib.MIN_MMR, ConstantsLib.MAX_MMR)),
             liquidationFeeRate: uint64(bound(feeRate, 0, ConstantsLib.MAX_LIQUIDATION_FEE_RATE)),
             minLiquidationFee: minFee,
-            maxProfitFactorBps: 5000
+            maxProfitFactorBps: uint32(
+                bound(profitFactor, ConstantsLib.MIN_MAX_PROFIT_FACTOR_BPS, ConstantsLib.MAX_MAX_PROFIT_FACTOR_BPS)
+            )
         });
         (bool ok, uint256 collateral) = _collateralAt(d, int256(bound(above, 10, 1e6)));
         if (!ok) return;
@@ -132,10 +145,10 @@ contract HealthBoundTest is BaseTest {
     function test_surelyHealthy_falseOutsideItsRange() public pure {
         RiskParams memory risk = RiskParams({mmr: 0.005e18, liquidationFeeRate: 0, minLiquidationFee: 0, maxProfitFactorBps: 5000});
         // A tiny, hugely over-collateralised long: healthy by any measure inside the range ...
-        assertTrue(HealthLib.surelyHealthy(true, 1, 1e18, 1e20, 1e18, risk, 1e18, 1e18, WAD), "in range");
+        assertTrue(HealthLib.surelyHealthy(true, 1, 1e18, 1e20, 1e18, 5000, risk, 1e18, 1e18, WAD), "in range");
         // ... but not at a price of 2^120, an index delta of 2^88 or an index below the position's.
-        assertFalse(HealthLib.surelyHealthy(true, 1, 1e18, 1e20, 1e18, risk, 1 << 120, 1e18, WAD), "price");
-        assertFalse(HealthLib.surelyHealthy(true, 1, 1e18, 1e20, 1e18, risk, 1e18, 1e18 + (1 << 88), WAD), "index delta");
-        assertFalse(HealthLib.surelyHealthy(true, 1, 1e18, 1e20, 1e18, risk, 1e18, 1e18 - 1, WAD), "index below");
+        assertFalse(HealthLib.surelyHealthy(true, 1, 1e18, 1e20, 1e18, 5000, risk, 1 << 120, 1e18, WAD), "price");
+        assertFalse(HealthLib.surelyHealthy(true, 1, 1e18, 1e20, 1e18, 5000, risk, 1e18, 1e18 + (1 << 88), WAD), "index delta");
+        assertFalse(HealthLib.surelyHealthy(true, 1, 1e18, 1e20, 1e18, 5000, risk, 1e18, 1e18 - 1, WAD), "index below");
     }
 }

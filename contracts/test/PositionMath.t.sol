@@ -24,7 +24,11 @@ contract PositionMathTest is BaseTest {
         uint256 mmr;
         uint256 feeRate;
         uint256 minFee;
+        uint256 maxProfit;
     }
+
+    /// @dev A max profit no drawn price reaches: the loss-side tests see the uncapped line only.
+    uint256 internal constant NO_CAP = 1e45;
 
     function _unit(bool is18) internal pure returns (uint256) {
         return is18 ? WAD : WAD * 1e12;
@@ -180,24 +184,40 @@ contract PositionMathTest is BaseTest {
         c.borrowFee = bound(borrowFee, 0, c.collateral);
         c.mmr = bound(mmr, ConstantsLib.MIN_MMR, ConstantsLib.MAX_MMR);
         c.feeRate = bound(feeRate, 0, ConstantsLib.MAX_LIQUIDATION_FEE_RATE);
+        c.maxProfit = NO_CAP;
+    }
+
+    /// @dev The cap of a bound-legal max-profit factor (10 %..1000 % of entry notional).
+    function _cap(Case memory c, uint256 bps) internal pure {
+        bps = bound(bps, ConstantsLib.MIN_MAX_PROFIT_FACTOR_BPS, ConstantsLib.MAX_MAX_PROFIT_FACTOR_BPS);
+        c.maxProfit = PositionMath.maxProfitUp(c.size, c.entry, bps, c.unit);
     }
 
     function _min(uint256 a, uint256 b) internal pure returns (uint256) {
         return a < b ? a : b;
     }
 
-    /// @dev DESIGN.md's predicate from the PositionMath primitives: equity(p) < maintenance(p).
+    /// @dev DESIGN.md's predicate from the PositionMath primitives: equity(p) < maintenance(p),
+    /// with the pnl settlement pays (capped at the max profit).
     function _liquidatable(Case memory c, uint256 px) internal pure returns (bool) {
+        int256 eq = PositionMath.equity(c.collateral, _cappedPnl(c, px), c.borrowFee);
         uint256 notional = PositionMath.notionalUp(c.size, px, c.unit);
-        int256 eq = PositionMath.equity(
-            c.collateral, PositionMath.pnl(c.isLong, c.size, c.entry, px, c.unit), c.borrowFee
-        );
         return eq < int256(PositionMath.maintenanceUp(notional, c.mmr, c.feeRate, c.minFee));
+    }
+
+    function _cappedPnl(Case memory c, uint256 px) internal pure returns (int256) {
+        return PositionMath.cappedPnl(PositionMath.pnl(c.isLong, c.size, c.entry, px, c.unit), c.maxProfit);
     }
 
     function _closedForm(Case memory c) internal pure returns (uint256) {
         return PositionMath.liquidationPrice(
-            c.isLong, c.size, c.entry, c.collateral, c.borrowFee, c.mmr, c.feeRate, c.minFee, c.unit
+            c.isLong, c.size, c.entry, c.collateral, c.borrowFee, c.maxProfit, c.mmr, c.feeRate, c.minFee, c.unit
+        );
+    }
+
+    function _closedFormHigh(Case memory c) internal pure returns (uint256) {
+        return PositionMath.liquidationPriceHigh(
+            c.size, c.collateral, c.borrowFee, c.maxProfit, c.mmr, c.feeRate, c.minFee, c.unit
         );
     }
 
@@ -207,8 +227,10 @@ contract PositionMathTest is BaseTest {
     /// each fee branch of f moves by at least size * slope / (unit * WAD) token units per price wei,
     /// slope = WAD - mmr - feeRate for a long and WAD + mmr for a short (its flatter branch); the
     /// closed form itself rounds by < 1 wei.
+    /// On the capped line (equity flat) only maintenance moves, by at least size * mmr per wei.
     function _tolerance(Case memory c) internal pure returns (uint256) {
         uint256 slope = c.size * (c.isLong ? WAD - c.mmr - c.feeRate : WAD + c.mmr);
+        if (c.maxProfit != NO_CAP) slope = c.size * c.mmr;
         return (4 * c.unit * WAD + slope - 1) / slope + 1;
     }
 
@@ -336,6 +358,82 @@ contract PositionMathTest is BaseTest {
         _checkLiquidationPrice(c);
     }
 
+    /// @notice A short with a bound-legal cap: its price is the smallest root of its uncapped and
+    /// capped lines (liquidatable above it), checked like the uncapped one, both fee branches.
+    function testFuzz_liquidationPrice_cappedShort_matchesBinarySearch(
+        bool is18,
+        uint256 entry,
+        uint256 notional,
+        uint256 collateral,
+        uint256 borrowFee,
+        uint256 mmr,
+        uint256 feeRate,
+        uint256 minFee,
+        uint256 bps
+    ) public pure {
+        Case memory c = _case(false, is18, entry, notional, collateral, borrowFee, mmr, feeRate);
+        c.minFee = bound(minFee, 0, _min(PositionMath.notionalUp(c.size, c.entry, c.unit) / 10 + 10, type(uint96).max));
+        _cap(c, bps);
+        _checkLiquidationPrice(c);
+    }
+
+    /// @notice A capped long is liquidatable again above `liquidationPriceHigh`: at H + 1 wei it
+    /// is, `tol` below H (if that is above the loss side) it is not, and a binary search between
+    /// them finds H within the tolerance.
+    function testFuzz_liquidationPriceHigh_cappedLong_matchesBinarySearch(
+        bool is18,
+        uint256 entry,
+        uint256 notional,
+        uint256 collateral,
+        uint256 borrowFee,
+        uint256 mmr,
+        uint256 feeRate,
+        uint256 minFee,
+        uint256 bps
+    ) public pure {
+        Case memory c = _case(true, is18, entry, notional, collateral, borrowFee, mmr, feeRate);
+        c.minFee = bound(minFee, 0, _min(PositionMath.notionalUp(c.size, c.entry, c.unit) / 10 + 10, type(uint96).max));
+        _cap(c, bps);
+        uint256 high = _closedFormHigh(c);
+        uint256 tol = _tolerance(c);
+        vm.assume(high + 1 < MAX_PRICE);
+        assertTrue(_liquidatable(c, high + 1), "capped long healthy just above its high liquidation price");
+        uint256 low = _closedForm(c);
+        if (high <= low + 2 * tol + 1) return; // no healthy price between the two roots to bracket
+        uint256 lo = high - tol;
+        assertFalse(_liquidatable(c, lo), "capped long liquidatable beyond tolerance below its high price");
+        uint256 hi = MAX_PRICE;
+        while (hi - lo > 1) {
+            uint256 mid = lo + (hi - lo) / 2;
+            if (_liquidatable(c, mid)) hi = mid;
+            else lo = mid;
+        }
+        assertApproxEqAbs(hi, high, tol, "closed form vs binary search (high)");
+    }
+
+    /// @notice Both roots at the boundary of a capped long: liquidatable 1 wei below the loss-side
+    /// price and 1 wei above the profit-side one; with H below L it is liquidatable everywhere.
+    function testFuzz_liquidationPrice_cappedLong_isLiquidatableOutsideItsRoots(
+        bool is18,
+        uint256 entry,
+        uint256 notional,
+        uint256 collateral,
+        uint256 borrowFee,
+        uint256 mmr,
+        uint256 feeRate,
+        uint256 minFee,
+        uint256 bps,
+        uint256 px
+    ) public pure {
+        Case memory c = _case(true, is18, entry, notional, collateral, borrowFee, mmr, feeRate);
+        c.minFee = bound(minFee, 0, _min(PositionMath.notionalUp(c.size, c.entry, c.unit) / 10 + 10, type(uint96).max));
+        _cap(c, bps);
+        uint256 low = _closedForm(c);
+        uint256 high = _closedFormHigh(c);
+        px = bound(px, 1, MAX_PRICE);
+        if (px < low || px > high) assertTrue(_liquidatable(c, px), "healthy outside [low, high]");
+    }
+
     /// @notice The engine's health (HealthLib) is exactly the primitives' predicate, and its
     /// liquidation price is the closed form, at any price and index.
     function testFuzz_healthLib_matchesPrimitives(
@@ -352,14 +450,25 @@ contract PositionMathTest is BaseTest {
     ) public pure {
         Case memory c = _case(isLong, is18, entry, notional, collateral, 0, mmr, feeRate);
         c.minFee = bound(minFee, 0, 1e12);
-        px = bound(px, 1, MAX_PRICE);
-        indexDelta = bound(indexDelta, 0, 1e18);
+        _checkHealthLib(c, bound(px, 1, MAX_PRICE), bound(indexDelta, 0, 1e18));
+    }
+
+    function _checkHealthLib(Case memory c, uint256 px, uint256 indexDelta) internal pure {
+        c.maxProfit = PositionMath.maxProfitUp(c.size, c.entry, 5000, c.unit);
         c.borrowFee = PositionMath.borrowFeeUp(c.size, c.entry, indexDelta, c.unit);
+        bool expected = _liquidatable(c, px);
+        Health memory h = _healthOf(c, px, indexDelta);
+        assertEq(h.borrowFee, c.borrowFee, "borrow fee");
+        assertEq(h.liquidatable, expected, "liquidatable");
+        assertEq(h.liquidationPrice, _closedForm(c), "liquidation price");
+    }
+
+    function _healthOf(Case memory c, uint256 px, uint256 indexDelta) internal pure returns (Health memory h) {
         Position memory p = Position({
             size: uint128(c.size),
             entryPrice: uint96(c.entry),
             marketId: 0,
-            isLong: isLong,
+            isLong: c.isLong,
             collateral: uint96(c.collateral),
             borrowIndex: 1e18,
             riskVersion: 0,
@@ -371,10 +480,7 @@ contract PositionMathTest is BaseTest {
             minLiquidationFee: uint96(c.minFee),
             maxProfitFactorBps: 5000
         });
-        Health memory h = HealthLib.health(p, risk, px, 1e18 + indexDelta, c.unit);
+        h = HealthLib.health(p, risk, px, 1e18 + indexDelta, c.unit);
         h = HealthLib.withLiquidationPrice(h, p, risk, c.unit);
-        assertEq(h.borrowFee, c.borrowFee, "borrow fee");
-        assertEq(h.liquidatable, _liquidatable(c, px), "liquidatable");
-        assertEq(h.liquidationPrice, _closedForm(c), "liquidation price");
     }
 }

@@ -45,6 +45,10 @@ contract PositionMathHarness {
         uint256 initialMarginUp;
         int256 equity;
         uint256 liquidationPrice;
+        uint256 liquidationPriceHigh;
+        uint256 liquidationFeeDown;
+        uint256 closeFeeUp;
+        int256 cappedPnl;
         Health health;
         int256 equityWithoutProfit;
         uint256 marginAfterChangeUp;
@@ -79,11 +83,19 @@ contract PositionMathHarness {
             c.entry,
             c.collateral,
             r.borrowFeeUp,
+            r.maxProfitUp,
             c.mmr,
             c.liquidationFeeRate,
             c.minLiquidationFee,
             c.unit
         );
+        r.liquidationPriceHigh = PositionMath.liquidationPriceHigh(
+            c.size, c.collateral, r.borrowFeeUp, r.maxProfitUp, c.mmr, c.liquidationFeeRate, c.minLiquidationFee, c.unit
+        );
+        r.liquidationFeeDown = PositionMath.liquidationFeeDown(r.notionalDown, c.liquidationFeeRate, c.minLiquidationFee);
+        // The case's maxLeverage doubles as the close fee rate (both WAD).
+        r.closeFeeUp = PositionMath.closeFeeUp(r.notionalUp, c.maxLeverage, c.mmr);
+        r.cappedPnl = PositionMath.cappedPnl(r.pnl, r.maxProfitUp);
         Position memory p = Position({
             size: uint128(c.size),
             entryPrice: uint96(c.entry),

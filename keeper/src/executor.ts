@@ -225,6 +225,19 @@ export class Executor {
     }
   }
 
+  /** Why `liquidate(id)` reverts (the error), or undefined when it would go through. */
+  async #simulateOne(id: bigint): Promise<unknown> {
+    const data = this.#iface.encodeFunctionData("liquidate", [id]);
+    try {
+      await this.provider.call({ from: this.address, to: this.client.engineAddress, data });
+      return undefined;
+    } catch (e) {
+      const err = this.client.toError(e);
+      if (!isRevert(err)) throw err;
+      return err;
+    }
+  }
+
   /** Gas estimate of liquidating `ids`; null when the estimate reverts (RPC trouble throws). */
   async #estimate(ids: readonly bigint[]): Promise<bigint | null> {
     try {
@@ -281,6 +294,19 @@ export class Executor {
         queue.unshift(batch.slice(0, half), batch.slice(half));
         continue;
       }
+      if (sim.liquidated === 0n && batch.length === 1 && (await this.client.previewLiquidations(batch))[0]?.liquidatable) {
+        // Liquidatable, yet the batch skips it: its own liquidation reverts (e.g. its vault's
+        // transfer); `liquidate` gives the reason. Set aside like a reverting batch of one.
+        const error = await this.#simulateOne(batch[0]!);
+        this.#quarantine.set(batch[0]!, block + this.#o.quarantineBlocks);
+        this.#metrics?.inc("keeper_failures_total", 1, { kind: "simulation_revert" });
+        this.#log.error("liquidation.simulationReverted", {
+          id: batch[0],
+          error: (error as Error)?.message ?? String(error),
+          action: `set aside for ${this.#o.quarantineBlocks} blocks`,
+        });
+        continue;
+      }
       if (sim.liquidated === 0n) {
         this.#log.info("liquidation.skipped", { ids: batch.length, reason: "nothing liquidatable on chain (taken by another keeper, or healthy again)" });
         this.#metrics?.inc("keeper_skipped_total", batch.length, { reason: "not_liquidatable_on_chain" });
@@ -304,6 +330,13 @@ export class Executor {
             queue.unshift(...(sim.ok ? [] : [batch]));
             continue;
           }
+        }
+        if (sim.liquidated < BigInt(batch.length)) {
+          // Every id is liquidatable, yet the chain skips some: their own liquidation reverts
+          // (liquidateMany isolates it). Halve until the failing ones stand alone.
+          const half = Math.ceil(batch.length / 2);
+          queue.unshift(batch.slice(0, half), batch.slice(half));
+          continue;
         }
       }
       const gas = await this.#estimate(batch);

@@ -85,20 +85,22 @@ export interface PositionRecord {
   maxProfitFactorBps: bigint;
 }
 
-/** Health of a position at one price (struct `Health`). */
+/** Health of a position at one price (struct `Health`), on the value settlement pays. */
 export interface Health {
   price: bigint;
   notional: bigint;
+  /** PnL as close and liquidation settle it: a gain is capped at the position's max profit. */
   pnl: bigint;
   borrowFee: bigint;
   equity: bigint;
   maintenance: bigint;
   liquidationFee: bigint;
   /**
-   * Liquidation price L with the borrow fee accrued so far (`PositionMath.liquidationPrice`): a
-   * long is liquidatable strictly below L and always at L - 1 wei, a short strictly above L and
-   * always at L + 1 wei; at L itself the integer-rounded health may go either way. 0 when no
-   * positive price solves it.
+   * Loss-side liquidation price L with the borrow fee accrued so far
+   * (`PositionMath.liquidationPrice`): a long is liquidatable strictly below L and always at
+   * L - 1 wei, a short strictly above L and always at L + 1 wei; at L itself the integer-rounded
+   * health may go either way. 0 when no positive price solves it. A long whose gain is capped is
+   * also liquidatable above `PositionMath.liquidationPriceHigh`.
    */
   liquidationPrice: bigint;
   liquidatable: boolean;

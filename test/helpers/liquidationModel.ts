@@ -64,17 +64,20 @@ export function expectedLiquidation(
   const notional = divUp(p.size * px, unit);
   const gain = p.isLong ? px >= p.entryPrice : px <= p.entryPrice;
   const move = px >= p.entryPrice ? px - p.entryPrice : p.entryPrice - px;
-  const pnl = gain ? (p.size * move) / unit : -divUp(p.size * move, unit);
+  // DESIGN.md v2 "Everything settles": health uses the pnl settlement pays, capped at max profit.
+  const cap = divUp(p.size * p.entryPrice * risk.maxProfitFactorBps, BPS * unit);
+  const pnl = min(gain ? (p.size * move) / unit : -divUp(p.size * move, unit), cap);
   const borrowFee = divUp(p.size * p.entryPrice * (index - p.borrowIndex), WAD * unit);
   const equity = p.collateral + pnl - borrowFee;
-  const keeperReward = max(divUp(notional * risk.liquidationFeeRate, WAD), risk.minLiquidationFee);
-  const maintenance = divUp(notional * risk.mmr, WAD) + keeperReward;
+  const liquidationFee = max(divUp(notional * risk.liquidationFeeRate, WAD), risk.minLiquidationFee);
+  const maintenance = divUp(notional * risk.mmr, WAD) + liquidationFee;
+  // The reward is a payout: rounded down (the maintenance term above rounds up).
+  const keeperReward = max(((p.size * px) / unit * risk.liquidationFeeRate) / WAD, risk.minLiquidationFee);
   const liquidatable = equity < maintenance;
   const zero = { badDebt: 0n, toInsurance: 0n, fromInsurance: 0n, fromPool: 0n, lpDelta: 0n };
   if (!liquidatable) return { liquidatable, notional, pnl, borrowFee, equity, maintenance, keeperReward, ...zero };
 
-  const cap = divUp(p.size * p.entryPrice * risk.maxProfitFactorBps, BPS * unit);
-  const owedToLps = borrowFee - min(pnl, cap);
+  const owedToLps = borrowFee - pnl;
   const rest = vaultBalance - owedToLps - keeperReward;
   let toInsurance = 0n;
   let fromInsurance = 0n;

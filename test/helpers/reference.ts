@@ -94,10 +94,17 @@ export function indexAt(
 
 export type Pos = { isLong: boolean; size: bigint; entry: bigint; collateral: bigint; borrowIndex: bigint };
 
-/** Health of a position at price p and market borrow index `index`. */
+/** Keeper reward: max(notional rounded down * liquidationFeeRate rounded down, minLiquidationFee) (a payout). */
+export const keeperRewardDown = (u: Units, size: bigint, price: bigint, r: Risk): bigint =>
+  max(wMulDown(u.down(size * price), r.liquidationFeeRate), r.minLiquidationFee);
+
+/**
+ * Health of a position at price p and market borrow index `index`, on the value settlement pays
+ * (DESIGN.md v2 "Everything settles"): the pnl is capped at the position's max profit.
+ */
 export function health(u: Units, p: Pos, r: Risk, price: bigint, index: bigint) {
   const notional = u.notional(p.size, price);
-  const pnl = u.pnl(p.isLong, p.size, p.entry, price);
+  const pnl = min(u.pnl(p.isLong, p.size, p.entry, price), u.maxProfit(p.size, p.entry, r.maxProfitFactorBps));
   const fee = u.borrowFee(p.size, p.entry, index - p.borrowIndex);
   const equity = p.collateral + pnl - fee;
   const liqFee = liquidationFee(notional, r);
@@ -120,10 +127,9 @@ export function liquidationSplit(
   insuranceFund: bigint,
 ) {
   const h = health(u, p, r, price, index);
-  const cappedPnl = min(h.pnl, u.maxProfit(p.size, p.entry, r.maxProfitFactorBps));
   // What the vault owes LPs: the realised loss plus the borrow fee (negative: LPs pay a gain).
-  const owedToLps = h.borrowFee - cappedPnl;
-  const keeperReward = h.liquidationFee;
+  const owedToLps = h.borrowFee - h.pnl;
+  const keeperReward = keeperRewardDown(u, p.size, price, r);
   const rest = vaultBalance - owedToLps - keeperReward;
   let toInsurance = 0n;
   let fromInsurance = 0n;
@@ -158,6 +164,7 @@ export function decreaseSettlement(
   index: bigint,
   closeFeeRate: bigint,
   maxProfitFactorBps: bigint,
+  mmr?: bigint,
 ) {
   const isClose = sizeDelta === p.size;
   const reserve = u.maxProfit(p.size, p.entry, maxProfitFactorBps);
@@ -166,7 +173,8 @@ export function decreaseSettlement(
   const rawPnl = u.pnl(p.isLong, sizeDelta, p.entry, price);
   const pnl = min(rawPnl, cap);
   const borrowFee = u.borrowFee(p.size, p.entry, index - p.borrowIndex);
-  const closeFee = wMulUp(u.notional(sizeDelta, price), closeFeeRate);
+  // The close fee rate is capped at the position's mmr (so maintenance always covers it).
+  const closeFee = wMulUp(u.notional(sizeDelta, price), mmr !== undefined && mmr < closeFeeRate ? mmr : closeFeeRate);
   const released = isClose ? p.collateral : (p.collateral * sizeDelta) / p.size;
   const net = released + pnl - borrowFee - closeFee;
   const payout = net > 0n ? net : 0n;

@@ -45,6 +45,10 @@ type Out = {
   initialMarginUp: bigint;
   equity: bigint;
   liquidationPrice: bigint;
+  liquidationPriceHigh: bigint;
+  liquidationFeeDown: bigint;
+  closeFeeUp: bigint;
+  cappedPnl: bigint;
   health: Health;
   equityWithoutProfit: bigint;
   marginAfterChangeUp: bigint;
@@ -64,6 +68,7 @@ const positionOf = (c: Case) => ({
   entryPrice: c.entry,
   collateral: c.collateral,
   borrowIndex: c.borrowIndex,
+  maxProfitFactorBps: c.maxProfitFactorBps,
 });
 
 /** The SDK side: every function on one case, in the harness's order; ok = false where it throws. */
@@ -79,8 +84,15 @@ function sdkEvaluate(c: Case): Out | { ok: false } {
     const initialMarginUp = PositionMath.initialMarginUp(notionalUp, c.maxLeverage);
     const equity = PositionMath.equity(c.collateral, pnl, borrowFeeUp);
     const liquidationPrice = PositionMath.liquidationPrice(
-      c.isLong, c.size, c.entry, c.collateral, borrowFeeUp, c.mmr, c.liquidationFeeRate, c.minLiquidationFee, c.unit,
+      c.isLong, c.size, c.entry, c.collateral, borrowFeeUp, maxProfitUp, c.mmr, c.liquidationFeeRate, c.minLiquidationFee, c.unit,
     );
+    const liquidationPriceHigh = PositionMath.liquidationPriceHigh(
+      c.size, c.collateral, borrowFeeUp, maxProfitUp, c.mmr, c.liquidationFeeRate, c.minLiquidationFee, c.unit,
+    );
+    const liquidationFeeDown = PositionMath.liquidationFeeDown(notionalDown, c.liquidationFeeRate, c.minLiquidationFee);
+    // The harness uses the case's maxLeverage as the close fee rate (both WAD).
+    const closeFeeUp = PositionMath.closeFeeUp(notionalUp, c.maxLeverage, c.mmr);
+    const cappedPnl = PositionMath.cappedPnl(pnl, maxProfitUp);
     const risk = riskOf(c);
     const p = positionOf(c);
     const health = HealthLib.withLiquidationPrice(HealthLib.health(p, risk, c.price, c.index, c.unit), p, risk, c.unit);
@@ -93,7 +105,8 @@ function sdkEvaluate(c: Case): Out | { ok: false } {
     );
     return {
       ok: true, notionalDown, notionalUp, pnl, borrowFeeUp, maxProfitUp, liquidationFeeUp, maintenanceUp,
-      initialMarginUp, equity, liquidationPrice, health, equityWithoutProfit, marginAfterChangeUp, maxRemovableCollateral,
+      initialMarginUp, equity, liquidationPrice, liquidationPriceHigh, liquidationFeeDown, closeFeeUp, cappedPnl, health,
+      equityWithoutProfit, marginAfterChangeUp, maxRemovableCollateral,
     };
   } catch (e) {
     if (e instanceof ArithmeticError) return { ok: false };
@@ -220,6 +233,10 @@ async function harnessRun(harness: { run: (cases: Case[]) => Promise<unknown[]> 
       equityWithoutProfit: o.equityWithoutProfit,
       marginAfterChangeUp: o.marginAfterChangeUp,
       maxRemovableCollateral: o.maxRemovableCollateral,
+      liquidationPriceHigh: o.liquidationPriceHigh,
+      liquidationFeeDown: o.liquidationFeeDown,
+      closeFeeUp: o.closeFeeUp,
+      cappedPnl: o.cappedPnl,
       health: {
         price: o.health.price,
         notional: o.health.notional,
@@ -281,11 +298,12 @@ describe("sdk parity: PositionMath and HealthLib against the Solidity libraries"
     compare(cases, await harnessRun(harness, cases));
   });
 
-  it("test_liquidationPrice_boundary: a long is liquidatable one wei below L, a short one wei above; at L either way", () => {
+  it("test_liquidationPrice_boundary: a long is liquidatable one wei below L and above H, a short one wei above L; at L either way", () => {
     // L rounds towards liquidation; one wei past it the real-number margin is already negative
     // and every rounding in health() favours liquidation, so the position must be liquidatable.
     const rng = new Rng(SEED ^ 0xb0bn);
     let checked = 0;
+    let checkedHigh = 0;
     const atL = { liquidatable: 0, healthy: 0 };
     for (let i = 0; i < 3_000; i++) {
       const c = randomCase(rng);
@@ -298,8 +316,15 @@ describe("sdk parity: PositionMath and HealthLib against the Solidity libraries"
       expect(h.liquidatable, `case ${i} L=${L}`).to.equal(true);
       checked++;
       atL[HealthLib.health(positionOf(c), riskOf(c), L, c.index, c.unit).liquidatable ? "liquidatable" : "healthy"]++;
+      // A long's profit side: with its gain capped it is liquidatable again one wei above H.
+      const H = (r as Out).liquidationPriceHigh;
+      if (c.isLong && H + 1n <= U96) {
+        expect(HealthLib.health(positionOf(c), riskOf(c), H + 1n, c.index, c.unit).liquidatable, `case ${i} H=${H}`).to.equal(true);
+        checkedHigh++;
+      }
     }
     expect(checked).to.be.greaterThan(1_000);
+    expect(checkedHigh, "capped longs checked one wei above H").to.be.greaterThan(100);
     // At L itself the integer-rounded health goes either way (hence "strictly past L" in the docs).
     expect(atL.liquidatable, "liquidatable at L").to.be.greaterThan(0);
     expect(atL.healthy, "healthy at L").to.be.greaterThan(0);

@@ -263,7 +263,7 @@ describe("liquidate", () => {
       await s.ethFeed.updateAnswer(294_999_999_900n); // 2949.999999
       await expect(s.engine.connect(keeper).liquidate(5n))
         .to.emit(s.engine, "PositionLiquidated")
-        .withArgs(5n, keeper.address, carol.address, 2_949_999_999n * 10n ** 12n, 29_499_999n, 29_500_000n, 14_750_000n, 0n, 14_749_999n, 0n, 0n, 50_000_001n);
+        .withArgs(5n, keeper.address, carol.address, 2_949_999_999n * 10n ** 12n, 29_499_999n, 29_500_000n, 14_749_999n, 0n, 14_750_000n, 0n, 0n, 50_000_001n);
     });
 
     it("liquidate: reverts with PositionNotFound for an unknown id", async () => {
@@ -453,7 +453,8 @@ describe("liquidateMany", () => {
     await s.ethFeed.updateAnswer(feedAnswer(2_950n));
     expect(await s.engine.connect(keeper).liquidateMany.staticCall([5n])).to.deep.equal([0n, 0n]);
     await s.ethFeed.updateAnswer(294_999_999_900n);
-    expect(await s.engine.connect(keeper).liquidateMany.staticCall([5n])).to.deep.equal([1n, 14_750_000n]);
+    // The reward rounds down: 0.5 % of 2,949.999999 is 14.749999995.
+    expect(await s.engine.connect(keeper).liquidateMany.staticCall([5n])).to.deep.equal([1n, 14_749_999n]);
     await s.ethFeed.updateAnswer(feedAnswer(3_050n));
     expect((await s.engine.previewLiquidation(6n)).equity).to.equal(30_500_000n);
     expect(await s.engine.connect(keeper).liquidateMany.staticCall([6n])).to.deep.equal([0n, 0n]);

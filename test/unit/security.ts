@@ -99,17 +99,63 @@ describe("security", () => {
       await expectPoolConserved(s);
     });
 
-    it("liquidateMany: a blacklisted vault in the batch reverts the whole batch (keepers must drop it)", async () => {
-      // Documents current behaviour: liquidateMany skips unknown, healthy and bad-price ids, but a
-      // token-level transfer failure of one vault is not caught.
+    it("liquidateMany: a blacklisted vault is skipped untouched; the rest of the batch is liquidated and rewarded", async () => {
+      // Changed rule (issue 11): a vault whose transfer reverts used to revert the whole batch.
       const s = await networkHelpers.loadFixture(blacklist);
-      const vault2 = await s.engine.vaultOf(2n);
-      await s.bl.setBlacklisted(vault2, true);
+      const { keeper, alice } = s.signers;
+      await s.engine.connect(alice).open(ETH_MARKET, true, 75n * USDC, WAD, PX, FAR); // id 4
+      const vault3 = await s.engine.vaultOf(3n);
+      await s.bl.setBlacklisted(vault3, true);
       await s.ethFeed.updateAnswer(feedAnswer(2_950n));
-      await expect(s.engine.connect(s.signers.keeper).liquidateMany([2n, 3n]))
-        .to.be.revertedWithCustomError(s.bl, "Blacklisted")
-        .withArgs(vault2);
-      await expect(s.engine.connect(s.signers.keeper).liquidateMany([3n])).to.emit(s.engine, "PositionLiquidated");
+      const before3 = await s.engine.position(3n);
+      const previews = [await s.engine.previewLiquidation(2n), await s.engine.previewLiquidation(4n)];
+      const reward = previews[0]!.keeperReward + previews[1]!.keeperReward;
+      expect(await s.engine.connect(keeper).liquidateMany.staticCall([2n, 3n, 4n])).to.deep.equal([2n, reward]);
+      await expectBalanceDeltas(
+        s.token,
+        [keeper, vault3],
+        async () => {
+          const tx = s.engine.connect(keeper).liquidateMany([2n, 3n, 4n]);
+          // One block later than the previews: the borrow fee (and so equity and the split) moved a little.
+          await expect(tx).to.emit(s.engine, "PositionLiquidated").withArgs(2n, keeper.address, s.signers.bob.address, 2_950n * WAD, () => true, previews[0]!.maintenance, previews[0]!.keeperReward, 0n, (x: bigint) => x >= 0n, 0n, 0n, () => true);
+          await expect(tx).to.emit(s.engine, "PositionLiquidated").withArgs(4n, keeper.address, alice.address, 2_950n * WAD, () => true, previews[1]!.maintenance, previews[1]!.keeperReward, 0n, (x: bigint) => x >= 0n, 0n, 0n, () => true);
+        },
+        [reward, 0n],
+      );
+      expect(await s.engine.position(3n)).to.deep.equal(before3);
+      expect(await s.engine.ownerOf(3n)).to.equal(s.signers.carol.address);
+      expect(await s.engine.isLiquidatable(3n)).to.equal(true);
+      expect((await s.engine.position(2n)).size).to.equal(0n);
+      expect((await s.engine.position(4n)).size).to.equal(0n);
+      await expectPoolConserved(s);
+    });
+
+    it("liquidateMany: a batch given too little gas for a liquidation reverts instead of skipping it", async () => {
+      // Without this a gas estimate (binary search for the least gas that does not revert) would
+      // settle on the gas at which the self-call runs out and every id is skipped.
+      const s = await networkHelpers.loadFixture(blacklist);
+      await s.ethFeed.updateAnswer(feedAnswer(2_950n));
+      const engine = s.engine.connect(s.signers.keeper);
+      const used = (await (await engine.liquidateMany.send([2n])).wait())!.gasUsed;
+      await networkHelpers.loadFixture(blacklist).then(() => s.ethFeed.updateAnswer(feedAnswer(2_950n)));
+      let reverted = 0;
+      for (let gasLimit = 40_000n; gasLimit < used + 10_000n; gasLimit += 2_000n) {
+        const out = await engine.liquidateMany.staticCall([2n], { gasLimit }).then(
+          (r) => r,
+          () => null,
+        );
+        if (out === null) reverted++;
+        else expect(out[0], `gas ${gasLimit}: succeeded without liquidating`).to.equal(1n);
+      }
+      expect(reverted).to.be.greaterThan(0);
+    });
+
+    it("liquidateFromBatch: reverts with Unauthorized for any caller but the engine", async () => {
+      const s = await networkHelpers.loadFixture(blacklist);
+      await s.ethFeed.updateAnswer(feedAnswer(2_950n));
+      await expect(s.engine.connect(s.signers.keeper).liquidateFromBatch(2n, s.signers.keeper, 2_950n * WAD))
+        .to.be.revertedWithCustomError(s.engine, "Unauthorized")
+        .withArgs(s.signers.keeper.address);
     });
   });
 
@@ -147,6 +193,37 @@ describe("security", () => {
         expect(await s.rt.lastRevertData()).to.equal(s.engine.interface.encodeErrorResult(GUARD, []));
       });
     }
+
+    it("liquidate: a token hook on the first transfer sees the final ledger and no position (effects before transfers)", async () => {
+      const s = await networkHelpers.loadFixture(reentrant);
+      await s.ethFeed.updateAnswer(feedAnswer(2_950n));
+      // The first transfer is the vault paying the keeper; the hook reads the ledger right then.
+      await s.rt.arm(s.engine, s.engine.interface.encodeFunctionData("ledger", []));
+      await expect(s.engine.connect(s.signers.keeper).liquidate(2n)).to.emit(s.engine, "PositionLiquidated");
+      expect(await s.rt.lastCallSucceeded()).to.equal(true);
+      const seen = s.engine.interface.decodeFunctionResult("ledger", await s.rt.lastRevertData())[0];
+      expect(seen.toArray()).to.deep.equal((await s.engine.ledger()).toArray());
+    });
+
+    it("liquidateMany: a token hook on the vault transfer sees the final ledger and no position", async () => {
+      const s = await networkHelpers.loadFixture(reentrant);
+      await s.ethFeed.updateAnswer(feedAnswer(2_950n));
+      await s.rt.arm(s.engine, s.engine.interface.encodeFunctionData("position", [2n]));
+      await expect(s.engine.connect(s.signers.keeper).liquidateMany([2n])).to.emit(s.engine, "PositionLiquidated");
+      expect(await s.rt.lastCallSucceeded()).to.equal(true);
+      const seen = s.engine.interface.decodeFunctionResult("position", await s.rt.lastRevertData())[0];
+      expect(seen.size).to.equal(0n);
+    });
+
+    it("close: a callback into liquidateFromBatch during the payout fails with Unauthorized", async () => {
+      const s = await networkHelpers.loadFixture(reentrant);
+      await s.ethFeed.updateAnswer(feedAnswer(2_950n)); // position 2 liquidatable
+      await s.rt.arm(s.engine, s.engine.interface.encodeFunctionData("liquidateFromBatch", [2n, s.signers.bob.address, 2_950n * WAD]));
+      await expect(s.engine.connect(s.signers.alice).close(1n, 0n, FAR)).to.emit(s.engine, "PositionDecreased");
+      expect(await s.rt.lastCallSucceeded()).to.equal(false);
+      expect(await s.rt.lastRevertData()).to.equal(s.engine.interface.encodeErrorResult("Unauthorized", [await s.rt.getAddress()]));
+      expect((await s.engine.position(2n)).size).to.equal(WAD);
+    });
 
     it("liquidate: a callback into the pool's deposit (engine hook) fails with the engine's guard", async () => {
       const s = await networkHelpers.loadFixture(reentrant);

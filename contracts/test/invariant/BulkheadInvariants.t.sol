@@ -160,6 +160,14 @@ contract BulkheadInvariantsTest is InvariantBase {
         _assertNoFinding(Handler.Kind.Payability);
     }
 
+    // ---------------------------------------------------------------- 12. settlement
+
+    /// @notice [12] After every action, every open position was closable by its owner (its close
+    /// net, collateral + capped pnl - borrow fee - close fee, not negative) or liquidatable.
+    function invariant_EveryOpenPositionSettles() public view {
+        _assertNoFinding(Handler.Kind.Settlement);
+    }
+
     // ---------------------------------------------------------------- 7. no free value
 
     /// @notice [7] Opening and closing at an unchanged price (with increases, decreases and

@@ -35,7 +35,8 @@ contract Handler {
         Payability, // [6] every close of a position with non-negative net is paid in full
         FreeValue, // [7]
         Pause, // what pausing stops and what it must not
-        Governance // a risk-parameter change made an open position liquidatable
+        Governance, // a risk-parameter change made an open position liquidatable
+        Settlement // [12] an open position was neither closable (net >= 0) nor liquidatable
     }
 
     /// @dev The handler's belief about one position id: its record and owner as of the last
@@ -570,8 +571,8 @@ contract Handler {
         int256 pnl = PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit);
         int256 cap = int256(PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit));
         if (pnl > cap) pnl = cap;
-        uint256 closeFee = Math.mulDiv(
-            PositionMath.notionalUp(p.size, px, unit), engine.market(p.marketId).closeFeeRate, WAD, Math.Rounding.Ceil
+        uint256 closeFee = PositionMath.closeFeeUp(
+            PositionMath.notionalUp(p.size, px, unit), engine.market(p.marketId).closeFeeRate, risk.mmr
         );
         return int256(uint256(p.collateral)) + pnl - int256(fee + closeFee);
     }
@@ -699,7 +700,10 @@ contract Handler {
             if (predicted != _modelLiquidatable(p, px[p.marketId], index[p.marketId])) {
                 _flag(Kind.Soundness, "isLiquidatable != DESIGN predicate");
             }
-            if (!predicted) continue;
+            if (!predicted) {
+                if (_closeNet(p) < 0) _flag(Kind.Settlement, "open position neither closable nor liquidatable");
+                continue;
+            }
             ++calls["probe.liquidatable"];
             if (paused) ++calls["probe.liquidatable.paused"];
             if (emptyInsurance) ++calls["probe.liquidatable.noInsurance"];
@@ -744,7 +748,8 @@ contract Handler {
         if (engine.isLiquidatable(id)) _flag(Kind.InitialMargin, string.concat(action, ": liquidatable right after"));
     }
 
-    /// @dev DESIGN.md: liquidatable <=> equity(p) < notional(p) * mmr + max(notional(p) * feeRate, minFee).
+    /// @dev DESIGN.md: liquidatable <=> equity(p) < notional(p) * mmr + max(notional(p) * feeRate, minFee),
+    /// equity on the pnl settlement pays (capped at the max profit, v2 "Everything settles").
     function _modelLiquidatable(Position memory p) internal returns (bool) {
         return _modelLiquidatable(p, engine.price(p.marketId), engine.currentBorrowIndex(p.marketId));
     }
@@ -753,8 +758,9 @@ contract Handler {
         RiskParams memory risk = _risk(p.marketId, p.riskVersion);
         uint256 notional = PositionMath.notionalUp(p.size, px, unit);
         uint256 borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, index - p.borrowIndex, unit);
-        int256 equity =
-            PositionMath.equity(p.collateral, PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit), borrowFee);
+        int256 pnl = PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit);
+        int256 cap = int256(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
+        int256 equity = PositionMath.equity(p.collateral, pnl < cap ? pnl : cap, borrowFee);
         return equity
             < int256(PositionMath.maintenanceUp(notional, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee));
     }

@@ -186,19 +186,10 @@ export namespace BulkheadLogic {
     return undefined;
   }
 
-  /** `checkInitialMargin` (open): equity >= notional / maxLeverage (up) and collateral >= minCollateral. */
-  export function checkInitialMargin(
-    equity: bigint,
-    notional: bigint,
-    collateral: bigint,
-    m: Pick<MarketState, "maxLeverage" | "minCollateral">,
-  ): { required: bigint; revert?: RevertReason } {
-    return checkMargin(equity, PositionMath.initialMarginUp(notional, m.maxLeverage), collateral, m);
-  }
-
   /**
-   * `checkMarginAfterChange` (increase, decrease, collateral removal): initial margin, and the
-   * position comes out healthy, so `required` = max(initial margin, maintenance).
+   * `checkMarginAfterChange` (open, increase, decrease, collateral removal): initial margin, and
+   * the position comes out healthy, so `required` = max(initial margin, maintenance). `equity`
+   * uses the capped pnl, as health does.
    */
   export function checkMarginAfterChange(
     equity: bigint,
@@ -296,7 +287,7 @@ export namespace BulkheadLogic {
     }
     if (acceptablePrice !== undefined) reasons.push(checkSlippage(isLong, price, acceptablePrice));
     const notional = PositionMath.notionalUp(size, price, unit);
-    const margin = checkInitialMargin(MathLib.toInt(collateral), notional, collateral, m);
+    const margin = checkMarginAfterChange(MathLib.toInt(collateral), notional, collateral, m, ctx.risk);
     reasons.push(margin.revert);
     const oi = checkOpenInterest(m, ctx.marketId, isLong, size);
     reasons.push(oi.revert);
@@ -308,7 +299,7 @@ export namespace BulkheadLogic {
       size === 0n
         ? 0n
         : PositionMath.liquidationPrice(
-            isLong, size, price, collateral, 0n, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
+            isLong, size, price, collateral, 0n, reserve, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
           );
     return {
       notional,
@@ -377,7 +368,7 @@ export namespace BulkheadLogic {
     const booked = bookIncrease(ctx.ledger, ctx.protocolFeeShare, oldReserve, newReserve, realisedPnl, openFee, borrowFee);
     reasons.push(booked.revert);
     const liquidationPrice = PositionMath.liquidationPrice(
-      p.isLong, newSize, price, newCollateral, 0n, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
+      p.isLong, newSize, price, newCollateral, 0n, newReserve, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
     );
     return {
       borrowFee,
@@ -463,7 +454,7 @@ export namespace BulkheadLogic {
     let pnl = PositionMath.pnl(p.isLong, delta, p.entryPrice, price, unit);
     const cap = MathLib.toInt(MathLib.mulDivDown(reserve, delta, p.size));
     if (pnl > cap) pnl = cap;
-    const closeFee = MathLib.wMulUp(PositionMath.notionalUp(delta, price, unit), m.closeFeeRate);
+    const closeFee = PositionMath.closeFeeUp(PositionMath.notionalUp(delta, price, unit), m.closeFeeRate, ctx.risk.mmr);
     const released = isClose ? p.collateral : MathLib.mulDivDown(p.collateral, delta, p.size);
 
     // _settleDecrease
@@ -482,12 +473,16 @@ export namespace BulkheadLogic {
     let equityAfter = 0n;
     let liquidationPrice = 0n;
     if (!isClose && newSize > 0n && delta > 0n) {
-      equityAfter = PositionMath.equity(newCollateral, PositionMath.pnl(p.isLong, newSize, p.entryPrice, price, unit), 0n);
+      equityAfter = PositionMath.equity(
+        newCollateral,
+        PositionMath.cappedPnl(PositionMath.pnl(p.isLong, newSize, p.entryPrice, price, unit), newReserve),
+        0n,
+      );
       const margin = checkMarginAfterChange(equityAfter, PositionMath.notionalUp(newSize, price, unit), newCollateral, m, ctx.risk);
       initialMargin = margin.required;
       reasons.push(margin.revert);
       liquidationPrice = PositionMath.liquidationPrice(
-        p.isLong, newSize, p.entryPrice, newCollateral, 0n, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
+        p.isLong, newSize, p.entryPrice, newCollateral, 0n, newReserve, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
       );
     }
     const unreserved = { ...ctx.ledger, reserved: u256(ctx.ledger.reserved - (reserve - newReserve), "decrease") };
@@ -564,12 +559,13 @@ export namespace BulkheadLogic {
     const borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, u256(index - p.borrowIndex, "removeCollateral"), unit);
     const pnl = PositionMath.pnl(p.isLong, p.size, p.entryPrice, price, unit);
     const equityAfter = PositionMath.equityWithoutProfit(newCollateral, pnl, borrowFee);
+    const cap = HealthLib.profitCap(p, unit);
     const notional = PositionMath.notionalUp(p.size, price, unit);
     const margin = checkMarginAfterChange(equityAfter, notional, newCollateral, m, ctx.risk);
     reasons.push(margin.revert);
     const maxRemovable = PositionMath.maxRemovableCollateral(p.collateral, pnl, borrowFee, margin.required, m.minCollateral);
     const liquidationPrice = PositionMath.liquidationPrice(
-      p.isLong, p.size, p.entryPrice, newCollateral, borrowFee, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
+      p.isLong, p.size, p.entryPrice, newCollateral, borrowFee, cap, ctx.risk.mmr, ctx.risk.liquidationFeeRate, ctx.risk.minLiquidationFee, unit,
     );
     return {
       borrowFee,
@@ -604,7 +600,9 @@ export namespace BulkheadLogic {
       price,
       equity: h.equity,
       maintenance: h.maintenance,
-      keeperReward: h.liquidationFee,
+      keeperReward: PositionMath.liquidationFeeDown(
+        PositionMath.notionalDown(p.size, price, unit), risk.liquidationFeeRate, risk.minLiquidationFee,
+      ),
       badDebt: 0n,
       toInsurance: 0n,
       fromInsurance: 0n,
@@ -613,8 +611,8 @@ export namespace BulkheadLogic {
     };
     if (!r.liquidatable) return r;
     if (r.equity < 0n) r.badDebt = -r.equity;
-    const cap = MathLib.toInt(PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit));
-    r.lpDelta = MathLib.toInt(h.borrowFee) - (h.pnl < cap ? h.pnl : cap);
+    // h.pnl is already capped at the max profit: LPs are owed the fee minus what settlement pays.
+    r.lpDelta = MathLib.toInt(h.borrowFee) - h.pnl;
     return splitLiquidation(r, vaultBalance, l);
   }
 
@@ -652,7 +650,7 @@ export namespace BulkheadLogic {
     const op = "applyLiquidation";
     return {
       lpAssets: u256(i256(MathLib.toInt(l.lpAssets) + r.lpDelta, op), op),
-      reserved: u256(l.reserved - PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit), op),
+      reserved: u256(l.reserved - HealthLib.profitCap(p, unit), op),
       insuranceFund: u256(l.insuranceFund + r.toInsurance - r.fromInsurance, op),
       protocolFees: l.protocolFees,
     };

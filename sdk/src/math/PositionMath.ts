@@ -9,7 +9,7 @@
  */
 import { ConstantsLib } from "./ConstantsLib.js";
 import { MathLib } from "./MathLib.js";
-import { i256, u256 } from "./checked.js";
+import { MAX_UINT256, i256, u256 } from "./checked.js";
 
 const { WAD, BPS } = ConstantsLib;
 
@@ -59,10 +59,33 @@ export namespace PositionMath {
     return carried < currentFactorBps ? carried : currentFactorBps;
   }
 
-  /** Keeper reward: max(notional * liquidationFeeRate, minLiquidationFee). Rounds up. */
+  /**
+   * Liquidation fee in the maintenance requirement: max(notional * liquidationFeeRate,
+   * minLiquidationFee). Rounds up (a requirement); the keeper is paid `liquidationFeeDown`.
+   */
   export function liquidationFeeUp(notional: bigint, liquidationFeeRate: bigint, minLiquidationFee: bigint): bigint {
     const proportional = MathLib.wMulUp(notional, liquidationFeeRate);
     return proportional > minLiquidationFee ? proportional : minLiquidationFee;
+  }
+
+  /** Keeper reward: max(notionalDown * liquidationFeeRate, minLiquidationFee). Rounds down (a payout). */
+  export function liquidationFeeDown(notionalDown_: bigint, liquidationFeeRate: bigint, minLiquidationFee: bigint): bigint {
+    const proportional = MathLib.wMulDown(notionalDown_, liquidationFeeRate);
+    return proportional > minLiquidationFee ? proportional : minLiquidationFee;
+  }
+
+  /**
+   * Close fee on `notional`: notional * min(closeFeeRate, mmr) with the position's snapshot mmr,
+   * so it stays under maintenance and every healthy position can pay it. Rounds up.
+   */
+  export function closeFeeUp(notional: bigint, closeFeeRate: bigint, mmr: bigint): bigint {
+    return MathLib.wMulUp(notional, closeFeeRate < mmr ? closeFeeRate : mmr);
+  }
+
+  /** `pnl` as settlement pays it: a gain capped at `cap` (the position's max profit). */
+  export function cappedPnl(pnl_: bigint, cap: bigint): bigint {
+    const c = MathLib.toInt(cap);
+    return pnl_ < c ? pnl_ : c;
   }
 
   /** Maintenance requirement: notional * mmr + liquidationFee. Rounds up. */
@@ -128,12 +151,12 @@ export namespace PositionMath {
   }
 
   /**
-   * Price L at which equity(p) = maintenance(p), in closed form on the reals, with the borrow fee
-   * accrued so far. A long is liquidatable strictly below L, a short strictly above it, and always
-   * at L - 1 wei (a short at L + 1 wei), where the root is crossed; at L itself the integer-rounded
-   * health may go either way. The division rounds a long's root up and a short's down. 0 when no
-   * positive price solves it: a long that cannot be liquidated, or a short that is liquidatable at
-   * any price.
+   * Price L at which equity(p) = maintenance(p) on the loss side, in closed form on the reals, with
+   * the borrow fee accrued so far and the gain capped at `maxProfit` (settlement's value). A long is
+   * liquidatable below L (and above `liquidationPriceHigh`), a short above L; always at L - 1 wei
+   * (a short at L + 1 wei), where the root is crossed; at L itself the integer-rounded health may
+   * go either way. Long roots round up, short ones down. 0 when no positive price solves it: a
+   * long that cannot be liquidated on the loss side, or a short that is liquidatable at any price.
    */
   export function liquidationPrice(
     isLong: boolean,
@@ -141,6 +164,7 @@ export namespace PositionMath {
     entry: bigint,
     collateral: bigint,
     borrowFee: bigint,
+    maxProfit: bigint,
     mmr: bigint,
     liquidationFeeRate: bigint,
     minLiquidationFee: bigint,
@@ -158,7 +182,49 @@ export namespace PositionMath {
     );
     const fixedFee = branchRoot(isLong, size, entry, collateral, borrowFee, mmr, minLiquidationFee, unit);
     if (isLong) return proportional > fixedFee ? proportional : fixedFee;
+    const root = proportional < fixedFee ? proportional : fixedFee;
+    const capped = liquidationPriceHigh(size, collateral, borrowFee, maxProfit, mmr, liquidationFeeRate, minLiquidationFee, unit);
+    return capped < root ? capped : root;
+  }
+
+  /**
+   * Price H above which the capped equity, collateral + maxProfit - borrowFee, is below
+   * maintenance (rounded down): a long is healthy only between `liquidationPrice` and H (nowhere
+   * if H is lower). 0 when the capped equity is below maintenance at any price.
+   */
+  export function liquidationPriceHigh(
+    size: bigint,
+    collateral: bigint,
+    borrowFee: bigint,
+    maxProfit: bigint,
+    mmr: bigint,
+    liquidationFeeRate: bigint,
+    minLiquidationFee: bigint,
+    unit: bigint,
+  ): bigint {
+    const proportional = cappedRoot(
+      size, collateral, borrowFee, maxProfit, u256(mmr + liquidationFeeRate, "liquidationPrice"), 0n, unit,
+    );
+    const fixedFee = cappedRoot(size, collateral, borrowFee, maxProfit, mmr, minLiquidationFee, unit);
     return proportional < fixedFee ? proportional : fixedFee;
+  }
+
+  /** `_cappedRoot`: root of c + maxProfit - B = notional(p) * rate + fixedFee, rounded down. */
+  function cappedRoot(
+    size: bigint,
+    collateral: bigint,
+    borrowFee: bigint,
+    maxProfit: bigint,
+    rate: bigint,
+    fixedFee: bigint,
+    unit: bigint,
+  ): bigint {
+    const op = "liquidationPrice";
+    const credits = u256(u256(collateral + maxProfit, op) * unit, op);
+    const debits = u256(u256(borrowFee + fixedFee, op) * unit, op);
+    if (credits <= debits) return 0n;
+    if (rate === 0n) return MAX_UINT256;
+    return MathLib.mulDivDown(credits - debits, WAD, u256(size * rate, op));
   }
 
   /** `_branchRoot`: root of c + pnl(p) - B = notional(p) * rate + fixedFee on the reals. */
