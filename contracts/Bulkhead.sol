@@ -377,7 +377,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         RiskParams memory risk = _riskParams[p.marketId][p.riskVersion];
         r = _previewFromHealth(id, p, risk, HealthLib.health(p, risk, px, index, unit), l);
         if (!r.liquidatable) revert PositionNotLiquidatable(id, r.equity, r.maintenance);
-        _liquidationEffects(id, p, m, risk, index, r, l, msg.sender);
+        _liquidationEffects(id, p, m, index, r, l, msg.sender);
         address vault = vaultOf(id);
         uint256 balance = SafeTransferLib.balanceOf(address(_token), vault);
         uint256 toKeeper = r.keeperReward < balance ? r.keeperReward : balance;
@@ -458,7 +458,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         uint256 index = _accrue(m);
         Ledger memory l = _loadLedger();
         LiquidationPreview memory r = _previewFromHealth(id, p, risk, h, l);
-        _liquidationEffects(id, p, m, risk, index, r, l, keeper);
+        _liquidationEffects(id, p, m, index, r, l, keeper);
         address vault = vaultOf(id);
         uint256 balance = SafeTransferLib.balanceOf(address(_token), vault);
         if (balance != 0) PositionVault(vault).transfer(pool, balance);
@@ -510,7 +510,6 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         uint256 id,
         Position memory p,
         Market storage m,
-        RiskParams memory, // the cap uses the position's own factor
         uint256 index,
         LiquidationPreview memory r,
         Ledger memory l,
@@ -549,7 +548,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     function _previewFromHealth(
         uint256 id,
         Position memory p,
-        RiskParams memory, // the cap uses the position's own factor
+        RiskParams memory risk,
         Health memory h,
         Ledger memory l
     ) internal view returns (LiquidationPreview memory r) {

@@ -44,7 +44,7 @@ contract HealthBoundTest is BaseTest {
             collateral: uint96(collateral),
             borrowIndex: d.positionIndex,
             riskVersion: 0,
-            maxProfitFactorBps: 5000
+            maxProfitFactorBps: d.risk.maxProfitFactorBps
         });
     }
 

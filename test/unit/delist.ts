@@ -60,10 +60,10 @@ describe("delistMarket", () => {
     const after = await s.engine.market(BTC_MARKET);
     expect(after.delisted).to.equal(true);
     // Its stored state, the accrued fee bookkeeping included, is untouched.
-    expect([after.borrowIndex, after.accruedBorrowFees, after.lastAccrual, after.feed, after.riskVersion]).to.deep.equal([
+    expect([after.borrowIndex, after.accruedBorrowFees, after.rateIntegral, after.feed, after.riskVersion]).to.deep.equal([
       m.borrowIndex,
       m.accruedBorrowFees,
-      m.lastAccrual,
+      m.rateIntegral,
       m.feed,
       m.riskVersion,
     ]);

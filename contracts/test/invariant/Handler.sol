@@ -566,6 +566,7 @@ contract Handler {
     }
 
     function _closeNet(Position memory p) internal view returns (int256) {
+        RiskParams memory risk = engine.riskParams(p.marketId, p.riskVersion);
         uint256 px = engine.price(p.marketId);
         uint256 fee = _borrowFee(p);
         int256 pnl = PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit);
@@ -759,7 +760,7 @@ contract Handler {
         uint256 notional = PositionMath.notionalUp(p.size, px, unit);
         uint256 borrowFee = PositionMath.borrowFeeUp(p.size, p.entryPrice, index - p.borrowIndex, unit);
         int256 pnl = PositionMath.pnl(p.isLong, p.size, p.entryPrice, px, unit);
-        int256 cap = int256(PositionMath.maxProfitUp(p.size, p.entryPrice, risk.maxProfitFactorBps, unit));
+        int256 cap = int256(PositionMath.maxProfitUp(p.size, p.entryPrice, p.maxProfitFactorBps, unit));
         int256 equity = PositionMath.equity(p.collateral, pnl < cap ? pnl : cap, borrowFee);
         return equity
             < int256(PositionMath.maintenanceUp(notional, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee));
