@@ -198,11 +198,11 @@ describe("security", () => {
       const s = await networkHelpers.loadFixture(reentrant);
       await s.ethFeed.updateAnswer(feedAnswer(2_950n));
       // The first transfer is the vault paying the keeper; the hook reads the ledger right then.
-      await s.rt.arm(s.engine, s.engine.interface.encodeFunctionData("ledger", []));
+      await s.rt.arm(s.engine, s.engine.interface.encodeFunctionData("ledger"));
       await expect(s.engine.connect(s.signers.keeper).liquidate(2n)).to.emit(s.engine, "PositionLiquidated");
       expect(await s.rt.lastCallSucceeded()).to.equal(true);
-      const seen = s.engine.interface.decodeFunctionResult("ledger", await s.rt.lastRevertData())[0];
-      expect(seen.toArray()).to.deep.equal((await s.engine.ledger()).toArray());
+      const seen = s.engine.interface.decodeFunctionResult("ledger", await s.rt.lastRevertData())[0] as bigint[];
+      expect([...seen]).to.deep.equal([...(await s.engine.ledger())]);
     });
 
     it("liquidateMany: a token hook on the vault transfer sees the final ledger and no position", async () => {
