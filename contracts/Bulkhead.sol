@@ -483,7 +483,6 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     /// @dev Per-market values shared by the ids of one batch.
     struct MarketCache {
         uint8 state;
-        bool accrued;
         uint32 riskVersion;
         uint256 price;
         uint256 index;
