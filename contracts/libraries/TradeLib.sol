@@ -32,13 +32,9 @@ library TradeLib {
         Market storage m,
         RiskParams memory risk
     ) internal view {
-        uint256 required = PositionMath.initialMarginUp(notional, m.maxLeverage);
-        uint256 maintenance =
-            PositionMath.maintenanceUp(notional, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee);
-        _checkMargin(equity, maintenance > required ? maintenance : required, collateral, m);
-    }
-
-    function _checkMargin(int256 equity, uint256 required, uint256 collateral, Market storage m) private view {
+        uint256 required = PositionMath.marginAfterChangeUp(
+            notional, m.maxLeverage, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee
+        );
         if (equity < MathLib.toInt(required)) revert IBulkhead.InsufficientMargin(equity, required);
         uint256 minimum = m.minCollateral;
         if (collateral < minimum) revert IBulkhead.CollateralBelowMinimum(collateral, minimum);

@@ -198,18 +198,7 @@ export namespace BulkheadLogic {
     m: Pick<MarketState, "maxLeverage" | "minCollateral">,
     risk: Pick<RiskParams, "mmr" | "liquidationFeeRate" | "minLiquidationFee">,
   ): { required: bigint; revert?: RevertReason } {
-    const initial = PositionMath.initialMarginUp(notional, m.maxLeverage);
-    const maintenance = PositionMath.maintenanceUp(notional, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee);
-    return checkMargin(equity, maintenance > initial ? maintenance : initial, collateral, m);
-  }
-
-  /** `_checkMargin`: equity >= required and collateral >= minCollateral. */
-  function checkMargin(
-    equity: bigint,
-    required: bigint,
-    collateral: bigint,
-    m: Pick<MarketState, "minCollateral">,
-  ): { required: bigint; revert?: RevertReason } {
+    const required = PositionMath.marginAfterChangeUp(notional, m.maxLeverage, risk.mmr, risk.liquidationFeeRate, risk.minLiquidationFee);
     if (equity < MathLib.toInt(required)) return { required, revert: { name: "InsufficientMargin", args: { equity, required } } };
     if (collateral < m.minCollateral) {
       return { required, revert: { name: "CollateralBelowMinimum", args: { collateral, minimum: m.minCollateral } } };
