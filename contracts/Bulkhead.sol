@@ -68,6 +68,8 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     uint64 internal _protocolFeeShare;
     /// @inheritdoc IBulkhead
     uint256 public marketCount;
+    /// @inheritdoc IBulkhead
+    address public settler;
     mapping(uint256 marketId => Market) internal _markets;
     mapping(uint256 marketId => mapping(uint256 version => RiskParams)) internal _riskParams;
     mapping(uint256 id => Position) internal _positions;
@@ -171,6 +173,14 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     }
 
     /// @inheritdoc IBulkhead
+    function setSettler(address settler_) external onlyOwner {
+        if (settler != address(0)) revert SettlerAlreadySet(settler);
+        if (settler_.code.length == 0) revert SettlerHasNoCode(settler_);
+        settler = settler_;
+        emit SettlerSet(settler_);
+    }
+
+    /// @inheritdoc IBulkhead
     function setPaused(bool paused_) external onlyGuardianOrOwner {
         paused = paused_;
         emit PauseSet(paused_);
@@ -203,7 +213,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (collateral == 0 || size == 0) revert ZeroAmount();
         if (size > ConstantsLib.MAX_SIZE) revert AmountTooLarge(size, ConstantsLib.MAX_SIZE);
         if (collateral > ConstantsLib.MAX_COLLATERAL) revert AmountTooLarge(collateral, ConstantsLib.MAX_COLLATERAL);
-        uint256 px = _price(m);
+        (address account, uint256 px) = _tradeContext(m);
         TradeLib.checkSlippage(isLong, px, acceptablePrice);
         uint256 index = _accrue(m);
         uint256 notional = PositionMath.notionalUp(size, px, unit);
@@ -227,18 +237,19 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
             maxProfitFactorBps: risk.maxProfitFactorBps
         });
         uint256 openFee = notional.wMulUp(m.openFeeRate);
-        _finishOpen(id, _positions[id], openFee, reserve);
+        _finishOpen(id, account, _positions[id], openFee, reserve);
     }
 
-    /// @dev Reserves the max profit, books the fee, mints the token, deploys the vault, then
-    /// pulls the collateral into the vault and the fee into the pool.
-    function _finishOpen(uint256 id, Position storage s, uint256 openFee, uint256 reserve) internal {
+    /// @dev Reserves the max profit, books the fee, mints the token to `account`, deploys the
+    /// vault, then pulls the collateral into the vault and the fee into the pool from the caller
+    /// (the trader, or the settler that escrowed them).
+    function _finishOpen(uint256 id, address account, Position storage s, uint256 openFee, uint256 reserve) internal {
         Position memory p = s;
         TradeLib.reserveAndBookFee(_ledger, _protocolFeeShare, reserve, openFee, 0);
-        _mint(msg.sender, id);
+        _mint(account, id);
         address vault = Clones.cloneDeterministic(vaultImplementation, bytes32(id));
         emit PositionOpened(
-            id, msg.sender, p.marketId, p.isLong, p.size, p.entryPrice, p.collateral, openFee, p.riskVersion, p.borrowIndex
+            id, account, p.marketId, p.isLong, p.size, p.entryPrice, p.collateral, openFee, p.riskVersion, p.borrowIndex
         );
         _pullExact(msg.sender, vault, p.collateral);
         // Same token and sender as the checked pull above: a plain transfer suffices.
@@ -253,10 +264,11 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         _checkDeadline(deadline);
         Position storage s = _positions[id];
         if (s.size == 0) revert PositionNotFound(id);
-        _requireAuthorized(id);
         uint256 marketId = s.marketId;
         Market storage m = _markets[marketId];
         _checkNotPaused(m, marketId);
+        (address account, uint256 px) = _tradeContext(m);
+        _requireAuthorized(id, account);
         IncreaseLogic.increase(
             s,
             m,
@@ -265,7 +277,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
             IncreaseLogic.Context({
                 id: id,
                 marketId: marketId,
-                price: _price(m),
+                price: px,
                 unit: unit,
                 protocolFeeShare: _protocolFeeShare,
                 token: address(_token),
@@ -300,11 +312,11 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         internal
     {
         _checkDeadline(deadline);
-        address owner_ = _requireAuthorized(id);
         Position storage s = _positions[id];
         uint256 marketId = s.marketId;
         Market storage m = _markets[marketId];
-        uint256 px = _price(m);
+        (address account, uint256 px) = _tradeContext(m);
+        address owner_ = _requireAuthorized(id, account);
         RiskParams storage risk = _riskParams[marketId][s.riskVersion];
         if (isClose) _burn(id);
         DecreaseLogic.decrease(
@@ -347,7 +359,7 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     function removeCollateral(uint256 id, uint256 amount) external nonReentrant {
         if (amount == 0) revert ZeroAmount();
         Position memory p = _positionOf(id);
-        address owner_ = _requireAuthorized(id);
+        address owner_ = _requireAuthorized(id, msg.sender);
         if (amount > p.collateral) revert CollateralTooLow(amount, p.collateral);
         Market storage m = _markets[p.marketId];
         uint256 px = _price(m);
@@ -748,9 +760,22 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
         if (p.size == 0) revert PositionNotFound(id);
     }
 
-    function _requireAuthorized(uint256 id) internal view returns (address owner_) {
+    function _requireAuthorized(uint256 id, address account) internal view returns (address owner_) {
         owner_ = _ownerOf(id);
-        if (!_isApprovedOrOwner(msg.sender, id)) revert NotPositionOwner(id, msg.sender);
+        if (!_isApprovedOrOwner(account, id)) revert NotPositionOwner(id, account);
+    }
+
+    /// @dev Who trades and at what price. Without a settler: the caller, at the validated push
+    /// price. With one, only the settler may call, with the account and the fill price it settles
+    /// at appended to the calldata (the last 20 + 32 bytes, as ERC-2771 appends the sender).
+    function _tradeContext(Market storage m) internal view returns (address account, uint256 px) {
+        address settler_ = settler;
+        if (settler_ == address(0)) return (msg.sender, _price(m));
+        if (msg.sender != settler_) revert TradesRequireRequest(settler_);
+        assembly ("memory-safe") {
+            account := shr(96, calldataload(sub(calldatasize(), 52)))
+            px := calldataload(sub(calldatasize(), 32))
+        }
     }
 
     function _checkDeadline(uint256 deadline) internal view {

@@ -193,6 +193,13 @@ interface IBulkhead is IOracleErrors {
     error UnsupportedDecimals(uint256 decimals);
     /// @notice The pool is not the engine's pool for this token.
     error InvalidPool(address pool);
+    /// @notice Trades settle through requests: open, increase, decrease and close are accepted
+    /// only from the settler (the request router), which fills them at a later report's price.
+    error TradesRequireRequest(address settler);
+    /// @notice The settler is set once.
+    error SettlerAlreadySet(address settler);
+    /// @notice The settler must be a contract (the request router).
+    error SettlerHasNoCode(address settler);
 
     // ---------------------------------------------------------------- events
     /// @notice A market was listed with its feed, trading and risk parameters (risk version 0).
@@ -213,6 +220,8 @@ interface IBulkhead is IOracleErrors {
     event PauseSet(bool paused);
     /// @notice The guardian changed.
     event GuardianSet(address indexed guardian);
+    /// @notice From now on trades settle only through `settler` (the request router).
+    event SettlerSet(address indexed settler);
     /// @notice The protocol's share of trading fees changed.
     event ProtocolFeeShareSet(uint256 share);
 
@@ -402,6 +411,17 @@ interface IBulkhead is IOracleErrors {
     function setProtocolFeeShare(uint256 share) external;
     /// @notice Sets the guardian. Owner only.
     function setGuardian(address guardian) external;
+
+    /// @notice Makes `settler` (the request router, {IBulkheadRouter}) the only caller of open,
+    /// increase, decrease and close; once, by the owner. The settler appends the account it acts
+    /// for (20 bytes) and the fill price (32 bytes, WAD) to each call's calldata, ERC-2771 style;
+    /// the engine uses them in place of `msg.sender` and the push-feed price, and still checks the
+    /// account's rights, slippage against the fill price, margin and every bound. Without a
+    /// settler (local development configurations only) trades are instant at the push price.
+    function setSettler(address settler) external;
+
+    /// @notice The request router trades settle through, or address 0 (instant trades).
+    function settler() external view returns (address);
     /// @notice Pauses or unpauses opens, increases and LP deposits everywhere. Guardian or owner.
     function setPaused(bool paused) external;
     /// @notice Pauses or unpauses opens and increases on one market. Guardian or owner.
