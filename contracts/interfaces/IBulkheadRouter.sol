@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {IBulkheadOracle} from "./IBulkheadOracle.sol";
+import {IExecutionFees} from "./IExecutionFees.sol";
 
 /// @notice What a trade request does once executed.
 enum RequestKind {
@@ -43,7 +44,7 @@ struct TradeRequest {
 /// nobody else. A request whose trade the engine refuses at the pinned price (slippage, margin,
 /// caps, pause) is cancelled by that execution: its escrow returns to the account, less the
 /// executor's fee. A position left liquidatable at the push price by a fill is refused the same way.
-interface IBulkheadRouter {
+interface IBulkheadRouter is IExecutionFees {
     // ---------------------------------------------------------------- errors
 
     /// @notice No pending request has this id (never created, executed or cancelled).
@@ -54,8 +55,6 @@ interface IBulkheadRouter {
     error RequestNotExpired(uint256 requestId, uint256 expiresAt, uint256 blockTimestamp);
     /// @notice Only the request's account may cancel it.
     error NotRequester(uint256 requestId, address caller);
-    /// @notice The execution fee sent is below the quote (gas limit of the kind × the tx gas price).
-    error ExecutionFeeTooLow(uint256 paid, uint256 required);
     /// @notice The caller may not trade this position (not its owner or approved).
     error NotPositionOwner(uint256 positionId, address caller);
     /// @notice A push-feed execution is only for exits, and only from created + pushFallbackDelay.
@@ -99,8 +98,6 @@ interface IBulkheadRouter {
     /// @notice A request was cancelled, by its account after expiry (`reason` empty) or by an
     /// execution the engine refused at the pinned price (`reason` = the engine's revert data).
     event RequestCancelled(uint256 indexed requestId, address indexed by, bytes reason, uint256 executorFee, uint256 refund);
-    /// @notice A native-token payment that the recipient refused is kept for it to withdraw.
-    event NativeOwed(address indexed to, uint256 amount);
     event ExecutionGasSet(RequestKind indexed kind, uint256 gasLimit);
 
     // ---------------------------------------------------------------- requests
@@ -142,8 +139,6 @@ interface IBulkheadRouter {
     /// @notice Cancels an expired request and returns everything it escrowed; account only.
     function cancel(uint256 requestId) external;
 
-    /// @notice Withdraws native tokens a refused payment left owed to the caller.
-    function withdrawNative() external;
 
     // ---------------------------------------------------------------- views
 
@@ -155,7 +150,6 @@ interface IBulkheadRouter {
     function executionGas(RequestKind kind) external view returns (uint256);
     /// @notice The execution fee a request of `kind` needs at `gasPrice`.
     function quoteExecutionFee(RequestKind kind, uint256 gasPrice) external view returns (uint256);
-    function nativeOwed(address account) external view returns (uint256);
 
     // ---------------------------------------------------------------- governance (engine owner)
 

@@ -55,4 +55,18 @@ library ConstantsLib {
     /// @dev Highest position size (index units, WAD) and collateral (token units).
     uint256 internal constant MAX_SIZE = type(uint128).max;
     uint256 internal constant MAX_COLLATERAL = type(uint96).max;
+
+    /// @dev Highest distance of a report's price from the push feed (a push feed is off by at most
+    /// its deviation threshold, 0.5-2 % on Chainlink's crypto feeds).
+    uint256 internal constant MAX_REPORT_DEVIATION_BPS = 500;
+    /// @dev Bounds on request timing, seconds: the settlement delay covers an L2's block-time lag
+    /// behind real time; a request lives at most a day; an exit waits at least a minute for a
+    /// report before the push-feed fallback opens.
+    uint256 internal constant MIN_SETTLEMENT_DELAY = 1;
+    uint256 internal constant MAX_SETTLEMENT_DELAY = 60;
+    uint256 internal constant MAX_REQUEST_EXPIRY = 1 days;
+    uint256 internal constant MIN_PUSH_FALLBACK_DELAY = 60;
+    /// @dev Bounds on the execution gas a request kind is quoted for.
+    uint256 internal constant MIN_EXECUTION_GAS = 100_000;
+    uint256 internal constant MAX_EXECUTION_GAS = 5_000_000;
 }

@@ -35,16 +35,20 @@ library ChainlinkPriceLib {
         if (block.timestamp - updatedAt > heartbeat) {
             return (0, abi.encodeWithSelector(IOracleErrors.StalePrice.selector, feed, updatedAt, heartbeat));
         }
-        uint256 raw = uint256(answer);
+        priceWad = toWad(uint256(answer), feedDecimals);
+        if (priceWad == 0) return (0, abi.encodeWithSelector(IOracleErrors.PriceOutOfRange.selector, feed, answer));
+    }
+
+    /// @dev A positive feed answer with `feedDecimals` decimals as WAD, or 0 when it is zero after
+    /// normalisation or above MAX_PRICE.
+    function toWad(uint256 raw, uint256 feedDecimals) internal pure returns (uint256 priceWad) {
         if (feedDecimals <= 18) {
             uint256 factor = 10 ** (18 - feedDecimals);
             priceWad = raw <= ConstantsLib.MAX_PRICE / factor ? raw * factor : type(uint256).max;
         } else {
             priceWad = raw / 10 ** (feedDecimals - 18);
         }
-        if (priceWad == 0 || priceWad > ConstantsLib.MAX_PRICE) {
-            return (0, abi.encodeWithSelector(IOracleErrors.PriceOutOfRange.selector, feed, answer));
-        }
+        if (priceWad > ConstantsLib.MAX_PRICE) priceWad = 0;
     }
 
     /// @dev Empty when the L2 sequencer (Chainlink uptime feed: 0 = up) is up and has been for
