@@ -1,7 +1,8 @@
 // The whole Bulkhead system as one Ignition module: stand-ins for what lives outside on local
-// chains (stablecoin, Chainlink mock feeds), the pool, the engine's four linked libraries, the
-// engine, the pool binding, the lens, the market listings and, on public networks, the handover of
-// ownership to a TimelockController.
+// chains (stablecoin, Chainlink mock feeds, Chainlink's Verifier with the local oracle set), the
+// pool, the engine's four linked libraries, the engine, the pool binding, the lens, the market
+// listings, two-step settlement (BulkheadOracle with each market's stream, BulkheadRouter as the
+// engine's settler) and, on public networks, the handover of ownership to a TimelockController.
 //
 // The module is built from a resolved plan (scripts/deploy/plan.ts turns a parameter file into
 // one) because its shape depends on the file: how many markets, mock or real feeds, which owner.
@@ -21,6 +22,9 @@ import { id as keccakId, ZeroAddress, ZeroHash } from "ethers";
 import type { DeployPlan } from "../../scripts/deploy/plan.js";
 
 export const MODULE_ID = "Bulkhead";
+/** Chainlink's Data Streams verification contracts (llo-feeds, built with solc 0.8.19). */
+export const VERIFIER_ARTIFACT = "@chainlink/contracts/src/v0.8/llo-feeds/Verifier.sol:Verifier";
+export const VERIFIER_PROXY_ARTIFACT = "@chainlink/contracts/src/v0.8/llo-feeds/VerifierProxy.sol:VerifierProxy";
 export const ENGINE_LIBRARIES = ["MarketConfigLogic", "PoolLogic", "IncreaseLogic", "DecreaseLogic"] as const;
 
 /** Salt of the timelock batch that hands ownership over (one operation id per deployment). */
@@ -72,6 +76,9 @@ export function bulkheadModule(plan: DeployPlan) {
     if (plan.protocolFeeShare !== undefined) {
       setup.push(m.call(engine, "setProtocolFeeShare", [plan.protocolFeeShare], { after: listings }));
     }
+    // Owner-only like the listings, so also before the handover.
+    const settlement = plan.streams ? twoStepSettlement(m, plan, engine, listings) : undefined;
+    if (settlement) setup.push(...settlement.setup);
 
     let timelock: NamedArtifactContractDeploymentFuture<string> | undefined;
     if (plan.owner.kind === "address") {
@@ -92,8 +99,58 @@ export function bulkheadModule(plan: DeployPlan) {
       ...(typeof token === "string" ? {} : { token }),
       ...(timelock ? { timelock } : {}),
       ...feedContracts,
+      ...(settlement?.contracts ?? {}),
     };
   });
+}
+
+/**
+ * Two-step settlement: on a local chain Chainlink's VerifierProxy and Verifier, the proxy pointed
+ * at the verifier and one Verifier config per stream whose signers are the local oracle set (their
+ * addresses are public, so no key is needed here); then BulkheadOracle over the proxy with the
+ * request timing, each market's stream, BulkheadRouter, and the router as the engine's one-shot
+ * settler, after which the engine takes trades from the router only.
+ */
+function twoStepSettlement(
+  m: IgnitionModuleBuilder,
+  plan: DeployPlan,
+  engine: NamedArtifactContractDeploymentFuture<string>,
+  listings: ContractCallFuture<string, string>[],
+) {
+  const streams = plan.streams!;
+  const setup: ContractCallFuture<string, string>[] = [];
+  const contracts: Record<string, NamedArtifactContractDeploymentFuture<string>> = {};
+  let proxy: NamedArtifactContractDeploymentFuture<string> | string;
+  if (streams.verifierProxy.kind === "local") {
+    const { signers, offchainTransmitters, f } = streams.verifierProxy.oracleSet;
+    // No access controller: anyone may verify, as on Chainlink's public proxies.
+    const localProxy = m.contract(VERIFIER_PROXY_ARTIFACT, [ZeroAddress], { id: "VerifierProxy" });
+    const verifier = m.contract(VERIFIER_ARTIFACT, [localProxy], { id: "Verifier" });
+    const init = m.call(localProxy, "initializeVerifier", [verifier], { id: "InitializeVerifier" });
+    let previous: ContractCallFuture<string, string> = init;
+    for (const [i, s] of streams.markets.entries()) {
+      previous = m.call(verifier, "setConfig", [s.streamId, signers, offchainTransmitters, f, "0x", 1n, "0x", []], {
+        id: `VerifierConfig_${futureSuffix(plan.markets[i].symbol)}`,
+        after: [previous],
+      });
+      setup.push(previous);
+    }
+    proxy = localProxy;
+    contracts.verifierProxy = localProxy;
+    contracts.verifier = verifier;
+  } else {
+    proxy = streams.verifierProxy.address;
+  }
+  const { settlementDelay, expiry, pushFallbackDelay } = streams.timing;
+  const oracle = m.contract("BulkheadOracle", [engine, proxy, { settlementDelay, expiry, pushFallbackDelay }]);
+  for (const [i, s] of streams.markets.entries()) {
+    setup.push(
+      m.call(oracle, "setStream", [i, s.streamId, s.maxDeviationBps], { id: `SetStream_${futureSuffix(plan.markets[i].symbol)}`, after: [listings[i]] }),
+    );
+  }
+  const router = m.contract("BulkheadRouter", [engine, oracle]);
+  setup.push(m.call(engine, "setSettler", [router], { after: listings }));
+  return { setup, contracts: { ...contracts, oracle, router } };
 }
 
 /**

@@ -146,3 +146,38 @@ export function gracePeriodViolation(gracePeriod: bigint): BoundsViolation | und
 export function protocolFeeShareViolation(share: bigint): BoundsViolation | undefined {
   return checkBounds("protocolFeeShare", share, 0n, MAX_PROTOCOL_FEE_SHARE);
 }
+
+/** Bounds on a stream's report deviation from its push feed, basis points (BulkheadOracle.setStream). */
+export const MIN_REPORT_DEVIATION_BPS = 1n;
+export const MAX_REPORT_DEVIATION_BPS = 500n;
+/** Bounds on request timing, seconds (BulkheadOracle's constructor and setTiming). */
+export const MIN_SETTLEMENT_DELAY = 1n;
+export const MAX_SETTLEMENT_DELAY = 60n;
+export const MAX_REQUEST_EXPIRY = 24n * 3600n;
+export const MIN_PUSH_FALLBACK_DELAY = 60n;
+/** Data Streams report schema the oracle decodes: the first two bytes of every stream id. */
+export const STREAM_SCHEMA_V3 = 3n;
+
+/** Request timing, as the `Timing` struct. */
+export type Timing = { settlementDelay: bigint; expiry: bigint; pushFallbackDelay: bigint };
+
+/**
+ * BulkheadOracle._setTiming, in the contract's order: the fallback opens after the settlement time
+ * and at least a minute after the request, and the request expires no sooner than the fallback.
+ */
+export function timingViolations(t: Timing): BoundsViolation[] {
+  const fallbackMin = MIN_PUSH_FALLBACK_DELAY > t.settlementDelay ? MIN_PUSH_FALLBACK_DELAY : t.settlementDelay + 1n;
+  return defined([
+    checkBounds("settlementDelay", t.settlementDelay, MIN_SETTLEMENT_DELAY, MAX_SETTLEMENT_DELAY),
+    checkBounds("pushFallbackDelay", t.pushFallbackDelay, fallbackMin, MAX_REQUEST_EXPIRY),
+    checkBounds("expiry", t.expiry, t.pushFallbackDelay, MAX_REQUEST_EXPIRY),
+  ]);
+}
+
+/** setStream's bound on the report deviation. */
+export function streamDeviationViolation(maxDeviationBps: bigint): BoundsViolation | undefined {
+  return checkBounds("maxDeviationBps", maxDeviationBps, MIN_REPORT_DEVIATION_BPS, MAX_REPORT_DEVIATION_BPS);
+}
+
+/** The schema version a stream id carries (setStream reverts ReportSchemaUnsupported unless 3). */
+export const streamSchemaOf = (streamId: string): bigint => BigInt(streamId.slice(0, 6));

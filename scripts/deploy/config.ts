@@ -9,22 +9,33 @@
 //   "10 USDC"       collateral token amount, in the token's own decimals
 //   "10000 ETH"     position size in index units (WAD), in the market's base asset
 //   "50%"           basis points (maxProfitFactorBps)
-//   "1h", "90m"     seconds (heartbeat, grace period, timelock delay)
+//   "1h", "90m"     seconds (heartbeat, grace period, timelock delay, request timing)
 // A bare integer (JSON number or digit string) is always the raw on-chain value.
 import { readFile } from "node:fs/promises";
-import { getAddress, isAddress, parseUnits, ZeroAddress } from "ethers";
+import { getAddress, isAddress, isHexString, parseUnits, ZeroAddress } from "ethers";
+import { localFeedId } from "../streams/oracleSet.js";
 import {
   MAX_MARKETS,
   MAX_TOKEN_DECIMALS,
   RISK_FIELD_BITS,
+  STREAM_SCHEMA_V3,
   YEAR,
   gracePeriodViolation,
   listMarketViolations,
   protocolFeeShareViolation,
+  streamDeviationViolation,
+  streamSchemaOf,
+  timingViolations,
   type BoundsViolation,
   type MarketParams,
   type RiskParams,
+  type Timing,
 } from "./bounds.js";
+
+/** Chains where local stand-ins (mock token, mock feeds, the local oracle set) may be deployed. */
+export const LOCAL_CHAIN_IDS = new Set([31337n, 1337n]);
+/** Network names that stand for a local chain when a file gives no chainId. */
+export const LOCAL_NETWORKS = new Set(["localhost", "hardhat", "default"]);
 
 /** An address, or "deployer" (the account sending the deployment), or "anyone" (open executor role). */
 export type Party = string;
@@ -51,6 +62,19 @@ export type OwnerConfig =
   | { kind: "address"; address: string }
   | { kind: "timelock"; minDelay: bigint; proposers: Party[]; executors: Party[] };
 
+/**
+ * Two-step settlement (requests executed at a Chainlink Data Streams report): the VerifierProxy,
+ * the request timing and each market's stream. Without it the engine keeps trading instantly at
+ * the push feed, which only a local file may do.
+ */
+export type StreamsConfig = {
+  /** Chainlink's VerifierProxy of the network, or "local": Chainlink's Verifier and VerifierProxy configured with the local oracle set. */
+  verifierProxy: { kind: "local" } | { kind: "external"; address: string };
+  timing: Timing;
+  /** One per market, in the order of `markets`. */
+  markets: { symbol: string; streamId: string; maxDeviationBps: bigint }[];
+};
+
 export type DeployConfig = {
   /** Network the file is written for; a file for one chain is refused on another. */
   network: string;
@@ -62,6 +86,8 @@ export type DeployConfig = {
   sequencer: { feed: string; gracePeriod: bigint } | null;
   protocolFeeShare?: bigint;
   markets: MarketConfig[];
+  /** Absent: trades execute instantly at the push feed (local files only). */
+  streams?: StreamsConfig;
   /** The file as written, recorded in the deployments file. */
   source: unknown;
 };
@@ -102,7 +128,7 @@ export function parseDeployConfig(json: unknown, file = "(parameters)"): DeployC
   const issues: ConfigIssue[] = [];
   const p = new Parser(issues);
   const root = p.object("", json);
-  p.known("", root, ["network", "chainId", "token", "pool", "guardian", "owner", "sequencer", "protocolFeeShare", "markets"]);
+  p.known("", root, ["network", "chainId", "token", "pool", "guardian", "owner", "sequencer", "protocolFeeShare", "markets", "streams"]);
   const network = p.string("network", root.network);
   const chainId = root.chainId === undefined ? undefined : p.safeInt("chainId", root.chainId, 1);
   const token = p.token("token", root.token);
@@ -126,8 +152,15 @@ export function parseDeployConfig(json: unknown, file = "(parameters)"): DeployC
     if (m.symbol && symbols.has(m.symbol)) p.issue(`markets[${i}].symbol`, `${m.symbol} is listed twice`);
     symbols.add(m.symbol);
   });
+  const local = chainId !== undefined ? LOCAL_CHAIN_IDS.has(BigInt(chainId)) : LOCAL_NETWORKS.has(network);
+  let streams: StreamsConfig | undefined;
+  if (root.streams !== undefined) {
+    streams = p.streams("streams", root.streams, markets, local);
+  } else if (!local) {
+    p.issue("streams", `missing: a public network (${network}${chainId === undefined ? "" : `, chain ${chainId}`}) must settle trades through requests at Data Streams reports; without a streams section every trade would execute instantly at the push feed (docs/DEPLOY.md#data-streams)`);
+  }
   if (issues.length > 0) throw new DeployConfigError(file, issues);
-  return { network, chainId, token, pool, guardian, owner, sequencer, protocolFeeShare, markets, source: json };
+  return { network, chainId, token, pool, guardian, owner, sequencer, protocolFeeShare, markets, ...(streams ? { streams } : {}), source: json };
 }
 
 /** A bounds violation in the words of the contract error it stands for. */
@@ -360,6 +393,93 @@ class Parser {
     const gracePeriod = this.seconds(`${field}.gracePeriod`, o.gracePeriod);
     this.bounds(`${field}.gracePeriod`, gracePeriodViolation(gracePeriod));
     return { feed: this.address(`${field}.feed`, o.feed), gracePeriod };
+  }
+
+  /** A value a parameter file marks as not confirmed: `{ "unconfirmed": "why" }`. Reports it and returns true. */
+  private unconfirmed(field: string, v: unknown): boolean {
+    if (typeof v !== "object" || v === null || !("unconfirmed" in v)) return false;
+    const why = (v as Obj).unconfirmed;
+    this.issue(field, `not confirmed${typeof why === "string" && why ? ` (${why})` : ""}: write Chainlink's published value before deploying to this network; a guessed one is never deployed`);
+    return true;
+  }
+
+  streams(field: string, v: unknown, markets: MarketConfig[], local: boolean): StreamsConfig {
+    const o = this.object(field, v);
+    this.known(field, o, ["verifierProxy", "timing", "markets"]);
+    let verifierProxy: StreamsConfig["verifierProxy"] = { kind: "local" };
+    if (o.verifierProxy === "local") {
+      if (!local) this.issue(`${field}.verifierProxy`, `"local" deploys a Verifier that trusts public development keys; a public network needs Chainlink's VerifierProxy address`);
+    } else if (!this.unconfirmed(`${field}.verifierProxy`, o.verifierProxy)) {
+      verifierProxy = { kind: "external", address: this.address(`${field}.verifierProxy`, o.verifierProxy) };
+    }
+    const isLocal = verifierProxy.kind === "local";
+
+    const t = this.object(`${field}.timing`, o.timing);
+    this.known(`${field}.timing`, t, ["settlementDelay", "expiry", "pushFallbackDelay"]);
+    const start = this.issues.length;
+    const timing: Timing = {
+      settlementDelay: this.seconds(`${field}.timing.settlementDelay`, t.settlementDelay),
+      expiry: this.seconds(`${field}.timing.expiry`, t.expiry),
+      pushFallbackDelay: this.seconds(`${field}.timing.pushFallbackDelay`, t.pushFallbackDelay),
+    };
+    // Bounds only once every duration parsed: each bound depends on the others.
+    if (this.issues.length === start) {
+      for (const viol of timingViolations(timing)) this.issue(`${field}.timing.${viol.name}`, describeViolation(viol));
+    }
+
+    const mo = this.object(`${field}.markets`, o.markets);
+    const symbols = markets.map((m) => m.symbol);
+    this.known(`${field}.markets`, mo, symbols);
+    const streams = markets.map((m) => {
+      const at = `${field}.markets.${m.symbol}`;
+      if (mo[m.symbol] === undefined) {
+        if (o.markets !== undefined) this.issue(at, `missing: every market needs its stream (${m.symbol} is listed in markets)`);
+        return { symbol: m.symbol, streamId: "", maxDeviationBps: 0n };
+      }
+      const s = this.object(at, mo[m.symbol]);
+      this.known(at, s, ["streamId", "maxDeviation"]);
+      const streamId = this.streamId(`${at}.streamId`, s.streamId, isLocal);
+      let maxDeviationBps = 0n;
+      if (s.maxDeviation === undefined) this.issue(`${at}.maxDeviation`, `missing (e.g. "1%": how far a report may be from the push feed)`);
+      else {
+        const start = this.issues.length;
+        maxDeviationBps = this.bps(`${at}.maxDeviation`, s.maxDeviation);
+        if (this.issues.length === start) this.bounds(`${at}.maxDeviation`, streamDeviationViolation(maxDeviationBps));
+      }
+      return { symbol: m.symbol, streamId, maxDeviationBps };
+    });
+    const ids = new Map<string, string>();
+    for (const s of streams) {
+      if (s.streamId === "") continue;
+      const other = ids.get(s.streamId);
+      if (other !== undefined) this.issue(`${field}.markets.${s.symbol}.streamId`, `${s.streamId} is also ${other}'s stream: each market reads its own`);
+      ids.set(s.streamId, s.symbol);
+    }
+    return { verifierProxy, timing, markets: streams };
+  }
+
+  /** A v3 stream id (bytes32, schema 0x0003), or with the local Verifier a label hashed by localFeedId. */
+  private streamId(field: string, v: unknown, local: boolean): string {
+    if (this.unconfirmed(field, v)) return "";
+    if (typeof v !== "string" || v.length === 0) {
+      this.issue(field, v === undefined ? `missing (a v3 stream id "0x0003…"${local ? `, or a label such as "ETH/USD"` : ""})` : "must be a string");
+      return "";
+    }
+    if (!v.startsWith("0x")) {
+      if (local) return localFeedId(v);
+      this.issue(field, `"${v}" is a label, which only names a stream of the local oracle set; a public network needs Chainlink's stream id (0x0003…, 32 bytes)`);
+      return "";
+    }
+    if (!isHexString(v, 32)) {
+      this.issue(field, `${v} is not a 32-byte hex stream id`);
+      return "";
+    }
+    const schema = streamSchemaOf(v);
+    if (schema !== STREAM_SCHEMA_V3) {
+      this.issue(field, `${v} is a schema v${schema} stream (first two bytes 0x${v.slice(2, 6)}); the oracle decodes v3 crypto reports only, 0x0003… (would revert ReportSchemaUnsupported)`);
+      return "";
+    }
+    return v.toLowerCase();
   }
 
   market(field: string, v: unknown, token: TokenConfig): MarketConfig {

@@ -20,7 +20,7 @@ import {
   type DeploymentResult,
   type ExecutionEventListener,
 } from "@nomicfoundation/ignition-core";
-import { Contract, getAddress } from "ethers";
+import { Contract, getAddress, ZeroAddress } from "ethers";
 import { bulkheadModule, ENGINE_LIBRARIES, futureSuffix, MODULE_ID, PROPOSER_ROLE, EXECUTOR_ROLE, CANCELLER_ROLE } from "../../ignition/modules/Bulkhead.js";
 import { DeployConfigError, loadDeployConfig, type ConfigIssue, type DeployConfig } from "./config.js";
 import { planFromConfig, type DeployPlan } from "./plan.js";
@@ -54,6 +54,11 @@ export type MarketRecord = {
   heartbeat: number;
   params: Record<string, string>;
   risk: Record<string, string>;
+  /** Its Data Streams stream (two-step settlement only). */
+  streamId?: string;
+  maxDeviationBps?: number;
+  /** Local Verifier only: the config digest reports of this stream are signed under. */
+  configDigest?: string;
 };
 
 /** deployments/<network>.json. The first fields are the ones the SDK reads. */
@@ -66,6 +71,13 @@ export type DeploymentRecord = {
   token: string;
   markets: MarketRecord[];
   startBlock: number;
+  /** Two-step settlement (absent when trades execute instantly): the router is the engine's settler. */
+  router?: string;
+  oracle?: string;
+  verifierProxy?: string;
+  /** The local Verifier behind verifierProxy (local oracle set only). */
+  verifier?: string;
+  timing?: { settlementDelay: number; expiry: number; pushFallbackDelay: number };
   tokenDecimals: number;
   tokenSymbol: string;
   vaultImplementation: string;
@@ -96,7 +108,17 @@ const ENGINE_ABI = [
   "function sequencer() view returns (address feed, uint256 gracePeriod)",
   "function market(uint256) view returns (tuple(address feed, uint32 heartbeat, uint8 feedDecimals, bool paused, uint32 riskVersion, bool delisted, uint64 openFeeRate, uint64 closeFeeRate, uint64 baseBorrowRate, uint64 borrowRateSlope, uint96 maxLeverage, uint96 minCollateral, uint128 maxLongOpenInterest, uint128 maxShortOpenInterest, uint72 borrowIndex, uint80 rateIntegral, uint104 accruedBorrowFees, uint128 longSize, uint128 shortSize, uint256 longSizeEntry, uint256 shortSizeEntry, uint112 longReserved, uint112 shortReserved))",
   "function riskParams(uint256, uint256) view returns (tuple(uint64 mmr, uint64 liquidationFeeRate, uint96 minLiquidationFee, uint32 maxProfitFactorBps))",
+  "function settler() view returns (address)",
 ];
+const ORACLE_ABI = [
+  "function engine() view returns (address)",
+  "function verifierProxy() view returns (address)",
+  "function stream(uint256) view returns (tuple(bytes32 feedId, uint16 maxDeviationBps))",
+  "function timing() view returns (tuple(uint32 settlementDelay, uint32 expiry, uint32 pushFallbackDelay))",
+];
+const ROUTER_ABI = ["function engine() view returns (address)", "function oracle() view returns (address)"];
+const VERIFIER_ABI = ["function latestConfigDetails(bytes32) view returns (uint32 configCount, uint32 blockNumber, bytes32 configDigest)"];
+const VERIFIER_PROXY_ABI = ["function getVerifier(bytes32) view returns (address)"];
 
 /** Default parameter file of a network. */
 export const parametersPathOf = (network: string) => path.join("ignition", "parameters", `${network}.json`);
@@ -290,6 +312,8 @@ async function buildRecord(b: BuildInput): Promise<DeploymentRecord> {
     });
   }
 
+  const settlement = await readSettlement(b, at, engine, markets, expect);
+
   const owner = getAddress(await engine.owner());
   const pendingRaw = getAddress(await engine.pendingOwner());
   const pendingOwner = pendingRaw === "0x0000000000000000000000000000000000000000" ? null : pendingRaw;
@@ -331,6 +355,7 @@ async function buildRecord(b: BuildInput): Promise<DeploymentRecord> {
     token: getAddress(token),
     markets,
     startBlock: transactions.length > 0 ? Math.min(...transactions.map((t) => t.blockNumber)) : 0,
+    ...settlement,
     tokenDecimals: Number(await erc20.decimals()),
     tokenSymbol: await erc20.symbol(),
     vaultImplementation: getAddress(await engine.vaultImplementation()),
@@ -343,6 +368,68 @@ async function buildRecord(b: BuildInput): Promise<DeploymentRecord> {
     transactions,
     parameters: { file: b.file ? portable(b.root, b.file) : null, source: config.source },
     updatedAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Two-step settlement read back: the router is the engine's settler and reads the oracle, which
+ * reads the engine through the file's VerifierProxy with the file's timing and, per market, the
+ * file's stream. Adds each market's stream (and, locally, its config digest) to `markets`.
+ */
+async function readSettlement(
+  b: BuildInput,
+  at: (key: string) => string,
+  engine: Contract,
+  markets: MarketRecord[],
+  expect: (ok: boolean, what: string) => void,
+): Promise<Pick<DeploymentRecord, "router" | "oracle" | "verifierProxy" | "verifier" | "timing">> {
+  const streams = b.plan.streams;
+  const provider = b.ethers.provider;
+  const settler = getAddress(await engine.settler());
+  if (!streams) {
+    expect(settler === ZeroAddress, `the engine has settler ${settler}, the file has no streams section`);
+    return {};
+  }
+  const router = at("BulkheadRouter");
+  const oracleAddress = at("BulkheadOracle");
+  const oracle = new Contract(oracleAddress, ORACLE_ABI, provider);
+  const routerContract = new Contract(router, ROUTER_ABI, provider);
+  const vp = streams.verifierProxy;
+  const local = vp.kind === "local";
+  const proxy = vp.kind === "local" ? at("VerifierProxy") : getAddress(vp.address);
+  const engineAddress = await engine.getAddress();
+  expect(settler === router, `engine settler is ${settler}, not the router ${router}`);
+  expect(getAddress(await routerContract.engine()) === engineAddress && getAddress(await routerContract.oracle()) === oracleAddress, "router does not read this engine and oracle");
+  expect(getAddress(await oracle.engine()) === engineAddress, "oracle does not read the engine");
+  expect(getAddress(await oracle.verifierProxy()) === proxy, `oracle verifies through ${await oracle.verifierProxy()}, the file says ${proxy}`);
+  const t = await oracle.timing();
+  const timing = { settlementDelay: Number(t.settlementDelay), expiry: Number(t.expiry), pushFallbackDelay: Number(t.pushFallbackDelay) };
+  expect(
+    BigInt(timing.settlementDelay) === streams.timing.settlementDelay && BigInt(timing.expiry) === streams.timing.expiry && BigInt(timing.pushFallbackDelay) === streams.timing.pushFallbackDelay,
+    `oracle timing ${JSON.stringify(timing)} differs from the file`,
+  );
+  const verifier = local ? new Contract(at("Verifier"), VERIFIER_ABI, provider) : undefined;
+  const proxyContract = new Contract(proxy, VERIFIER_PROXY_ABI, provider);
+  for (const m of markets) {
+    const want = streams.markets[m.id]!;
+    const s = await oracle.stream(m.id);
+    expect(s.feedId === want.streamId && BigInt(s.maxDeviationBps) === want.maxDeviationBps, `market ${m.id} (${m.symbol}) stream ${s.feedId} / ${s.maxDeviationBps} bps differs from the file`);
+    m.streamId = want.streamId;
+    m.maxDeviationBps = Number(want.maxDeviationBps);
+    if (verifier) {
+      const details = await verifier.latestConfigDetails(want.streamId);
+      const digest: string = details.configDigest;
+      expect(BigInt(digest) !== 0n, `market ${m.id} (${m.symbol}): the local Verifier has no config for ${want.streamId}`);
+      expect(getAddress(await proxyContract.getVerifier(digest)) === getAddress(await verifier.getAddress()), `market ${m.id} (${m.symbol}): the proxy does not route digest ${digest} to the local Verifier`);
+      m.configDigest = digest;
+    }
+  }
+  return {
+    router,
+    oracle: oracleAddress,
+    verifierProxy: proxy,
+    ...(verifier ? { verifier: getAddress(await verifier.getAddress()) } : {}),
+    timing,
   };
 }
 

@@ -1,7 +1,11 @@
 // A parameter file resolved against the deploying account: what the Ignition module builds from.
-import { ZeroAddress } from "ethers";
-import type { MarketParams, RiskParams } from "./bounds.js";
+import { keccak256, ZeroAddress } from "ethers";
+import { LocalOracleSet } from "../streams/oracleSet.js";
+import type { MarketParams, RiskParams, Timing } from "./bounds.js";
 import type { DeployConfig, Party } from "./config.js";
+
+/** `Verifier.setConfig` arguments that make Chainlink's Verifier accept the local oracle set's signatures. */
+export type LocalOracleConfig = { signers: string[]; offchainTransmitters: string[]; f: number };
 
 export type DeployPlan = {
   deployer: string;
@@ -18,6 +22,13 @@ export type DeployPlan = {
     risk: RiskParams;
   }[];
   protocolFeeShare?: bigint;
+  /** Two-step settlement; absent, the engine keeps trading instantly (no settler is set). */
+  streams?: {
+    verifierProxy: { kind: "local"; oracleSet: LocalOracleConfig } | { kind: "external"; address: string };
+    timing: Timing;
+    /** Per market, in market order. */
+    markets: { streamId: string; maxDeviationBps: bigint }[];
+  };
   owner:
     | { kind: "deployer" }
     | { kind: "address"; address: string }
@@ -29,6 +40,17 @@ export function resolveParty(party: Party, deployer: string): string {
   if (party === "deployer") return deployer;
   if (party === "anyone") return ZeroAddress;
   return party;
+}
+
+/**
+ * The deterministic local oracle set (scripts/streams/oracleSet.ts) as `setConfig` arguments: its
+ * signer addresses are public, so the module configures the Verifier without holding any key; the
+ * report service and tests sign with the same set.
+ */
+export function localOracleConfig(set = LocalOracleSet.deterministic()): LocalOracleConfig {
+  const signers = set.signers;
+  // Offchain transmitters: any distinct 32-byte ids, the same as LocalOracleSet.configure uses.
+  return { signers, offchainTransmitters: signers.map((a) => keccak256(a)), f: set.f };
 }
 
 export function planFromConfig(config: DeployConfig, deployer: string): DeployPlan {
@@ -58,6 +80,18 @@ export function planFromConfig(config: DeployConfig, deployer: string): DeployPl
       risk: m.risk,
     })),
     protocolFeeShare: config.protocolFeeShare,
+    ...(config.streams
+      ? {
+          streams: {
+            verifierProxy:
+              config.streams.verifierProxy.kind === "local"
+                ? { kind: "local" as const, oracleSet: localOracleConfig() }
+                : { kind: "external" as const, address: config.streams.verifierProxy.address },
+            timing: config.streams.timing,
+            markets: config.streams.markets.map((s) => ({ streamId: s.streamId, maxDeviationBps: s.maxDeviationBps })),
+          },
+        }
+      : {}),
     owner,
   };
 }

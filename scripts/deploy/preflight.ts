@@ -3,17 +3,17 @@
 import type { HardhatEthers } from "@nomicfoundation/hardhat-ethers/types";
 import { Contract } from "ethers";
 import { feedViolations } from "./bounds.js";
-import { describeViolation, marketFieldOf, type ConfigIssue, type DeployConfig } from "./config.js";
+import { describeViolation, LOCAL_CHAIN_IDS, marketFieldOf, type ConfigIssue, type DeployConfig } from "./config.js";
 
 const AGGREGATOR_ABI = [
   "function decimals() view returns (uint8)",
   "function description() view returns (string)",
   "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
 ];
+const VERIFIER_PROXY_ABI = ["function typeAndVersion() view returns (string)", "function s_feeManager() view returns (address)"];
 const ERC20_ABI = ["function decimals() view returns (uint8)", "function symbol() view returns (string)"];
 
-/** Chains where local stand-ins (mock token, mock feeds) may be deployed. */
-export const LOCAL_CHAIN_IDS = new Set([31337n, 1337n]);
+export { LOCAL_CHAIN_IDS };
 
 export type PreflightContext = {
   ethers: HardhatEthers;
@@ -60,6 +60,15 @@ export async function preflight({ ethers, config, chainId, deployer }: Preflight
     add("sequencer.feed", `${config.sequencer.feed} has no code on chain ${chainId} (the engine would revert FeedHasNoCode)`);
   }
 
+  if (!local && config.streams === undefined) {
+    add("streams", `chain ${chainId} is a public network: trades must settle through requests at Data Streams reports; add a streams section (docs/DEPLOY.md#data-streams)`);
+  }
+  if (config.streams?.verifierProxy.kind === "local" && !local) {
+    add("streams.verifierProxy", `"local" is a local stand-in (a Verifier trusting public development keys); chain ${chainId} needs Chainlink's VerifierProxy address`);
+  } else if (config.streams?.verifierProxy.kind === "external") {
+    issues.push(...(await verifierProxyIssues(provider, config.streams.verifierProxy.address, chainId)));
+  }
+
   const now = BigInt((await provider.getBlock("latest"))!.timestamp);
   for (const [i, m] of config.markets.entries()) {
     const field = `markets[${i}]`;
@@ -98,4 +107,24 @@ export async function preflight({ ethers, config, chainId, deployer }: Preflight
     }
   }
   return issues;
+}
+
+/**
+ * Chainlink's VerifierProxy at `address`: it has code, says it is a VerifierProxy, and charges no
+ * verification fee. BulkheadOracle verifies with an empty fee payload (DataStreamsLib.verify), so
+ * behind a fee manager every execution with a report would revert.
+ */
+async function verifierProxyIssues(provider: HardhatEthers["provider"], address: string, chainId: bigint): Promise<ConfigIssue[]> {
+  const field = "streams.verifierProxy";
+  if ((await provider.getCode(address)) === "0x") return [{ field, problem: `${address} has no code on chain ${chainId}` }];
+  const proxy = new Contract(address, VERIFIER_PROXY_ABI, provider);
+  const kind: string = await proxy.typeAndVersion().catch(() => "");
+  if (!kind.startsWith("VerifierProxy")) {
+    return [{ field, problem: `${address} is not Chainlink's VerifierProxy (typeAndVersion() says ${kind ? `"${kind}"` : "nothing"})` }];
+  }
+  const feeManager: string = await proxy.s_feeManager().catch(() => "0x0000000000000000000000000000000000000000");
+  if (BigInt(feeManager) !== 0n) {
+    return [{ field, problem: `${address} charges verification fees through its fee manager ${feeManager}; BulkheadOracle pays none (DataStreamsLib.verify sends an empty fee payload), so every execution at a report would revert` }];
+  }
+  return [];
 }

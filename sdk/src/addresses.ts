@@ -15,6 +15,8 @@ export interface MarketDeployment {
   symbol: string;
   /** Chainlink aggregator of the market. */
   feed: string;
+  /** Chainlink Data Streams stream (v3 feed id) its requests settle at; absent where trades are instant. */
+  streamId?: string;
 }
 
 /** The contracts of one Bulkhead deployment (`deployments/<network>.json`). */
@@ -28,6 +30,14 @@ export interface Deployment {
   markets: MarketDeployment[];
   /** Block of the engine's deployment: log scans start here. */
   startBlock: number;
+  /** Trade request router, the engine's only settler; absent where trades are instant (older records too). */
+  router?: string;
+  /** Report oracle of the router: streams, timing, report checks. */
+  oracle?: string;
+  /** Chainlink VerifierProxy the oracle verifies reports through. */
+  verifierProxy?: string;
+  /** The Verifier behind a local VerifierProxy (local oracle set only). */
+  verifier?: string;
 }
 
 /** The addresses a client needs; `pool` and `token` are read from the engine when omitted. */
@@ -76,15 +86,21 @@ export function parseDeployment(json: unknown): Deployment {
     problems.push(`${key} must be a non-negative integer, got ${JSON.stringify(v)}`);
     return 0;
   };
+  const optionalAddress = (key: string, v: unknown = o[key]): string | undefined => (v === undefined ? undefined : address(key, v));
   if (typeof o.network !== "string") problems.push(`network must be a string, got ${JSON.stringify(o.network)}`);
   const markets: MarketDeployment[] = [];
   if (!Array.isArray(o.markets)) problems.push("markets must be an array");
   else
     o.markets.forEach((m: Record<string, unknown>, i) => {
+      const streamId = m?.streamId;
+      if (streamId !== undefined && !(typeof streamId === "string" && /^0x[0-9a-fA-F]{64}$/.test(streamId))) {
+        problems.push(`markets[${i}].streamId must be a 32-byte hex string, got ${JSON.stringify(streamId)}`);
+      }
       markets.push({
         id: int(`markets[${i}].id`, m?.id),
         symbol: typeof m?.symbol === "string" ? m.symbol : (problems.push(`markets[${i}].symbol must be a string`), ""),
         feed: address(`markets[${i}].feed`, m?.feed),
+        ...(typeof streamId === "string" ? { streamId: streamId.toLowerCase() } : {}),
       });
     });
   const d: Deployment = {
@@ -97,6 +113,10 @@ export function parseDeployment(json: unknown): Deployment {
     markets,
     startBlock: int("startBlock"),
   };
+  for (const key of ["router", "oracle", "verifierProxy", "verifier"] as const) {
+    const a = optionalAddress(key);
+    if (a !== undefined) d[key] = a;
+  }
   if (problems.length) throw new InvalidDeploymentError(problems);
   return d;
 }

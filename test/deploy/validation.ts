@@ -115,7 +115,8 @@ describe("deploy: configuration is validated before anything is sent", function 
       { field: "chainId", problem: "the file is for chain 31337 but the network answers chain 11155111" },
     ]);
     delete wrongChain.chainId;
-    expect(fields(await issuesFor(wrongChain, 11155111n))).to.deep.equal(["token.mock", "markets[0].feed.mock", "markets[1].feed.mock"]);
+    // A public chain also needs two-step settlement: the instant local file has no streams section.
+    expect(fields(await issuesFor(wrongChain, 11155111n))).to.deep.equal(["token.mock", "streams", "markets[0].feed.mock", "markets[1].feed.mock"]);
   });
 
   it("test_deploy_badConfig_sendsNothing", async () => {
