@@ -236,10 +236,18 @@ async function journalIssues(
   const engine = new Contract(engineAddress, ENGINE_ABI, ethers.provider);
   const [owner, count] = await Promise.all([engine.owner() as Promise<string>, engine.marketCount() as Promise<bigint>]);
   if (getAddress(owner) === deployer) return [];
-  return config.markets.slice(Number(count)).map((m, k) => ({
+  const issues = config.markets.slice(Number(count)).map((m, k) => ({
     field: `markets[${Number(count) + k}]`,
     problem: `${m.symbol} is not listed and the engine (${engineAddress}) is owned by ${owner}, not the deployer: list it through a governance proposal (docs/DEPLOY.md#listing-a-market-after-the-handover)`,
   }));
+  // setStream and setSettler are the owner's: after the handover this script cannot send them.
+  if (config.streams !== undefined && recorded[`${MODULE_ID}#BulkheadRouter`] === undefined) {
+    issues.push({
+      field: "streams",
+      problem: `the engine (${engineAddress}) is owned by ${owner}, not the deployer, and has no router from this journal: two-step settlement (BulkheadOracle.setStream, Bulkhead.setSettler) must then go through a governance proposal`,
+    });
+  }
+  return issues;
 }
 
 type BuildInput = {

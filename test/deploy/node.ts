@@ -159,6 +159,21 @@ function describeDeployOn(kind: NodeKind) {
       expect(second).to.deep.equal(first);
     });
 
+    it("test_deploy_localhost_streamsAddedAfterTheHandover_refusedWithoutSending", async () => {
+      // setStream and setSettler are the owner's (the timelock now): this script cannot send them.
+      const file = path.join(dir, "params.json");
+      const original = await readFile(file, "utf8");
+      const requests = JSON.parse(await readFile(path.join(ROOT, "ignition/parameters/localhost-requests.json"), "utf8"));
+      await writeFile(file, JSON.stringify({ ...JSON.parse(original), streams: requests.streams }));
+      const block = BigInt(await provider.send("eth_blockNumber", []));
+      const res = await npmRun("deploy", args(), env());
+      await writeFile(file, original);
+      expect(res.code, res.stdout + res.stderr).to.equal(1);
+      expect(res.stderr).to.include("Deployment refused before sending anything.");
+      expect(res.stderr).to.match(/- streams: the engine \(0x[0-9a-fA-F]{40}\) is owned by 0x[0-9a-fA-F]{40}, not the deployer, and has no router from this journal: two-step settlement .* must then go through a governance proposal/);
+      expect(BigInt(await provider.send("eth_blockNumber", []))).to.equal(block);
+    });
+
     it("test_deploy_localhost_changedDeployedValue_stopsWithoutSending", async () => {
       const params = JSON.parse(await readFile(path.join(dir, "params.json"), "utf8"));
       params.markets[0].heartbeat = "2h";
