@@ -9,6 +9,7 @@
 export * from "./client.js";
 export * from "./types.js";
 export * from "./errors.js";
+export * from "./requestErrors.js";
 export * from "./events.js";
 export * from "./health.js";
 export * from "./format.js";
