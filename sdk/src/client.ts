@@ -9,9 +9,11 @@
  * - `client/quotes.ts`: what a trade would do now, and with what allowance and errors;
  * - `client/trades.ts`: the instant transactions (open ... liquidateMany);
  * - `client/pool.ts`: LP pool state and deposit, withdraw, redeem;
- * - `client/events.ts`: event reads, watchers, the health watch.
- * A new concern (such as two-step trade requests) is a module of its own beside these, built
- * from the context and the modules it needs in the constructor below.
+ * - `client/events.ts`: event reads, watchers, the health watch;
+ * - `client/requests.ts`: two-step trades through the request router (quotes with fill ranges,
+ *   requests, execution with a report or a push round, cancellation, status, events).
+ * A new concern is a module of its own beside these, built from the context and the modules it
+ * needs in the constructor below.
  * @module
  */
 import type { BlockTag, Provider, Signer } from "ethers";
@@ -49,11 +51,14 @@ import {
   type RemoveCollateralQuote,
 } from "./client/quotes.js";
 import { Trades } from "./client/trades.js";
+import { Requests, type ExecutionFeeQuote, type RequestQuote, type RequestView } from "./client/requests.js";
+import type { RequestCancelledEvent, RequestCreatedEvent, RequestEvent, RequestExecutedEvent, RequestKindName } from "./requests.js";
 
 export type { ApprovalMode, ClientOptions, TxOptions, TxResult } from "./client/context.js";
 export type { MarketInfo } from "./client/markets.js";
 export type { PositionView } from "./client/positions.js";
 export type { LpPosition, PoolState } from "./client/pool.js";
+export type { ExecutionFeeQuote, RequestQuote, RequestView } from "./client/requests.js";
 export {
   acceptablePriceFor,
   sizeForLeverage,
@@ -96,6 +101,7 @@ export class BulkheadClient {
   readonly #trades: Trades;
   readonly #pool: Pool;
   readonly #events: Events;
+  readonly #requests: Requests;
 
   private constructor(ctx: ClientContext) {
     this.provider = ctx.provider;
@@ -117,6 +123,7 @@ export class BulkheadClient {
     this.#trades = new Trades(ctx, { positions: this.#positions, quotes: this.#quotes });
     this.#pool = new Pool(ctx, { markets: this.#markets });
     this.#events = new Events(ctx, { positions: this.#positions });
+    this.#requests = new Requests(ctx, { markets: this.#markets, positions: this.#positions });
   }
 
   /**
@@ -393,6 +400,97 @@ export class BulkheadClient {
   /** LP redemption of `shares`; returns the assets paid. */
   async redeem(req: { shares: bigint; receiver?: string } & TxOptions): Promise<TxResult & { assets: bigint }> {
     return this.#pool.redeem(req);
+  }
+
+  // ------------------------------------------------------------ two-step trades (client/requests.ts)
+
+  /** The request router (the engine's settler), or null when the deployment trades instantly. */
+  async getRequestRouter(): Promise<string | null> {
+    return this.#requests.routerAddress();
+  }
+
+  /** The execution fee a request of `kind` needs at `gasPrice` (default: the node's max fee per gas). */
+  async quoteExecutionFee(kind: RequestKindName, gasPrice?: bigint): Promise<ExecutionFeeQuote> {
+    return this.#requests.quoteExecutionFee(kind, gasPrice);
+  }
+
+  /**
+   * What an open request would do: the fill range (the report's benchmark lies within the stream's
+   * deviation bound of the push price; a fill past the acceptable price cancels the request), the
+   * open fee and the collateral over that range (the fee comes out of `amount`), the execution fee
+   * and the timing.
+   */
+  async quoteRequestOpen(req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    return this.#requests.quoteRequestOpen(req);
+  }
+
+  /** What an increase request would do (see {@link quoteRequestOpen}). */
+  async quoteRequestIncrease(req: { id: PositionId; amount: bigint; sizeDelta: bigint; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    return this.#requests.quoteRequestIncrease(req);
+  }
+
+  /** What a decrease request would do: its fill range and execution fee. */
+  async quoteRequestDecrease(req: { id: PositionId; sizeDelta: bigint; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    return this.#requests.quoteRequestDecrease(req);
+  }
+
+  /** What a close request would do: its fill range and execution fee. */
+  async quoteRequestClose(req: { id: PositionId; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    return this.#requests.quoteRequestClose(req);
+  }
+
+  /** Requests an open: escrows `amount` (approving the router when needed) and the execution fee. */
+  async requestOpen(req: Parameters<BulkheadClient["quoteRequestOpen"]>[0] & TxOptions): Promise<TxResult & { requestId: bigint; event: RequestCreatedEvent; quote: RequestQuote }> {
+    return this.#requests.requestOpen(req);
+  }
+
+  /** Requests an increase of position `id` (owner or approved). */
+  async requestIncrease(req: Parameters<BulkheadClient["quoteRequestIncrease"]>[0] & TxOptions): Promise<TxResult & { requestId: bigint; event: RequestCreatedEvent; quote: RequestQuote }> {
+    return this.#requests.requestIncrease(req);
+  }
+
+  /** Requests a decrease of position `id`; the payout goes to its owner at execution. */
+  async requestDecrease(req: Parameters<BulkheadClient["quoteRequestDecrease"]>[0] & TxOptions): Promise<TxResult & { requestId: bigint; event: RequestCreatedEvent; quote: RequestQuote }> {
+    return this.#requests.requestDecrease(req);
+  }
+
+  /** Requests a close of position `id`. */
+  async requestClose(req: Parameters<BulkheadClient["quoteRequestClose"]>[0] & TxOptions): Promise<TxResult & { requestId: bigint; event: RequestCreatedEvent; quote: RequestQuote }> {
+    return this.#requests.requestClose(req);
+  }
+
+  /** A pending request and where it stands (waiting for its report, executable, expired), or null. */
+  async getRequest(requestId: bigint): Promise<RequestView | null> {
+    return this.#requests.getRequest(requestId);
+  }
+
+  /**
+   * Executes a request with its signed report (the `fullReport` hex the Data Streams API returns
+   * for the request's settlement time). `filled` is false when the engine refused the trade at that
+   * price and the execution cancelled the request instead (escrow returned; `event.reason` says why).
+   */
+  async executeRequest(req: { requestId: bigint; report: string } & TxOptions): Promise<TxResult & { filled: boolean; event: RequestExecutedEvent | RequestCancelledEvent }> {
+    return this.#requests.execute(req);
+  }
+
+  /** Executes an overdue exit at the first push-feed round after it (found from the feed unless given). */
+  async executeAtPushRound(req: { requestId: bigint; roundId?: bigint } & TxOptions): Promise<TxResult & { filled: boolean; event: RequestExecutedEvent | RequestCancelledEvent }> {
+    return this.#requests.executeAtPushRound(req);
+  }
+
+  /** Cancels an expired request of the signer; everything it escrowed returns. */
+  async cancelRequest(req: { requestId: bigint } & TxOptions): Promise<TxResult & { event: RequestCancelledEvent }> {
+    return this.#requests.cancel(req);
+  }
+
+  /** Request events in a block range (default: from the deployment block), optionally of one account's requests. */
+  async getRequestEvents(range: Partial<LogRangeOptions> & { account?: string } = {}): Promise<RequestEvent[]> {
+    return this.#requests.getRequestEvents(range);
+  }
+
+  /** Calls `onEvent` for every new request event (created, executed, cancelled); returns a function that stops it. */
+  watchRequests(onEvent: (event: RequestEvent) => void, options: WatchOptions = {}): () => void {
+    return this.#requests.watchRequests(onEvent, options);
   }
 
   // ------------------------------------------------------------ events (client/events.ts)

@@ -11,6 +11,7 @@ export * from "./types.js";
 export * from "./errors.js";
 export * from "./requestErrors.js";
 export * from "./events.js";
+export * from "./requests.js";
 export * from "./health.js";
 export * from "./format.js";
 export * from "./addresses.js";

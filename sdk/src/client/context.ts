@@ -82,6 +82,8 @@ export interface TxOptions {
   confirmations?: number;
   /** Gas limit of the transaction; default: the node's estimate plus `gasBufferBps`. */
   gasLimit?: bigint;
+  /** Native tokens sent with the call (a request's execution fee; set by the request methods). */
+  value?: bigint;
 }
 
 /** A mined transaction and what it did. */
@@ -325,8 +327,9 @@ export class ClientContext {
     const fn = c.getFunction(method);
     let approvals: TransactionReceipt[] = [];
     let returned: T;
+    const value = opts.value !== undefined ? { value: opts.value } : {};
     try {
-      returned = (await fn.staticCall(...args)) as T;
+      returned = (await fn.staticCall(...args, value)) as T;
     } catch (e) {
       const err = this.toError(e);
       // The pool's OpenZeppelin transfers pass the token's ERC20InsufficientAllowance on; the
@@ -336,7 +339,7 @@ export class ClientContext {
       approvals = await this.#approve(allowance.spender, allowance.amount, opts.approval ?? "exact");
       if (approvals.length === 0) throw await this.#diagnosePull(err, allowance.amount);
       try {
-        returned = (await fn.staticCall(...args)) as T;
+        returned = (await fn.staticCall(...args, value)) as T;
       } catch (e2) {
         throw this.toError(e2);
       }
@@ -344,12 +347,12 @@ export class ClientContext {
     let gasLimit = opts.gasLimit;
     if (gasLimit === undefined) {
       try {
-        gasLimit = ((await fn.estimateGas(...args)) * BigInt(10_000 + this.options.gasBufferBps)) / 10_000n;
+        gasLimit = ((await fn.estimateGas(...args, value)) * BigInt(10_000 + this.options.gasBufferBps)) / 10_000n;
       } catch (e) {
         throw this.toError(e);
       }
     }
-    const receipt = await this.#sendAndWait(() => fn(...args, { gasLimit }) as Promise<ContractTransactionResponse>, opts.confirmations);
+    const receipt = await this.#sendAndWait(() => fn(...args, { gasLimit, ...value }) as Promise<ContractTransactionResponse>, opts.confirmations);
     return { receipt, approvals, returned };
   }
 
