@@ -10,7 +10,7 @@ import type { ContractTransactionResponse } from "ethers";
 import { ETH_MARKET, USDC, WAD } from "../test/helpers/fixture.js";
 import { Kind, created, deployRequestSystem, type RequestSystem } from "../test/helpers/requests.js";
 
-const { ethers, networkHelpers } = await network.connect();
+const { ethers, networkHelpers } = await network.create();
 const GAS_LIMIT = 15_000_000n; // explicit, so estimation never shapes a measured transaction
 const MAX_UINT96 = 2n ** 96n - 1n;
 const PX = 3_000n * WAD;
