@@ -72,6 +72,15 @@ for (const kind of NODE_KINDS) {
         expect(position.position.entryPrice).to.equal(PX + SPREAD);
         expect(await executor.getRequest(requested.requestId)).to.equal(null);
 
+        // The trader's client learns of the fill from its watcher (which pins its reads to the
+        // fill's block from then on), as a front-end would.
+        const waitFor = async (n: number) => {
+          const until = Date.now() + 10_000;
+          while (seen.length < n && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+          expect(seen.length).to.be.at.least(n);
+        };
+        await waitFor(2);
+        expect(seen[1]!.type).to.equal("RequestExecuted");
         // Close: the long sells at the bid of its own pinned report.
         const close = await trader.requestClose({ id, slippageBps: 100 });
         await provider.send("evm_increaseTime", [3]);
@@ -84,8 +93,7 @@ for (const kind of NODE_KINDS) {
 
         const events = await executor.getRequestEvents({ account: await alice.getAddress() });
         expect(events.map((e) => e.type)).to.deep.equal(["RequestCreated", "RequestExecuted", "RequestCreated", "RequestExecuted"]);
-        const deadline = Date.now() + 10_000;
-        while (seen.length < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+        await waitFor(4);
         expect(seen.map((e) => e.type)).to.deep.equal(events.map((e) => e.type));
       } finally {
         stop();

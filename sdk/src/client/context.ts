@@ -211,6 +211,14 @@ export class ClientContext {
     return Math.max(n, this.#minBlock);
   }
 
+  /**
+   * Records that the client has seen block `n` (a watched event's block): later reads are pinned
+   * to it or later, as after the client's own receipts.
+   */
+  sawBlock(n: number): void {
+    this.#minBlock = Math.max(this.#minBlock, n);
+  }
+
   get errorContext(): ErrorContext {
     return { decimals: this.token.decimals, symbol: this.token.symbol };
   }

@@ -339,7 +339,11 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
     return watchBlocks(
       c.provider,
       async (fromBlock, toBlock) => {
-        for (const e of await this.getRequestEvents({ fromBlock, toBlock })) onEvent(e);
+        for (const e of await this.getRequestEvents({ fromBlock, toBlock })) {
+          // What the handler does next (read the position a fill opened) must see this block.
+          c.sawBlock(e.blockNumber);
+          onEvent(e);
+        }
       },
       { pollingInterval: c.options.pollingInterval, ...options },
     );
