@@ -131,16 +131,16 @@ contract BulkheadRouter is IBulkheadRouter, ReentrancyGuardTransient {
             account: msg.sender,
             kind: kind,
             isLong: isLong,
-            marketId: uint16(marketId),
-            createdAt: uint40(block.timestamp),
+            marketId: uint8(marketId),
+            createdAt: uint32(block.timestamp),
             settlementDelay: uint8(t.settlementDelay),
-            size: isClose ? 0 : uint128(size),
-            collateral: uint96(amount),
             positionId: uint32(positionId),
             acceptablePrice: uint96(acceptable),
             executionFee: uint96(msg.value),
+            expiry: t.expiry,
             gasLimit: uint32(gasLimit),
-            expiry: t.expiry
+            size: isClose ? 0 : uint128(size),
+            collateral: uint96(amount)
         });
         emit RequestCreated(
             requestId,

@@ -13,27 +13,28 @@ enum RequestKind {
     Close
 }
 
-/// @notice A pending trade request, three slots. `positionId` is 0 for an open (the engine assigns
-/// the id at execution). `collateral` is the escrowed amount of an open or increase (the trade's
-/// open fee is taken from it at the fill, the rest becomes collateral), 0 for an exit; `size` is 0
-/// for a close (all of it at execution). `settlementDelay` and `expiry` are the oracle's timing at
-/// creation, kept so that governance cannot move a pending request's pinned report.
-/// `executionFee` is the native-token fee escrowed for the executor; `gasLimit` the execution gas it
-/// was quoted for, so `executionFee / gasLimit` is the highest gas price it pays.
+/// @notice A pending trade request: two slots for an exit, three with a size or an amount.
+/// `positionId` is 0 for an open (the engine assigns the id at execution). `collateral` is the
+/// escrowed amount of an open or increase (the trade's open fee is taken from it at the fill, the
+/// rest becomes collateral), 0 for an exit; `size` is 0 for a close (all of it at execution).
+/// `settlementDelay` and `expiry` are the oracle's timing at creation, kept so that governance
+/// cannot move a pending request's pinned report. `executionFee` is the native-token fee escrowed
+/// for the executor; `gasLimit` the execution gas it was quoted for, so `executionFee / gasLimit`
+/// is the highest gas price it pays.
 struct TradeRequest {
     address account;
     RequestKind kind;
     bool isLong;
-    uint16 marketId;
-    uint40 createdAt;
+    uint8 marketId;
+    uint32 createdAt;
     uint8 settlementDelay;
-    uint128 size;
-    uint96 collateral;
     uint32 positionId;
     uint96 acceptablePrice;
     uint96 executionFee;
-    uint32 gasLimit;
     uint32 expiry;
+    uint32 gasLimit;
+    uint128 size;
+    uint96 collateral;
 }
 
 /// @title IBulkheadRouter

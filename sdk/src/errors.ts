@@ -11,6 +11,10 @@ import { bulkheadPoolAbi } from "./abis/bulkheadPool.js";
 import { bulkheadLensAbi } from "./abis/bulkheadLens.js";
 import { positionVaultAbi } from "./abis/positionVault.js";
 import { erc20Abi } from "./abis/erc20.js";
+import { bulkheadRouterAbi } from "./abis/bulkheadRouter.js";
+import { bulkheadOracleAbi } from "./abis/bulkheadOracle.js";
+import { verifierErrorsAbi } from "./abis/verifierErrors.js";
+import { verifierProxyErrorsAbi } from "./abis/verifierProxyErrors.js";
 import { formatAmount, formatPrice, formatSize, formatUnits } from "./format.js";
 import type { RevertReason } from "./math/BulkheadLogic.js";
 
@@ -193,6 +197,23 @@ export class InsufficientFreeLiquidityError extends ContractRevertError<{ availa
   override name = "InsufficientFreeLiquidityError";
   protected override describe(f: ErrorFormatter) {
     return `the pool's free liquidity ${f.amount(this.args.available)} cannot cover ${f.amount(this.args.required)}`;
+  }
+}
+
+/** A governance value is outside its hard-coded bounds. */
+export class ParameterOutOfBoundsError extends ContractRevertError<{ name: string; value: bigint; min: bigint; max: bigint }> {
+  override name = "ParameterOutOfBoundsError";
+  protected override describe() {
+    const a = this.args;
+    return `${a.name} = ${a.value} is outside its bounds [${a.min}, ${a.max}]`;
+  }
+}
+
+/** A contract was re-entered during one of its own calls (a token or receiver calling back). */
+export class ReentrantCallError extends ContractRevertError<{ [k: string]: never }> {
+  override name = "ReentrantCallError";
+  protected override describe() {
+    return "a call re-entered the contract while it was running (a token or receiver calling back): refused";
   }
 }
 
@@ -449,7 +470,7 @@ export class InvalidRequestError extends BulkheadError {
   override name = "InvalidRequestError";
 }
 
-type RevertClass = new (errorName: string, args: RevertArgs, options: { data?: string; ctx?: ErrorContext }) => ContractRevertError;
+export type RevertClass = new (errorName: string, args: RevertArgs, options: { data?: string; ctx?: ErrorContext }) => ContractRevertError;
 
 const CLASSES: Record<string, RevertClass> = {
   DeadlineExpired: DeadlineExpiredError as unknown as RevertClass,
@@ -487,6 +508,8 @@ const CLASSES: Record<string, RevertClass> = {
   ERC20InsufficientBalance: InsufficientBalanceError as unknown as RevertClass,
   TransferFromFailed: TransferFromFailedError as unknown as RevertClass,
   TransferFailed: TransferFailedError as unknown as RevertClass,
+  ParameterOutOfBounds: ParameterOutOfBoundsError as unknown as RevertClass,
+  ReentrancyGuardReentrantCall: ReentrantCallError as unknown as RevertClass,
 };
 
 /**
@@ -505,6 +528,14 @@ const POOL_LIMITS = new Set([
   "ERC4626ExceededMaxRedeem",
 ]);
 
+/**
+ * Adds typed errors of another module (requestErrors.ts registers the router's, the oracle's and
+ * the Verifier's when the SDK loads; modules cannot import each other's classes both ways).
+ */
+export function registerRevertClasses(classes: Record<string, RevertClass>): void {
+  for (const [name, cls] of Object.entries(classes)) CLASSES[name] ??= cls;
+}
+
 /** Builds the typed error for a custom error name and its named arguments. */
 export function createRevertError(reason: RevertReason, options: { data?: string; ctx?: ErrorContext } = {}): ContractRevertError {
   if (POOL_LIMITS.has(reason.name)) {
@@ -521,7 +552,7 @@ function errorsInterface(): Interface {
   if (errorInterface) return errorInterface;
   const seen = new Set<string>();
   const fragments: unknown[] = [];
-  for (const abi of [bulkheadAbi, bulkheadPoolAbi, bulkheadLensAbi, positionVaultAbi, erc20Abi, SOLADY_ERRORS] as readonly (readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[])[]) {
+  for (const abi of [bulkheadAbi, bulkheadPoolAbi, bulkheadLensAbi, positionVaultAbi, erc20Abi, bulkheadRouterAbi, bulkheadOracleAbi, verifierErrorsAbi, verifierProxyErrorsAbi, SOLADY_ERRORS] as readonly (readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[])[]) {
     for (const item of abi) {
       if (item.type !== "error") continue;
       const key = `${item.name}(${(item.inputs ?? []).map((i) => i.type).join(",")})`;

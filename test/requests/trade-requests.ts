@@ -556,6 +556,26 @@ describe("trade requests", () => {
       await expect(s.oracle.connect(s.signers.alice).reportPrices(0n, "0x", 0n)).to.be.revertedWithCustomError(s.oracle, "Unauthorized").withArgs(s.signers.alice.address);
     });
 
+    it("test_fill_isOnlyTheRoutersOwnSelfCall", async () => {
+      const s = await networkHelpers.loadFixture(system);
+      const r = await requestOpen(s);
+      const stored = (await s.router.request(r.id)).toObject();
+      await expect(s.router.connect(s.signers.alice).fill(stored, ASK)).to.be.revertedWithCustomError(s.router, "Unauthorized").withArgs(s.signers.alice.address);
+    });
+
+    it("test_aTokenThatCallsBackDuringARequestsPull_cannotReenterTheRouter", async () => {
+      const s = await deployRequestSystem(ethers, { token: "ReentrantToken" });
+      const rt = await ethers.getContractAt("ReentrantToken", s.token);
+      const first = await requestOpen(s);
+      await networkHelpers.time.increase(TIMING.expiry + 1n);
+      // The second request's pull calls back into cancel(first): the guard refuses it.
+      await (await rt.arm(s.router, s.router.interface.encodeFunctionData("cancel", [first.id]))).wait();
+      await requestOpen(s);
+      expect(await rt.lastCallSucceeded()).to.equal(false);
+      expect(await rt.lastRevertData()).to.equal(s.router.interface.encodeErrorResult("ReentrancyGuardReentrantCall", []));
+      expect((await s.router.request(first.id)).kind).to.equal(Kind.Open);
+    });
+
     it("test_router_withAnOracleOfAnotherEngine_revertsOracleEngineMismatch", async () => {
       const s = await networkHelpers.loadFixture(system);
       await expect(ethers.deployContract("BulkheadRouter", [s.pool, s.oracle])).to.be.revertedWithCustomError(s.router, "OracleEngineMismatch").withArgs(await s.engine.getAddress(), await s.pool.getAddress());
