@@ -20,10 +20,10 @@ const COMPILER = {
   },
 };
 
-// Chainlink's Data Streams Verifier and VerifierProxy (`@chainlink/contracts` llo-feeds) pin
-// `pragma solidity 0.8.19`: they are built by a second npm `solc` build (the `solc-0.8.19` alias),
-// with the settings Chainlink ships them with (no viaIR, 200 runs, paris), so local chains run the
-// same contracts as Chainlink's deployments.
+// Chainlink's Data Streams contracts (`@chainlink/contracts` llo-feeds: Verifier, VerifierProxy,
+// FeeManager, RewardManager) pin `pragma solidity 0.8.19`: they are built by a second npm `solc`
+// build (the `solc-0.8.19` alias), with the settings Chainlink ships them with (no viaIR, 200 runs,
+// paris), so local chains run the same contracts as Chainlink's deployments.
 const CHAINLINK_COMPILER = {
   version: "0.8.19",
   path: require.resolve("solc-0.8.19/soljson.js"),
@@ -55,6 +55,9 @@ export default defineConfig({
       "@openzeppelin/contracts/governance/TimelockController.sol",
       "@chainlink/contracts/src/v0.8/llo-feeds/Verifier.sol",
       "@chainlink/contracts/src/v0.8/llo-feeds/VerifierProxy.sol",
+      // Chainlink's on-chain billing (public networks): tests verify reports paying its LINK fee.
+      "@chainlink/contracts/src/v0.8/llo-feeds/FeeManager.sol",
+      "@chainlink/contracts/src/v0.8/llo-feeds/RewardManager.sol",
     ],
     // `production` (deploy) and `default` (tests, bench) build identical bytecode on purpose:
     // what is tested and measured is what ships.

@@ -29,7 +29,12 @@ struct Timing {
 /// once, for the trade router and the pool alike; neither the requester nor the executor can pick
 /// another price.
 /// @dev Reports are verified through Chainlink's own VerifierProxy (signatures, signer set, config
-/// digest); every other check is {DataStreamsLib}'s. Replay is harmless by construction: a report
+/// digest); every other check is {DataStreamsLib}'s. Where the proxy has a fee manager (Chainlink's
+/// on-chain billing), this contract is the subscriber and pays each report's fee in LINK from its
+/// own balance: the protocol keeps it funded with LINK (a plain transfer to it), and the engine's
+/// owner can take LINK back with {withdrawToken}. Without LINK, executions with a report revert
+/// with `VerificationFeeUnpaid`; cancellations, and exits through the push-feed fallback, do not
+/// verify reports and keep working. Replay is harmless by construction: a report
 /// fills only requests whose settlement time lies in its window, and a request fills once.
 interface IBulkheadOracle is IDataStreamsErrors, IOracleErrors {
     /// @notice The report is not the one `target` pins: its window does not contain `target`.
@@ -47,11 +52,13 @@ interface IBulkheadOracle is IDataStreamsErrors, IOracleErrors {
 
     event StreamSet(uint256 indexed marketId, bytes32 feedId, uint256 maxDeviationBps);
     event TimingSet(uint256 settlementDelay, uint256 expiry, uint256 pushFallbackDelay);
+    event TokenWithdrawn(address indexed token, address indexed to, uint256 amount);
 
     /// @notice Verifies `signedReport` and checks it for `marketId` at settlement time `target`:
     /// its window contains `target`, it is of the market's stream, not expired, 0 < bid <= price <=
     /// ask, and its price is within the stream's deviation of the market's push feed, which passes
-    /// all of its own checks (sequencer included). Returns WAD prices. Changes no Bulkhead state.
+    /// all of its own checks (sequencer included). Returns WAD prices. Changes no Bulkhead state;
+    /// where Chainlink charges for verification, pays the report's LINK fee from this contract.
     function reportPrices(uint256 marketId, bytes calldata signedReport, uint256 target)
         external
         returns (uint256 bid, uint256 price, uint256 ask);
@@ -72,4 +79,7 @@ interface IBulkheadOracle is IDataStreamsErrors, IOracleErrors {
     /// @notice Sets the request timing (owner of the engine), each within its bounds and
     /// settlementDelay < pushFallbackDelay <= expiry.
     function setTiming(uint256 settlementDelay, uint256 expiry, uint256 pushFallbackDelay) external;
+    /// @notice Sends `amount` of `token` held here (the LINK that pays verification fees) to `to`
+    /// (owner of the engine).
+    function withdrawToken(address token, address to, uint256 amount) external;
 }

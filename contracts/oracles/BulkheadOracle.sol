@@ -2,6 +2,8 @@
 pragma solidity 0.8.30;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {IBulkhead, Market} from "../interfaces/IBulkhead.sol";
 import {IBulkheadOracle, StreamConfig, Timing} from "../interfaces/IBulkheadOracle.sol";
@@ -14,7 +16,8 @@ import {DataStreamsLib} from "./DataStreamsLib.sol";
 /// @notice See {IBulkheadOracle}. Governed by the engine's owner (a timelock on public networks).
 /// @dev Only the engine's settler (the trade router) and its pool may have reports verified here:
 /// on networks where Chainlink charges for verification, nobody else can spend what it pays with.
-contract BulkheadOracle is IBulkheadOracle {
+/// There the protocol funds this contract with LINK, the subscriber Chainlink bills per report.
+contract BulkheadOracle is IBulkheadOracle, ReentrancyGuardTransient {
     IBulkhead internal immutable _engine;
     IVerifierProxy internal immutable _proxy;
 
@@ -38,6 +41,7 @@ contract BulkheadOracle is IBulkheadOracle {
     /// @inheritdoc IBulkheadOracle
     function reportPrices(uint256 marketId, bytes calldata signedReport, uint256 target)
         external
+        nonReentrant
         returns (uint256 bid, uint256 price, uint256 ask)
     {
         if (msg.sender != _engine.settler() && msg.sender != _engine.pool()) revert Unauthorized(msg.sender);
@@ -84,6 +88,12 @@ contract BulkheadOracle is IBulkheadOracle {
     /// @inheritdoc IBulkheadOracle
     function setTiming(uint256 settlementDelay, uint256 expiry, uint256 pushFallbackDelay) external onlyEngineOwner {
         _setTiming(settlementDelay, expiry, pushFallbackDelay);
+    }
+
+    /// @inheritdoc IBulkheadOracle
+    function withdrawToken(address token, address to, uint256 amount) external onlyEngineOwner nonReentrant {
+        emit TokenWithdrawn(token, to, amount);
+        SafeTransferLib.safeTransfer(token, to, amount);
     }
 
     function _setTiming(uint256 settlementDelay, uint256 expiry, uint256 pushFallbackDelay) internal {
