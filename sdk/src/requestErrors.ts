@@ -5,6 +5,7 @@
  * @module
  */
 import { ContractRevertError, registerRevertClasses, type ErrorFormatter, type RevertClass } from "./errors.js";
+import { formatUnits } from "./format.js";
 
 const KINDS = ["none", "open", "increase", "decrease", "close"] as const;
 const bps = (x: bigint) => `${Number(x) / 100}%`;
@@ -203,6 +204,25 @@ export class ReportExpiredError extends ContractRevertError<{ expiresAt: bigint;
   }
 }
 
+/** LINK carries 18 decimals on every network where Chainlink bills Data Streams verification. */
+const LINK_DECIMALS = 18;
+
+/**
+ * The report oracle holds less LINK than Chainlink's fee manager charges to verify the report
+ * (public networks with on-chain billing): the protocol must fund the oracle with LINK. The
+ * request stays pending.
+ */
+export class VerificationFeeUnpaidError extends ContractRevertError<{ token: string; fee: bigint; balance: bigint }> {
+  override name = "VerificationFeeUnpaidError";
+  protected override describe() {
+    const link = (x: bigint) => `${formatUnits(x, LINK_DECIMALS)} LINK`;
+    return (
+      `the report oracle cannot pay Chainlink's verification fee of ${link(this.args.fee)}: it holds ` +
+      `${link(this.args.balance)} (token ${this.args.token}); the protocol must fund it with LINK`
+    );
+  }
+}
+
 /** The report breaks 0 < bid <= price <= ask. */
 export class ReportPricesInvalidError extends ContractRevertError<{ bid: bigint; price: bigint; ask: bigint }> {
   override name = "ReportPricesInvalidError";
@@ -278,6 +298,7 @@ export const REQUEST_ERROR_CLASSES: Record<string, RevertClass> = {
   ReportExpired: ReportExpiredError as unknown as RevertClass,
   ReportPricesInvalid: ReportPricesInvalidError as unknown as RevertClass,
   ReportDeviatesFromFeed: ReportDeviatesFromFeedError as unknown as RevertClass,
+  VerificationFeeUnpaid: VerificationFeeUnpaidError as unknown as RevertClass,
   BadVerification: BadVerificationError as unknown as RevertClass,
   IncorrectSignatureCount: IncorrectSignatureCountError as unknown as RevertClass,
   VerifierNotFound: VerifierNotFoundError as unknown as RevertClass,

@@ -7,6 +7,7 @@ import {
   ReportNotPinnedError,
   RequestNotExpiredError,
   TradesRequireRequestError,
+  VerificationFeeUnpaidError,
   bulkheadOracleAbi,
   bulkheadRouterAbi,
   decodeRevert,
@@ -54,5 +55,16 @@ describe("SDK: request errors", () => {
     const engine = new Interface(["error TradesRequireRequest(address settler)"]);
     const e3 = decodeRevert(engine.encodeErrorResult("TradesRequireRequest", ["0x00000000000000000000000000000000000000aa"]), ctx);
     expect(e3).to.be.instanceOf(TradesRequireRequestError);
+  });
+
+  it("test_decodeRevert_verificationFeeUnpaid_saysHowMuchLinkTheOracleLacks", () => {
+    const oracle = new Interface(bulkheadOracleAbi as never);
+    const link = "0x514910771AF9Ca656af840dff83E8264EcF986CA";
+    const e = decodeRevert(oracle.encodeErrorResult("VerificationFeeUnpaid", [link, 5n * 10n ** 16n, 10n ** 16n + 1n]), ctx);
+    expect(e).to.be.instanceOf(VerificationFeeUnpaidError);
+    expect((e as VerificationFeeUnpaidError).args).to.deep.equal({ token: link, fee: 5n * 10n ** 16n, balance: 10n ** 16n + 1n });
+    expect(e.message).to.equal(
+      `the report oracle cannot pay Chainlink's verification fee of 0.05 LINK: it holds 0.010000000000000001 LINK (token ${link}); the protocol must fund it with LINK`,
+    );
   });
 });
