@@ -160,3 +160,41 @@ contract GasBurnerAggregator {
         return (0, int256(x), 0, 0, 0);
     }
 }
+
+/// @notice Test-only Data Streams fee manager that quotes a LINK fee and then charges nothing
+/// (a replacement fee manager whose pull differs from its quote): what a subscriber approved for
+/// it must not stay approved. Passes the VerifierProxy's `setFeeManager` interface check.
+contract UnderchargingFeeManager {
+    struct Asset {
+        address assetAddress;
+        uint256 amount;
+    }
+
+    address public immutable i_linkAddress;
+    address public immutable i_rewardManager;
+    uint256 public immutable quotedFee;
+
+    constructor(address link, address rewardManager, uint256 fee) {
+        i_linkAddress = link;
+        i_rewardManager = rewardManager;
+        quotedFee = fee;
+    }
+
+    function supportsInterface(bytes4) external pure returns (bool) {
+        return true;
+    }
+
+    function getFeeAndReward(address, bytes memory, address)
+        external
+        view
+        returns (Asset memory fee, Asset memory reward, uint256 appliedDiscount)
+    {
+        fee = Asset(i_linkAddress, quotedFee);
+        reward = fee;
+        appliedDiscount = 0;
+    }
+
+    function processFee(bytes calldata, bytes calldata, address) external payable {}
+
+    function processFeeBulk(bytes[] calldata, bytes calldata, address) external payable {}
+}

@@ -87,7 +87,7 @@ describe("verification fees (Chainlink FeeManager)", () => {
   it("test_execute_withAFeeManager_paysTheReportsLinkFeeFromTheOracleToTheRewardManager_exactly", async () => {
     const s: Billed = await networkHelpers.loadFixture(billed);
     const req = await requestOpen(s);
-    const { tx } = await execute(s, req);
+    const { signed, tx } = await execute(s, req);
     await expect(tx).to.emit(s.engine, "PositionOpened").withArgs(1n, s.signers.alice.address, ETH_MARKET, true, WAD, ASK, (v: bigint) => v > 0n, (v: bigint) => v > 0n, 0n, (v: bigint) => v > 0n);
     // The fee is the report's LINK fee (no discount), not its native fee plus surcharge.
     expect(await s.link.balanceOf(s.oracle)).to.equal(FUNDING - LINK_FEE);
@@ -95,6 +95,11 @@ describe("verification fees (Chainlink FeeManager)", () => {
     expect(await s.rewardManager.s_totalRewardRecipientFees(s.digests[0]!)).to.equal(LINK_FEE);
     expect(await s.link.allowance(s.oracle, s.rewardManager)).to.equal(0n);
     expect(await s.wrappedNative.balanceOf(s.feeManager)).to.equal(0n);
+    // LINK is named as the fee token in the parameter payload, as Chainlink's flow prescribes.
+    const proxy = (await s.proxy.getAddress()).toLowerCase();
+    const verifies = (await callsOf((await (await tx).wait())!.hash)).filter((c) => c.to?.toLowerCase() === proxy && c.type === "CALL");
+    const payload = ethers.AbiCoder.defaultAbiCoder().encode(["address"], [await s.link.getAddress()]);
+    expect(verifies.map((c) => c.input)).to.deep.equal([s.proxy.interface.encodeFunctionData("verify", [signed, payload])]);
     // Chainlink's recipient can claim it: the fee reached Chainlink's own accounting.
     await (await s.rewardManager.connect(s.signers.carol).claimRewards([s.digests[0]!])).wait();
     expect(await s.link.balanceOf(s.recipient)).to.equal(LINK_FEE);
@@ -162,6 +167,27 @@ describe("verification fees (Chainlink FeeManager)", () => {
     expect(await s.link.balanceOf(next.rewardManager)).to.equal(2n * LINK_FEE);
     expect(await s.link.balanceOf(s.oracle)).to.equal(FUNDING - 3n * LINK_FEE);
     expect(await s.link.allowance(s.oracle, next.rewardManager)).to.equal(0n);
+  });
+
+  it("test_execute_aFeeManagerChargingLessThanItQuoted_leavesNoAllowanceStanding", async () => {
+    const s: Billed = await networkHelpers.loadFixture(billed);
+    const hostile = await ethers.deployContract("UnderchargingFeeManager", [s.link, s.rewardManager, LINK_FEE]);
+    await (await s.proxy.setFeeManager(hostile)).wait();
+    const req = await requestOpen(s);
+    const { tx } = await execute(s, req);
+    const receipt = (await (await tx).wait())!;
+    const approvals = receipt.logs
+      .filter((l) => l.address === s.link.target)
+      .map((l) => s.link.interface.parseLog(l))
+      .filter((l) => l?.name === "Approval")
+      .map((l) => [l!.args.owner, l!.args.spender, l!.args.value]);
+    const [oracle, rewardManager] = [await s.oracle.getAddress(), await s.rewardManager.getAddress()];
+    expect(approvals).to.deep.equal([
+      [oracle, rewardManager, LINK_FEE],
+      [oracle, rewardManager, 0n],
+    ]);
+    expect(await s.link.allowance(s.oracle, s.rewardManager)).to.equal(0n);
+    expect(await s.link.balanceOf(s.oracle)).to.equal(FUNDING);
   });
 
   it("test_execute_withoutAFeeManager_callsVerifyWithAnEmptyPayload_afterOneFeeManagerRead", async () => {
