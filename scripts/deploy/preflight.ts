@@ -11,6 +11,7 @@ const AGGREGATOR_ABI = [
   "function latestRoundData() view returns (uint80 roundId, int256 answer, uint256 startedAt, uint256 updatedAt, uint80 answeredInRound)",
 ];
 const VERIFIER_PROXY_ABI = ["function typeAndVersion() view returns (string)", "function s_feeManager() view returns (address)"];
+const FEE_MANAGER_ABI = ["function i_linkAddress() view returns (address)"];
 const ERC20_ABI = ["function decimals() view returns (uint8)", "function symbol() view returns (string)"];
 
 export { LOCAL_CHAIN_IDS };
@@ -110,9 +111,10 @@ export async function preflight({ ethers, config, chainId, deployer }: Preflight
 }
 
 /**
- * Chainlink's VerifierProxy at `address`: it has code, says it is a VerifierProxy, and charges no
- * verification fee. BulkheadOracle verifies with an empty fee payload (DataStreamsLib.verify), so
- * behind a fee manager every execution with a report would revert.
+ * Chainlink's VerifierProxy at `address`: it has code and says it is a VerifierProxy. Where it has
+ * a fee manager (on-chain billing), BulkheadOracle pays each report's fee in LINK from its own
+ * balance (DataStreamsLib.verify), so the fee manager must name a LINK token with code; the
+ * oracle then needs LINK before the first execution (docs/DEPLOY.md).
  */
 async function verifierProxyIssues(provider: HardhatEthers["provider"], address: string, chainId: bigint): Promise<ConfigIssue[]> {
   const field = "streams.verifierProxy";
@@ -124,7 +126,10 @@ async function verifierProxyIssues(provider: HardhatEthers["provider"], address:
   }
   const feeManager: string = await proxy.s_feeManager().catch(() => "0x0000000000000000000000000000000000000000");
   if (BigInt(feeManager) !== 0n) {
-    return [{ field, problem: `${address} charges verification fees through its fee manager ${feeManager}; BulkheadOracle pays none (DataStreamsLib.verify sends an empty fee payload), so every execution at a report would revert` }];
+    const link: string = await new Contract(feeManager, FEE_MANAGER_ABI, provider).i_linkAddress().catch(() => "");
+    if (!link || (await provider.getCode(link)) === "0x") {
+      return [{ field, problem: `${address} bills verification through its fee manager ${feeManager}, whose LINK token (i_linkAddress()) ${link ? `${link} has no code` : "does not answer"}: BulkheadOracle could not pay the fee` }];
+    }
   }
   return [];
 }

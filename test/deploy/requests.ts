@@ -175,7 +175,7 @@ describe("deploy: two-step settlement (streams)", function () {
       expect(B.streamDeviationViolation(B.MAX_REPORT_DEVIATION_BPS + 1n)?.name).to.equal("maxDeviationBps");
     });
 
-    it("test_preflight_verifierProxy_noCode_notAProxy_localOnPublicChain_missingStreams", async () => {
+    it("test_preflight_verifierProxy_noCode_notAProxy_feeManagerWithoutLink_localOnPublicChain_missingStreams", async () => {
       const { ethers } = await connection;
       const [deployer] = await ethers.getSigners();
       const chainId = (await ethers.provider.getNetwork()).chainId;
@@ -195,6 +195,22 @@ describe("deploy: two-step settlement (streams)", function () {
       expect(notProxy[0]!.problem).to.match(/is not Chainlink's VerifierProxy \(typeAndVersion\(\) says nothing\)/);
       const proxy = await ethers.deployContract(VERIFIER_PROXY, [ZeroAddress]);
       expect(await issuesFor(withProxy(await proxy.getAddress()))).to.deep.equal([]);
+
+      // On-chain billing: Chainlink's FeeManager names LINK, which the oracle pays in: accepted.
+      const link = await ethers.deployContract("MockStablecoin", ["ChainLink Token", "LINK", 18]);
+      const wrappedNative = await ethers.deployContract("MockStablecoin", ["Wrapped Ether", "WETH", 18]);
+      const rewardManager = await ethers.deployContract("@chainlink/contracts/src/v0.8/llo-feeds/RewardManager.sol:RewardManager", [link]);
+      const billing = await ethers.deployContract(VERIFIER_PROXY, [ZeroAddress]);
+      const feeManager = await ethers.deployContract("@chainlink/contracts/src/v0.8/llo-feeds/FeeManager.sol:FeeManager", [link, wrappedNative, billing, rewardManager]);
+      await (await billing.setFeeManager(feeManager)).wait();
+      expect(await issuesFor(withProxy(await billing.getAddress()))).to.deep.equal([]);
+      // A fee manager whose LINK token has no code could never be paid: refused before sending.
+      const noLink = await ethers.deployContract(VERIFIER_PROXY, [ZeroAddress]);
+      const hostile = await ethers.deployContract("UnderchargingFeeManager", [nobody, rewardManager, 1n]);
+      await (await noLink.setFeeManager(hostile)).wait();
+      expect(await issuesFor(withProxy(await noLink.getAddress()))).to.deep.equal([
+        { field: "streams.verifierProxy", problem: `${await noLink.getAddress()} bills verification through its fee manager ${await hostile.getAddress()}, whose LINK token (i_linkAddress()) ${nobody} has no code: BulkheadOracle could not pay the fee` },
+      ]);
 
       // On a public chain id: a file with no chainId and no streams, and the local Verifier.
       const noChainId = clone(REQUESTS);
