@@ -477,6 +477,28 @@ export const bulkheadAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "settler",
+        "type": "address"
+      }
+    ],
+    "name": "SettlerAlreadySet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "settler",
+        "type": "address"
+      }
+    ],
+    "name": "SettlerHasNoCode",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "sizeDelta",
         "type": "uint256"
@@ -546,6 +568,17 @@ export const bulkheadAbi = [
       }
     ],
     "name": "TooManyMarkets",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "settler",
+        "type": "address"
+      }
+    ],
+    "name": "TradesRequireRequest",
     "type": "error"
   },
   {
@@ -1444,6 +1477,19 @@ export const bulkheadAbi = [
       }
     ],
     "name": "RiskParamsSet",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "settler",
+        "type": "address"
+      }
+    ],
+    "name": "SettlerSet",
     "type": "event"
   },
   {
@@ -2834,6 +2880,32 @@ export const bulkheadAbi = [
     "name": "setRiskParams",
     "outputs": [],
     "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "settler_",
+        "type": "address"
+      }
+    ],
+    "name": "setSettler",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "settler",
+    "outputs": [
+      {
+        "internalType": "address",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
