@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/types";
-import { PoolRequestMath } from "@bulkhead/sdk";
+import { ContractRevertError, PoolRequestMath, decodeRevert } from "@bulkhead/sdk";
 import { BTC_MARKET, ETH_MARKET, FAR, USDC, WAD, defaultParams, wadFromFeed } from "../helpers/fixture.js";
 import { ceilDiv, min } from "../helpers/reference.js";
 import { deployUnitSystem, expectPoolConserved, nextBlockAt } from "../helpers/unit.js";
@@ -119,6 +119,10 @@ describe("LP requests (ERC-7540)", () => {
       expect(value).to.be.greaterThan(await valueAt(s, [eth, btc], [eth, btc])); // no lower than fair
       const shares = (assets * (supply + OFFSET)) / (value + 1n);
       expect(shares).to.equal(PoolRequestMath.toSharesDown(assets, value, supply)); // SDK mirror
+      const inputs = await Promise.all(
+        [0n, 1n].map(async (i) => ({ market: await s.engine.market(i), currentIndex: await s.engine.currentBorrowIndex(i), bid: bidOf(i === 0n ? eth : btc), ask: askOf(i === 0n ? eth : btc) })),
+      );
+      expect(PoolRequestMath.valuationAt(await s.engine.ledger(), inputs, 10n ** 30n, true)).to.equal(value);
       const lpAssets = (await s.engine.ledger()).lpAssets;
       await nextBlockAt(networkHelpers, 5n);
       const exec = s.pool.connect(keeper).executeDeposit(1n, reportsAt(s, t + TIMING.settlementDelay, eth, btc), { gasPrice: GAS_PRICE });
@@ -488,7 +492,94 @@ describe("LP requests (ERC-7540)", () => {
       await nextBlockAt(networkHelpers, 5n);
       const exec = await (await s.pool.connect(keeper).executeDeposit(1n, [s.streams.signAt(0, t + TIMING.settlementDelay, { price: PX }), "0x"], { gasPrice: GAS_PRICE })).wait();
       const claim = await (await s.pool.connect(bob)["deposit(uint256,address)"](1_000n * USDC, bob)).wait();
-      console.log(`      requestDeposit ${req!.gasUsed}, executeDeposit ${exec!.gasUsed}, together ${req!.gasUsed + exec!.gasUsed}; claim ${claim!.gasUsed}`);
+      console.log(`      first: requestDeposit ${req!.gasUsed}, executeDeposit ${exec!.gasUsed}, together ${req!.gasUsed + exec!.gasUsed}; claim ${claim!.gasUsed}`);
+      // A later request, with the pool's request counter and escrow slots already written once.
+      const t2 = await nextBlockAt(networkHelpers, 10n);
+      const req2 = await (await s.pool.connect(bob).requestDeposit(1_000n * USDC, bob, bob, { value: await fee(s, DEPOSIT), gasPrice: GAS_PRICE })).wait();
+      await nextBlockAt(networkHelpers, 5n);
+      const exec2 = await (await s.pool.connect(keeper).executeDeposit(2n, [s.streams.signAt(0, t2 + TIMING.settlementDelay, { price: PX }), "0x"], { gasPrice: GAS_PRICE })).wait();
+      console.log(`      later: requestDeposit ${req2!.gasUsed}, executeDeposit ${exec2!.gasUsed}, together ${req2!.gasUsed + exec2!.gasUsed}`);
+    });
+  });
+  describe("attacks", () => {
+    const BOB_DEPOSIT = 900_000n * USDC;
+    const MOVED = (PX * 995n) / 1000n; // the pending -0.5 % push-feed update
+    /** Default parameters (borrow fees on): traders 1.8M net long (600 ETH at 3,000) on the 1M pool. */
+    async function netLongBook() {
+      const s = await deployUnitSystem(ethers);
+      await (await s.engine.connect(s.signers.alice).open(ETH_MARKET, true, 200_000n * USDC, 600n * WAD, PX, FAR)).wait();
+      await (await s.token.connect(s.signers.bob).approve(s.pool, ethers.MaxUint256)).wait();
+      return s;
+    }
+    async function netLongBookAsync() {
+      const s = await netLongBook();
+      const streams = await deployStreams(ethers, s.engine);
+      const settler = await ethers.deployContract("OracleSettler", [streams.oracle]);
+      await (await s.engine.setSettler(settler)).wait();
+      return { ...s, streams, settler };
+    }
+
+    it("test_lpSandwich_instantMode_reproduction_takesAbout4259FromTheExistingLp", async () => {
+      const s = await networkHelpers.loadFixture(netLongBook);
+      const { bob } = s.signers;
+      const before = await s.token.balanceOf(bob);
+      await (await s.pool.connect(bob).deposit(BOB_DEPOSIT, bob)).wait();
+      await (await s.ethFeed.updateAnswer(2_985n * 10n ** 8n)).wait();
+      await (await s.pool.connect(bob).redeem(await s.pool.balanceOf(bob), bob, bob)).wait();
+      const gain = (await s.token.balanceOf(bob)) - before;
+      expect(gain).to.be.greaterThan(4_255n * USDC);
+      expect(gain).to.be.lessThan(4_263n * USDC);
+    });
+
+    it("test_lpSandwich_depositBeforeAndRedeemAfterAPushUpdate_earnsNothing", async () => {
+      const s = await networkHelpers.loadFixture(netLongBookAsync);
+      const { bob, keeper } = s.signers;
+      const tokens = await s.token.balanceOf(bob);
+      // Bob requests the deposit while the push feed still says 3,000; the market is already at
+      // 2,985, and so is the report observed at the request's settlement time.
+      const dep = await requestDepositAt(s as unknown as Sys, bob, BOB_DEPOSIT, 1n);
+      await nextBlockAt(networkHelpers, 3n);
+      await (await s.pool.connect(keeper).executeDeposit(dep.id, [s.streams.signAt(0, dep.t + TIMING.settlementDelay, { price: MOVED }), "0x"], { gasPrice: GAS_PRICE })).wait();
+      await (await s.pool.connect(bob)["deposit(uint256,address)"](BOB_DEPOSIT, bob)).wait();
+      // The push update lands; Bob leaves at once.
+      await (await s.ethFeed.updateAnswer(2_985n * 10n ** 8n)).wait();
+      const red = await requestRedeemAt(s as unknown as Sys, bob, await s.pool.balanceOf(bob), 1n);
+      await nextBlockAt(networkHelpers, 3n);
+      await (await s.pool.connect(keeper).executeRedeem(red.id, [s.streams.signAt(0, red.t + TIMING.settlementDelay, { price: MOVED }), "0x"], { gasPrice: GAS_PRICE })).wait();
+      const claim = (await s.pool.claimable(bob))[1];
+      await (await s.pool.connect(bob).redeem(claim.shares, bob, bob)).wait();
+      const gain = (await s.token.balanceOf(bob)) - tokens;
+      expect(gain).to.be.lessThanOrEqual(0n);
+      await expectPoolConserved(s);
+    });
+  });
+
+  describe("SDK errors", () => {
+    it("test_sdkErrors_everyNewPoolError_decodesToAReadableSentence", async () => {
+      const s = await networkHelpers.loadFixture(asyncPool);
+      const i = s.pool.interface;
+      const a = "0x0000000000000000000000000000000000000003";
+      const cases: [string, unknown[], RegExp][] = [
+        ["PoolIsSynchronous", [], /synchronous/],
+        ["PoolIsAsynchronous", [], /asynchronous \(ERC-7540\)/],
+        ["NotOperator", [a, a], /nor an operator/],
+        ["RequestNotFound", [7n], /request 7 is not pending/],
+        ["RequestExpired", [7n, 1_700_000_000n, 1_700_000_001n], /expired at 2023-11-14T22:13:20.000Z/],
+        ["RequestNotExpired", [7n, 1_700_000_000n, 1_699_999_999n], /can be cancelled after/],
+        ["PushFallbackNotOpen", [7n, 1_700_000_000n, 1_699_999_999n], /push-feed rounds from/],
+        ["PushFallbackNotForDeposits", [7n], /is a deposit/],
+        ["MarketPriceMissing", [1n], /market 1 has open interest/],
+        ["ExecutionFeeTooLow", [1n, 2n], /below the 2 wei/],
+        ["ExecutionFeeTooLarge", [3n, 2n], /above the maximum 2 wei/],
+        ["NothingOwed", [a], /nothing is owed/],
+        ["ParameterOutOfBounds", ["gasLimit", 1n, 2n, 3n], /gasLimit 1 is outside its bounds \[2, 3\]/],
+      ];
+      for (const [name, args, message] of cases) {
+        const e = decodeRevert(i.encodeErrorResult(name, args));
+        expect(e, name).to.be.instanceOf(ContractRevertError);
+        expect((e as ContractRevertError).errorName).to.equal(name);
+        expect(e.message, name).to.match(message);
+      }
     });
   });
 });
