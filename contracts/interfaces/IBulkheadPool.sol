@@ -53,7 +53,11 @@ struct LpClaim {
 /// executes later at the Data Streams reports their creation pins, and `deposit`/`mint`/`redeem`/
 /// `withdraw` only claim what executed requests made claimable. No LP flow then fills at a price
 /// the LP could know when committing. Request ids are unique (never 0); claims take no id, so
-/// a controller's claimable results aggregate, each at its own fill price.
+/// a controller's claimable results aggregate, each at its own fill price: a claim of part of
+/// them splits the aggregate pro rata against the claimer, the last claim takes exactly the rest,
+/// and `claimable*Request(id, controller)` is the executed request's amount capped at what the
+/// controller has left to claim. A request's escrow and fee return to its controller on
+/// cancellation; the synchronous entry points remain only in synchronous mode.
 interface IBulkheadPool is IERC4626, IERC7540Operator, IERC7540Deposit, IERC7540Redeem, IERC7575, IERC165, IExecutionFees {
     /// @notice The engine is already bound.
     error EngineAlreadySet();
@@ -144,7 +148,7 @@ interface IBulkheadPool is IERC4626, IERC7540Operator, IERC7540Deposit, IERC7540
 
     /// @notice Executes deposit request `requestId` with the reports its creation pins; anyone may
     /// call. `reports[i]` is market i's signed Data Streams report whose window contains created +
-    /// settlementDelay (empty for a market without open interest, whose price is not read). The
+    /// settlementDelay (empty for a market without open interest, whose entry is not read). The
     /// pool is valued at those reports, each market side at the end of the spread that values LP
     /// shares higher (longs at the bid, shorts at the ask: no lower than fair), and the escrowed
     /// assets become `assets * (supply + 10^6) / (value + 1)` shares, rounded down, claimable by the
