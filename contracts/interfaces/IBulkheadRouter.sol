@@ -13,23 +13,28 @@ enum RequestKind {
     Close
 }
 
-/// @notice A pending trade request, three slots. `positionId` is 0 for an open (the engine assigns
-/// the id at execution). `collateral` is the escrowed amount of an open or increase (the trade's
-/// open fee is taken from it at the fill, the rest becomes collateral), 0 for an exit.
-/// `executionFee` is the native-token fee escrowed for the executor; `gasLimit` is the execution gas
-/// it was quoted for, so `executionFee / gasLimit` is the highest gas price it pays.
+/// @notice A pending trade request: two slots for an exit, three with a size or an amount.
+/// `positionId` is 0 for an open (the engine assigns the id at execution). `collateral` is the
+/// escrowed amount of an open or increase (the trade's open fee is taken from it at the fill, the
+/// rest becomes collateral), 0 for an exit; `size` is 0 for a close (all of it at execution).
+/// `settlementDelay` and `expiry` are the oracle's timing at creation, kept so that governance
+/// cannot move a pending request's pinned report. `executionFee` is the native-token fee escrowed
+/// for the executor; `gasLimit` the execution gas it was quoted for, so `executionFee / gasLimit`
+/// is the highest gas price it pays.
 struct TradeRequest {
     address account;
     RequestKind kind;
     bool isLong;
-    uint16 marketId;
-    uint40 createdAt;
-    uint128 size;
-    uint96 collateral;
+    uint8 marketId;
+    uint32 createdAt;
+    uint8 settlementDelay;
     uint32 positionId;
     uint96 acceptablePrice;
     uint96 executionFee;
+    uint32 expiry;
     uint32 gasLimit;
+    uint128 size;
+    uint96 collateral;
 }
 
 /// @title IBulkheadRouter
@@ -49,6 +54,12 @@ interface IBulkheadRouter is IExecutionFees {
 
     /// @notice No pending request has this id (never created, executed or cancelled).
     error RequestNotFound(uint256 requestId);
+    /// @notice No open position with this id.
+    error PositionNotFound(uint256 positionId);
+    /// @notice The escrowed amount cannot pay the open fee at the fill price.
+    error AmountBelowOpenFee(uint256 amount, uint256 openFee);
+    /// @notice The fill would leave the position liquidatable at the push-feed price.
+    error LiquidatableAfterFill(uint256 positionId);
     /// @notice The request can no longer be executed (created + expiry has passed); it can be cancelled.
     error RequestExpired(uint256 requestId, uint256 expiresAt, uint256 blockTimestamp);
     /// @notice The request cannot be cancelled before it expires: until then it may only be executed.
@@ -67,6 +78,8 @@ interface IBulkheadRouter is IExecutionFees {
     error ParameterOutOfBounds(string name, uint256 value, uint256 min, uint256 max);
     /// @notice The executor ran out of gas inside the trade: execution reverts instead of cancelling.
     error InsufficientExecutionGas(uint256 gasLeft);
+    /// @notice The router's oracle is not of this engine.
+    error OracleEngineMismatch(address oracleEngine, address engine);
     /// @notice Zero size, or zero collateral on an open.
     error ZeroAmount();
     /// @notice An amount does not fit the request's storage.
@@ -154,4 +167,8 @@ interface IBulkheadRouter is IExecutionFees {
     // ---------------------------------------------------------------- governance (engine owner)
 
     function setExecutionGas(RequestKind kind, uint256 gasLimit) external;
+
+    /// @notice The fill of a request; only the router itself calls it, inside `execute`, so that a
+    /// refused trade rolls back whole and cancels the request instead.
+    function fill(TradeRequest calldata r, uint256 price) external returns (uint256 positionId);
 }

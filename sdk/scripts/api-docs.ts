@@ -72,7 +72,8 @@ for (const exported of checker.getExportsOfModule(moduleSymbol)) {
   const s = resolve(exported);
   const decl = s.declarations?.[0];
   if (!decl) continue;
-  const file = relative(join(sdk, "src"), decl.getSourceFile().fileName).replace(/\.ts$/, "");
+  // The client's modules (src/client/*) document one API: they share the client's section.
+  const file = relative(join(sdk, "src"), decl.getSourceFile().fileName).replace(/\.ts$/, "").replace(/^client\/.*/, "client");
   let kind = "";
   const lines: string[] = [];
   const summary = doc(s);

@@ -40,6 +40,22 @@ const targets: { artifact: string; exportName: string; file: string; filter?: (i
   { artifact: "contracts/BulkheadPool.sol/BulkheadPool.json", exportName: "bulkheadPoolAbi", file: "bulkheadPool.ts" },
   { artifact: "contracts/BulkheadLens.sol/BulkheadLens.json", exportName: "bulkheadLensAbi", file: "bulkheadLens.ts" },
   { artifact: "contracts/PositionVault.sol/PositionVault.json", exportName: "positionVaultAbi", file: "positionVault.ts" },
+  { artifact: "contracts/BulkheadRouter.sol/BulkheadRouter.json", exportName: "bulkheadRouterAbi", file: "bulkheadRouter.ts" },
+  { artifact: "contracts/oracles/BulkheadOracle.sol/BulkheadOracle.json", exportName: "bulkheadOracleAbi", file: "bulkheadOracle.ts" },
+  {
+    // Chainlink's Verifier and VerifierProxy revert with their own errors when a report does not
+    // verify; the SDK only needs to name them.
+    artifact: "@chainlink/contracts/src/v0.8/llo-feeds/Verifier.sol/Verifier.json",
+    exportName: "verifierErrorsAbi",
+    file: "verifierErrors.ts",
+    filter: (item) => item.type === "error",
+  },
+  {
+    artifact: "@chainlink/contracts/src/v0.8/llo-feeds/VerifierProxy.sol/VerifierProxy.json",
+    exportName: "verifierProxyErrorsAbi",
+    file: "verifierProxyErrors.ts",
+    filter: (item) => item.type === "error",
+  },
   {
     // OZ 5 ERC-20 as compiled into the mock stablecoin, restricted to the standard surface.
     artifact: "contracts/mocks/MockStablecoin.sol/MockStablecoin.json",

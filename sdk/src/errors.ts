@@ -11,6 +11,10 @@ import { bulkheadPoolAbi } from "./abis/bulkheadPool.js";
 import { bulkheadLensAbi } from "./abis/bulkheadLens.js";
 import { positionVaultAbi } from "./abis/positionVault.js";
 import { erc20Abi } from "./abis/erc20.js";
+import { bulkheadRouterAbi } from "./abis/bulkheadRouter.js";
+import { bulkheadOracleAbi } from "./abis/bulkheadOracle.js";
+import { verifierErrorsAbi } from "./abis/verifierErrors.js";
+import { verifierProxyErrorsAbi } from "./abis/verifierProxyErrors.js";
 import { formatAmount, formatPrice, formatSize, formatUnits } from "./format.js";
 import type { RevertReason } from "./math/BulkheadLogic.js";
 
@@ -193,6 +197,23 @@ export class InsufficientFreeLiquidityError extends ContractRevertError<{ availa
   override name = "InsufficientFreeLiquidityError";
   protected override describe(f: ErrorFormatter) {
     return `the pool's free liquidity ${f.amount(this.args.available)} cannot cover ${f.amount(this.args.required)}`;
+  }
+}
+
+/** A governance value is outside its hard-coded bounds. */
+export class ParameterOutOfBoundsError extends ContractRevertError<{ name: string; value: bigint; min: bigint; max: bigint }> {
+  override name = "ParameterOutOfBoundsError";
+  protected override describe() {
+    const a = this.args;
+    return `${a.name} = ${a.value} is outside its bounds [${a.min}, ${a.max}]`;
+  }
+}
+
+/** A contract was re-entered during one of its own calls (a token or receiver calling back). */
+export class ReentrantCallError extends ContractRevertError<{ [k: string]: never }> {
+  override name = "ReentrantCallError";
+  protected override describe() {
+    return "a call re-entered the contract while it was running (a token or receiver calling back): refused";
   }
 }
 
@@ -401,113 +422,6 @@ export class PoolLimitExceededError extends ContractRevertError<{ account: strin
   }
 }
 
-// ---------------------------------------------------------------- LP requests (ERC-7540)
-
-/** LP requests need the engine's settler: this pool is synchronous ERC-4626 (local development configurations). */
-export class PoolIsSynchronousError extends ContractRevertError<{ [k: string]: never }> {
-  override name = "PoolIsSynchronousError";
-  protected override describe() {
-    return "this pool is synchronous (no settler on the engine): deposit and redeem directly instead of requesting";
-  }
-}
-
-/** The pool is asynchronous (ERC-7540): previews have no price and LP flows go through requests. */
-export class PoolIsAsynchronousError extends ContractRevertError<{ [k: string]: never }> {
-  override name = "PoolIsAsynchronousError";
-  protected override describe() {
-    return "this pool is asynchronous (ERC-7540): request a deposit or redemption, and claim it once executed; previews are not available";
-  }
-}
-
-/** The caller is neither the account (request owner or controller) nor an operator it approved. */
-export class NotOperatorError extends ContractRevertError<{ account: string; caller: string }> {
-  override name = "NotOperatorError";
-  protected override describe() {
-    return `${this.args.caller} is neither ${this.args.account} nor an operator it approved (setOperator)`;
-  }
-}
-
-/** No pending request of this kind has this id. */
-export class RequestNotFoundError extends ContractRevertError<{ requestId: bigint }> {
-  override name = "RequestNotFoundError";
-  protected override describe() {
-    return `request ${this.args.requestId} is not pending (never created, already executed or cancelled, or of another kind)`;
-  }
-}
-
-/** The request can no longer be executed; it can be cancelled. */
-export class RequestExpiredError extends ContractRevertError<{ requestId: bigint; expiresAt: bigint; blockTimestamp: bigint }> {
-  override name = "RequestExpiredError";
-  protected override describe(f: ErrorFormatter) {
-    return `request ${this.args.requestId} expired at ${f.time(this.args.expiresAt)}: it can only be cancelled now`;
-  }
-}
-
-/** The request cannot be cancelled before it expires. */
-export class RequestNotExpiredError extends ContractRevertError<{ requestId: bigint; expiresAt: bigint; blockTimestamp: bigint }> {
-  override name = "RequestNotExpiredError";
-  protected override describe(f: ErrorFormatter) {
-    return `request ${this.args.requestId} can be cancelled after ${f.time(this.args.expiresAt)} (block time ${f.time(this.args.blockTimestamp)}); until then it can only be executed`;
-  }
-}
-
-/** A push-feed execution opens only after the fallback delay. */
-export class PushFallbackNotOpenError extends ContractRevertError<{ requestId: bigint; opensAt: bigint; blockTimestamp: bigint }> {
-  override name = "PushFallbackNotOpenError";
-  protected override describe(f: ErrorFormatter) {
-    return `request ${this.args.requestId} can execute at push-feed rounds from ${f.time(this.args.opensAt)} (block time ${f.time(this.args.blockTimestamp)})`;
-  }
-}
-
-/** Deposit requests never execute at push-feed rounds. */
-export class PushFallbackNotForDepositsError extends ContractRevertError<{ requestId: bigint }> {
-  override name = "PushFallbackNotForDepositsError";
-  protected override describe() {
-    return `request ${this.args.requestId} is a deposit: it executes only with its reports, or expires and is cancelled`;
-  }
-}
-
-/** A market with open interest got no report (or round) in the execution. */
-export class MarketPriceMissingError extends ContractRevertError<{ marketId: bigint }> {
-  override name = "MarketPriceMissingError";
-  protected override describe() {
-    return `market ${this.args.marketId} has open interest: the execution needs its report (or push-feed round)`;
-  }
-}
-
-/** The execution fee sent is below the quote. */
-export class ExecutionFeeTooLowError extends ContractRevertError<{ paid: bigint; required: bigint }> {
-  override name = "ExecutionFeeTooLowError";
-  protected override describe() {
-    return `execution fee ${this.args.paid} wei is below the ${this.args.required} wei the request needs at this gas price`;
-  }
-}
-
-/** The execution fee sent does not fit its storage. */
-export class ExecutionFeeTooLargeError extends ContractRevertError<{ paid: bigint; max: bigint }> {
-  override name = "ExecutionFeeTooLargeError";
-  protected override describe() {
-    return `execution fee ${this.args.paid} wei is above the maximum ${this.args.max} wei`;
-  }
-}
-
-/** No refused native-token payment is owed to the caller. */
-export class NothingOwedError extends ContractRevertError<{ account: string }> {
-  override name = "NothingOwedError";
-  protected override describe() {
-    return `nothing is owed to ${this.args.account}`;
-  }
-}
-
-/** A governance value lies outside its hard-coded bounds. */
-export class ParameterOutOfBoundsError extends ContractRevertError<{ name: string; value: bigint; min: bigint; max: bigint }> {
-  override name = "ParameterOutOfBoundsError";
-  protected override describe() {
-    const a = this.args;
-    return `${a.name} ${a.value} is outside its bounds [${a.min}, ${a.max}]`;
-  }
-}
-
 // ---------------------------------------------------------------- built-in and SDK-side errors
 
 /** The call reverted with `Error(string)` (a require message). */
@@ -556,7 +470,7 @@ export class InvalidRequestError extends BulkheadError {
   override name = "InvalidRequestError";
 }
 
-type RevertClass = new (errorName: string, args: RevertArgs, options: { data?: string; ctx?: ErrorContext }) => ContractRevertError;
+export type RevertClass = new (errorName: string, args: RevertArgs, options: { data?: string; ctx?: ErrorContext }) => ContractRevertError;
 
 const CLASSES: Record<string, RevertClass> = {
   DeadlineExpired: DeadlineExpiredError as unknown as RevertClass,
@@ -594,19 +508,8 @@ const CLASSES: Record<string, RevertClass> = {
   ERC20InsufficientBalance: InsufficientBalanceError as unknown as RevertClass,
   TransferFromFailed: TransferFromFailedError as unknown as RevertClass,
   TransferFailed: TransferFailedError as unknown as RevertClass,
-  PoolIsSynchronous: PoolIsSynchronousError as unknown as RevertClass,
-  PoolIsAsynchronous: PoolIsAsynchronousError as unknown as RevertClass,
-  NotOperator: NotOperatorError as unknown as RevertClass,
-  RequestNotFound: RequestNotFoundError as unknown as RevertClass,
-  RequestExpired: RequestExpiredError as unknown as RevertClass,
-  RequestNotExpired: RequestNotExpiredError as unknown as RevertClass,
-  PushFallbackNotOpen: PushFallbackNotOpenError as unknown as RevertClass,
-  PushFallbackNotForDeposits: PushFallbackNotForDepositsError as unknown as RevertClass,
-  MarketPriceMissing: MarketPriceMissingError as unknown as RevertClass,
-  ExecutionFeeTooLow: ExecutionFeeTooLowError as unknown as RevertClass,
-  ExecutionFeeTooLarge: ExecutionFeeTooLargeError as unknown as RevertClass,
-  NothingOwed: NothingOwedError as unknown as RevertClass,
   ParameterOutOfBounds: ParameterOutOfBoundsError as unknown as RevertClass,
+  ReentrancyGuardReentrantCall: ReentrantCallError as unknown as RevertClass,
 };
 
 /**
@@ -625,6 +528,14 @@ const POOL_LIMITS = new Set([
   "ERC4626ExceededMaxRedeem",
 ]);
 
+/**
+ * Adds typed errors of another module (requestErrors.ts registers the router's, the oracle's and
+ * the Verifier's when the SDK loads; modules cannot import each other's classes both ways).
+ */
+export function registerRevertClasses(classes: Record<string, RevertClass>): void {
+  for (const [name, cls] of Object.entries(classes)) CLASSES[name] ??= cls;
+}
+
 /** Builds the typed error for a custom error name and its named arguments. */
 export function createRevertError(reason: RevertReason, options: { data?: string; ctx?: ErrorContext } = {}): ContractRevertError {
   if (POOL_LIMITS.has(reason.name)) {
@@ -641,7 +552,7 @@ function errorsInterface(): Interface {
   if (errorInterface) return errorInterface;
   const seen = new Set<string>();
   const fragments: unknown[] = [];
-  for (const abi of [bulkheadAbi, bulkheadPoolAbi, bulkheadLensAbi, positionVaultAbi, erc20Abi, SOLADY_ERRORS] as readonly (readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[])[]) {
+  for (const abi of [bulkheadAbi, bulkheadPoolAbi, bulkheadLensAbi, positionVaultAbi, erc20Abi, bulkheadRouterAbi, bulkheadOracleAbi, verifierErrorsAbi, verifierProxyErrorsAbi, SOLADY_ERRORS] as readonly (readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[])[]) {
     for (const item of abi) {
       if (item.type !== "error") continue;
       const key = `${item.name}(${(item.inputs ?? []).map((i) => i.type).join(",")})`;

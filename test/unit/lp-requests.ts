@@ -38,7 +38,7 @@ async function build(oneMarket: boolean) {
   await (await s.engine.connect(alice).open(ETH_MARKET, true, 3_000n * USDC, 10n * WAD, PX, FAR)).wait();
   if (!oneMarket) await (await s.engine.connect(alice).open(BTC_MARKET, false, 3_000n * USDC, WAD, BTC_PX, FAR)).wait();
   const streams = await deployStreams(ethers, s.engine);
-  const settler = await ethers.deployContract("OracleSettler", [streams.oracle]);
+  const settler = await ethers.deployContract("BulkheadRouter", [s.engine, streams.oracle]);
   await (await s.engine.setSettler(settler)).wait();
   for (const who of [bob, carol]) await (await s.token.connect(who).approve(s.pool, ethers.MaxUint256)).wait();
   return { ...s, streams, settler };
@@ -514,7 +514,7 @@ describe("LP requests (ERC-7540)", () => {
     async function netLongBookAsync() {
       const s = await netLongBook();
       const streams = await deployStreams(ethers, s.engine);
-      const settler = await ethers.deployContract("OracleSettler", [streams.oracle]);
+      const settler = await ethers.deployContract("BulkheadRouter", [s.engine, streams.oracle]);
       await (await s.engine.setSettler(settler)).wait();
       return { ...s, streams, settler };
     }
@@ -566,13 +566,13 @@ describe("LP requests (ERC-7540)", () => {
         ["RequestNotFound", [7n], /request 7 is not pending/],
         ["RequestExpired", [7n, 1_700_000_000n, 1_700_000_001n], /expired at 2023-11-14T22:13:20.000Z/],
         ["RequestNotExpired", [7n, 1_700_000_000n, 1_699_999_999n], /can be cancelled after/],
-        ["PushFallbackNotOpen", [7n, 1_700_000_000n, 1_699_999_999n], /push-feed rounds from/],
+        ["PushFallbackNotOpen", [7n, 1_700_000_000n, 1_699_999_999n], /at a push-feed round from/],
         ["PushFallbackNotForDeposits", [7n], /is a deposit/],
         ["MarketPriceMissing", [1n], /market 1 has open interest/],
         ["ExecutionFeeTooLow", [1n, 2n], /below the 2 wei/],
         ["ExecutionFeeTooLarge", [3n, 2n], /above the maximum 2 wei/],
         ["NothingOwed", [a], /nothing is owed/],
-        ["ParameterOutOfBounds", ["gasLimit", 1n, 2n, 3n], /gasLimit 1 is outside its bounds \[2, 3\]/],
+        ["ParameterOutOfBounds", ["gasLimit", 1n, 2n, 3n], /gasLimit = 1 is outside its bounds \[2, 3\]/],
       ];
       for (const [name, args, message] of cases) {
         const e = decodeRevert(i.encodeErrorResult(name, args));

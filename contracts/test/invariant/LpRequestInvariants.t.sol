@@ -6,7 +6,7 @@ import {LpClaim, LpEscrow} from "../../interfaces/IBulkheadPool.sol";
 import {IVerifierProxy} from "../../interfaces/IDataStreams.sol";
 import {Timing} from "../../interfaces/IBulkheadOracle.sol";
 import {BulkheadOracle} from "../../oracles/BulkheadOracle.sol";
-import {OracleSettler} from "../OracleSettler.sol";
+import {BulkheadRouter} from "../../BulkheadRouter.sol";
 import {InvariantBase} from "../utils/BaseTest.sol";
 import {LpRequestHandler} from "./LpRequestHandler.sol";
 
@@ -22,7 +22,7 @@ contract LpRequestInvariantsTest is InvariantBase {
         _deploySystem(6, 300_000);
         // No report is verified here: the Verifier proxy is never called.
         BulkheadOracle oracle = new BulkheadOracle(engine, IVerifierProxy(address(0xFEED)), Timing(2, 300, 120));
-        engine.setSettler(address(new OracleSettler(oracle)));
+        engine.setSettler(address(new BulkheadRouter(engine, oracle)));
         handler = new LpRequestHandler(pool, engine, oracle, guardian);
 
         bytes4[] memory selectors = new bytes4[](7);
@@ -78,6 +78,38 @@ contract LpRequestInvariantsTest is InvariantBase {
     function invariant_FairPricingAndLiveness() public view {
         _assertNoFinding(LpRequestHandler.Kind.FairPricing);
         _assertNoFinding(LpRequestHandler.Kind.Liveness);
+    }
+
+    /// @notice The handler's actions succeed on a fixed sequence (so the random runs exercise them).
+    function test_handlerActionsHappen() public {
+        handler.requestDeposit(1, 10_000e6);
+        handler.requestRedeem(0, 1e15);
+        handler.warp(5);
+        handler.execute(0, false);
+        handler.execute(0, false);
+        handler.claim(1, 4_000e6, 0);
+        handler.claim(1, type(uint256).max, 1);
+        handler.claim(0, 1, 2);
+        handler.claim(0, type(uint256).max, 3);
+        handler.requestRedeem(1, 1e12);
+        handler.warp(130);
+        handler.execute(0, true);
+        handler.requestDeposit(2, 5_000e6);
+        handler.setPaused(0);
+        handler.execute(0, false); // paused: the execution cancels the deposit
+        handler.setPaused(1);
+        handler.requestDeposit(2, 5_000e6);
+        handler.warp(301);
+        handler.cancel(0);
+        string[7] memory names =
+            ["requestDeposit", "requestRedeem", "executeDeposit", "executeRedeem", "executionCancelled", "cancel", "claim"];
+        for (uint256 i; i < names.length; ++i) {
+            assertTrue(handler.calls(bytes32(bytes(names[i]))) != 0, string.concat(names[i], " never happened"));
+        }
+        assertEq(handler.pendingIds().length, 0, "requests left pending");
+        invariant_EscrowExecutedOrReturnedExactly();
+        invariant_PoolHoldsLedgerPlusEscrow();
+        invariant_FairPricingAndLiveness();
     }
 
     function _assertNoFinding(LpRequestHandler.Kind kind) internal view {

@@ -8,3 +8,7 @@ export { bulkheadPoolAbi } from "./bulkheadPool.js";
 export { bulkheadLensAbi } from "./bulkheadLens.js";
 export { positionVaultAbi } from "./positionVault.js";
 export { erc20Abi } from "./erc20.js";
+export { bulkheadRouterAbi } from "./bulkheadRouter.js";
+export { bulkheadOracleAbi } from "./bulkheadOracle.js";
+export { verifierErrorsAbi } from "./verifierErrors.js";
+export { verifierProxyErrorsAbi } from "./verifierProxyErrors.js";

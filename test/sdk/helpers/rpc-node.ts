@@ -122,3 +122,26 @@ export async function deployOverRpc(provider: JsonRpcProvider) {
     },
   };
 }
+
+/**
+ * Adds two-step settlement to a system deployed by {@link deployOverRpc}: Chainlink's Verifier
+ * and VerifierProxy configured with the local oracle set (one config per market stream), the
+ * report oracle, the router, and the router as the engine's settler.
+ */
+export async function deployRequestsOverRpc(sys: Awaited<ReturnType<typeof deployOverRpc>>) {
+  const { deployer } = sys.signers;
+  const { LocalOracleSet, localFeedId } = await import("../../../scripts/streams/oracleSet.js");
+  const proxy = await deploy(deployer, "@chainlink/contracts/src/v0.8/llo-feeds/VerifierProxy.sol/VerifierProxy.json", ["0x0000000000000000000000000000000000000000"]);
+  const verifier = await deploy(deployer, "@chainlink/contracts/src/v0.8/llo-feeds/Verifier.sol/Verifier.json", [await proxy.getAddress()]);
+  await (await proxy.getFunction("initializeVerifier")(await verifier.getAddress())).wait();
+  const oracleSet = LocalOracleSet.deterministic();
+  const feedIds = [localFeedId("ETH/USD"), localFeedId("BTC/USD")];
+  const digests: string[] = [];
+  for (const id of feedIds) digests.push(await oracleSet.configure(verifier, id));
+  const timing = { settlementDelay: 2n, expiry: 300n, pushFallbackDelay: 120n };
+  const oracle = await deploy(deployer, "contracts/oracles/BulkheadOracle.sol/BulkheadOracle.json", [await sys.engine.getAddress(), await proxy.getAddress(), timing]);
+  for (const [i, id] of feedIds.entries()) await (await oracle.getFunction("setStream")(i, id, 100n)).wait();
+  const router = await deploy(deployer, "contracts/BulkheadRouter.sol/BulkheadRouter.json", [await sys.engine.getAddress(), await oracle.getAddress()]);
+  await (await sys.engine.getFunction("setSettler")(await router.getAddress())).wait();
+  return { proxy, verifier, oracle, router, oracleSet, feedIds, digests, timing };
+}

@@ -1,0 +1,347 @@
+/**
+ * Two-step trades through the engine's request router: quotes with the range a fill can fall in,
+ * the request transactions (amount and execution fee escrowed), execution with a signed report or
+ * at the first push round after an overdue exit, cancellation after expiry, status reads and
+ * request events. The router is the engine's settler, found from the engine itself.
+ * @module
+ */
+import { Contract, ZeroAddress, getAddress, type Log, type TransactionReceipt } from "ethers";
+import { bulkheadOracleAbi } from "../abis/bulkheadOracle.js";
+import { bulkheadRouterAbi } from "../abis/bulkheadRouter.js";
+import { InvalidRequestError } from "../errors.js";
+import { readLogs, watchBlocks, type LogRangeOptions, type WatchOptions } from "../events.js";
+import {
+  RequestKind,
+  buys,
+  decodeRequestEvent,
+  fillRange,
+  requestEventTopics,
+  requestOpenFee,
+  requestStatus,
+  settlementTime,
+  expiresAt,
+  toTradeRequest,
+  type FillRange,
+  type RequestCancelledEvent,
+  type RequestCreatedEvent,
+  type RequestEvent,
+  type RequestExecutedEvent,
+  type RequestKindName,
+  type RequestStatus,
+  type TradeRequest,
+} from "../requests.js";
+import type { MarketId, PositionId } from "../types.js";
+import { ClientModule, txResult, type TxOptions, type TxResult } from "./context.js";
+import type { Markets } from "./markets.js";
+import type { Positions } from "./positions.js";
+import { acceptablePriceFor } from "./quotes.js";
+
+/** The execution fee a request needs. */
+export interface ExecutionFeeQuote {
+  /** Wei to send with the request. */
+  fee: bigint;
+  /** The gas the kind is quoted for. */
+  gasLimit: bigint;
+  /** The gas price (wei) the fee is quoted at: the node's max fee per gas unless given. */
+  gasPrice: bigint;
+}
+
+/** What a request would do, before its report exists. */
+export interface RequestQuote {
+  kind: RequestKindName;
+  marketId: MarketId;
+  isLong: boolean;
+  /** Fills at the ask (true) or the bid. */
+  buying: boolean;
+  /** The push price now (WAD): the report's benchmark will be within the deviation bound of the push price at execution. */
+  pushPrice: bigint;
+  /** The worst fill price the request accepts: a fill past it cancels the request (escrow back). */
+  acceptablePrice: bigint;
+  /** Where the fill can fall (see {@link fillRange}). */
+  fill: FillRange;
+  executionFee: ExecutionFeeQuote;
+  /** Seconds after the request block whose report fills it. */
+  settlementDelay: number;
+  /** Seconds after the request block after which it can only be cancelled. */
+  expiry: number;
+  /** Open and increase: the token amount escrowed (the open fee comes out of it). */
+  amount: bigint;
+  /** Open and increase: the open fee over the fill range, token units. */
+  openFee: { min: bigint; max: bigint };
+  /** Open and increase: collateral the position receives (amount less the fee) over the fill range. */
+  collateral: { min: bigint; max: bigint };
+  size: bigint;
+}
+
+/** A request as seen now. */
+export interface RequestView extends TradeRequest {
+  id: bigint;
+  status: RequestStatus;
+  /** The second whose report fills it. */
+  settlesAt: number;
+  /** Its last executable second. */
+  expiresAt: number;
+  /** From when an exit can be executed at a push-feed round. */
+  pushFallbackAt: number | null;
+}
+
+/** Two-step trades. */
+export class Requests extends ClientModule<{ markets: Markets; positions: Positions }> {
+  #router: Contract | undefined;
+  #oracle: Contract | undefined;
+
+  /** The router (the engine's settler), or null when the deployment trades instantly. */
+  async routerAddress(): Promise<string | null> {
+    const c = this.ctx;
+    const settler = (await c.read(() => c.engine.getFunction("settler")())) as string;
+    return settler === ZeroAddress ? null : getAddress(settler);
+  }
+
+  async #contracts(): Promise<{ router: Contract; oracle: Contract }> {
+    if (this.#router && this.#oracle) return { router: this.#router, oracle: this.#oracle };
+    const address = await this.routerAddress();
+    if (!address) throw new InvalidRequestError("this deployment trades instantly (the engine has no request router): use open/increase/decrease/close");
+    const c = this.ctx;
+    this.#router = new Contract(address, bulkheadRouterAbi as never, c.provider);
+    const oracle = (await c.read(() => this.#router!.getFunction("oracle")())) as string;
+    this.#oracle = new Contract(oracle, bulkheadOracleAbi as never, c.provider);
+    return { router: this.#router, oracle: this.#oracle };
+  }
+
+  async quoteExecutionFee(kind: RequestKindName, gasPrice?: bigint): Promise<ExecutionFeeQuote> {
+    const { router } = await this.#contracts();
+    const c = this.ctx;
+    let price = gasPrice;
+    if (price === undefined) {
+      const data = await c.provider.getFeeData();
+      price = data.maxFeePerGas ?? data.gasPrice ?? 0n;
+    }
+    const gasLimit = (await c.read(() => router.getFunction("executionGas")(RequestKind[kind]))) as bigint;
+    return { fee: gasLimit * price, gasLimit, gasPrice: price };
+  }
+
+  async #quote(
+    kind: RequestKindName,
+    marketId: number,
+    isLong: boolean,
+    size: bigint,
+    amount: bigint,
+    opts: { slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint },
+  ): Promise<RequestQuote> {
+    const c = this.ctx;
+    const { oracle } = await this.#contracts();
+    const [market, stream, timing, executionFee] = await Promise.all([
+      this.uses.markets.getMarket(marketId),
+      c.read(() => oracle.getFunction("stream")(marketId)) as Promise<{ feedId: string; maxDeviationBps: bigint }>,
+      c.read(() => oracle.getFunction("timing")()) as Promise<{ settlementDelay: bigint; expiry: bigint }>,
+      this.quoteExecutionFee(kind, opts.gasPrice),
+    ]);
+    if (BigInt(stream.feedId) === 0n) throw c.reason({ name: "StreamNotConfigured", args: { marketId: BigInt(marketId) } });
+    if (market.price === null) throw market.priceError ?? new InvalidRequestError(`market ${marketId} has no price`);
+    const buying = buys(kind, isLong);
+    const acceptablePrice = opts.acceptablePrice ?? acceptablePriceFor(buying, market.price, opts.slippageBps ?? c.options.slippageBps);
+    const fill = fillRange(market.price, BigInt(stream.maxDeviationBps), buying, acceptablePrice);
+    const takesFee = kind === "Open" || kind === "Increase";
+    const fee = (p: bigint) => (takesFee ? requestOpenFee(size, p, market.openFeeRate, c.unit) : 0n);
+    const openFee = { min: fee(fill.min), max: fee(fill.max) };
+    const floor = (x: bigint) => (x > 0n ? x : 0n);
+    return {
+      kind,
+      marketId,
+      isLong,
+      buying,
+      pushPrice: market.price,
+      acceptablePrice,
+      fill,
+      executionFee,
+      settlementDelay: Number(timing.settlementDelay),
+      expiry: Number(timing.expiry),
+      amount,
+      openFee,
+      collateral: takesFee ? { min: floor(amount - openFee.max), max: floor(amount - openFee.min) } : { min: 0n, max: 0n },
+      size,
+    };
+  }
+
+  async quoteRequestOpen(req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    if (req.amount <= 0n || req.size <= 0n) throw new InvalidRequestError("amount and size must be positive");
+    return this.#quote("Open", req.market, req.side === "long", req.size, req.amount, req);
+  }
+
+  async #position(id: PositionId) {
+    const view = await this.uses.positions.getPosition(id);
+    if (!view) throw this.ctx.reason({ name: "PositionNotFound", args: { id } });
+    return view.position;
+  }
+
+  async quoteRequestIncrease(req: { id: PositionId; amount: bigint; sizeDelta: bigint; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    if (req.sizeDelta <= 0n) throw new InvalidRequestError("sizeDelta must be positive");
+    const p = await this.#position(req.id);
+    return this.#quote("Increase", p.marketId, p.isLong, req.sizeDelta, req.amount, req);
+  }
+
+  async quoteRequestDecrease(req: { id: PositionId; sizeDelta: bigint; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    const p = await this.#position(req.id);
+    if (req.sizeDelta <= 0n || req.sizeDelta >= p.size) throw this.ctx.reason({ name: "SizeDeltaTooLarge", args: { sizeDelta: req.sizeDelta, size: p.size } });
+    return this.#quote("Decrease", p.marketId, p.isLong, req.sizeDelta, 0n, req);
+  }
+
+  async quoteRequestClose(req: { id: PositionId; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    const p = await this.#position(req.id);
+    return this.#quote("Close", p.marketId, p.isLong, p.size, 0n, req);
+  }
+
+  /** Sends a request transaction with its fee, approving the router for `amount` when needed. */
+  async #send(method: string, args: unknown[], quote: RequestQuote, opts: TxOptions): Promise<TxResult & { requestId: bigint; event: RequestCreatedEvent; quote: RequestQuote }> {
+    const c = this.ctx;
+    const { router } = await this.#contracts();
+    const routerAddress = await router.getAddress();
+    const allowance = quote.amount > 0n ? { spender: routerAddress, amount: quote.amount } : undefined;
+    const r = await c.execute<bigint>(router, method, args, { ...opts, value: quote.executionFee.fee }, allowance);
+    const event = this.#eventsIn(r.receipt).find((e): e is RequestCreatedEvent => e.type === "RequestCreated")!;
+    return { ...txResult(r), requestId: event.requestId, event, quote };
+  }
+
+  async requestOpen(req: Parameters<Requests["quoteRequestOpen"]>[0] & TxOptions) {
+    this.ctx.requireSigner("requestOpen");
+    const q = await this.quoteRequestOpen(req);
+    return this.#send("requestOpen", [req.market, q.isLong, req.amount, req.size, q.acceptablePrice], q, req);
+  }
+
+  async requestIncrease(req: Parameters<Requests["quoteRequestIncrease"]>[0] & TxOptions) {
+    this.ctx.requireSigner("requestIncrease");
+    const q = await this.quoteRequestIncrease(req);
+    return this.#send("requestIncrease", [req.id, req.amount, req.sizeDelta, q.acceptablePrice], q, req);
+  }
+
+  async requestDecrease(req: Parameters<Requests["quoteRequestDecrease"]>[0] & TxOptions) {
+    this.ctx.requireSigner("requestDecrease");
+    const q = await this.quoteRequestDecrease(req);
+    return this.#send("requestDecrease", [req.id, req.sizeDelta, q.acceptablePrice], q, req);
+  }
+
+  async requestClose(req: Parameters<Requests["quoteRequestClose"]>[0] & TxOptions) {
+    this.ctx.requireSigner("requestClose");
+    const q = await this.quoteRequestClose(req);
+    return this.#send("requestClose", [req.id, q.acceptablePrice], q, req);
+  }
+
+  /** A pending request with its status at the latest block, or null. */
+  async getRequest(requestId: bigint): Promise<RequestView | null> {
+    const c = this.ctx;
+    const { router, oracle } = await this.#contracts();
+    const [raw, block, timing] = await Promise.all([
+      c.read(() => router.getFunction("request")(requestId)),
+      c.provider.getBlock(await c.latestBlock()),
+      c.read(() => oracle.getFunction("timing")()) as Promise<{ pushFallbackDelay: bigint }>,
+    ]);
+    const r = toTradeRequest(raw as never);
+    if (!r) return null;
+    const exit = r.kind === "Decrease" || r.kind === "Close";
+    return {
+      ...r,
+      id: requestId,
+      status: requestStatus(r, block?.timestamp ?? Math.floor(Date.now() / 1000)),
+      settlesAt: settlementTime(r),
+      expiresAt: expiresAt(r),
+      pushFallbackAt: exit ? r.createdAt + Number(timing.pushFallbackDelay) : null,
+    };
+  }
+
+  /** Executes `requestId` with its signed report (hex, as the Data Streams API returns `fullReport`). */
+  async execute(req: { requestId: bigint; report: string } & TxOptions): Promise<TxResult & { filled: boolean; event: RequestExecutedEvent | RequestCancelledEvent }> {
+    const c = this.ctx;
+    c.requireSigner("execute");
+    const { router } = await this.#contracts();
+    const r = await c.execute<boolean>(router, "execute", [req.requestId, req.report], req);
+    return this.#settled(r, req.requestId);
+  }
+
+  /**
+   * Executes an overdue exit at the first push-feed round after its creation; `roundId` is found
+   * from the feed when not given.
+   */
+  async executeAtPushRound(req: { requestId: bigint; roundId?: bigint } & TxOptions): Promise<TxResult & { filled: boolean; event: RequestExecutedEvent | RequestCancelledEvent }> {
+    const c = this.ctx;
+    c.requireSigner("executeAtPushRound");
+    const { router } = await this.#contracts();
+    let roundId = req.roundId;
+    if (roundId === undefined) {
+      const request = await this.getRequest(req.requestId);
+      if (!request) throw c.reason({ name: "RequestNotFound", args: { requestId: req.requestId } });
+      roundId = await this.firstRoundAfter(request.marketId, request.createdAt);
+    }
+    const r = await c.execute<boolean>(router, "executeAtPushRound", [req.requestId, roundId], req);
+    return this.#settled(r, req.requestId);
+  }
+
+  /** The id of the market's first push-feed round updated after `createdAt`, walking back from the latest. */
+  async firstRoundAfter(marketId: MarketId, createdAt: number): Promise<bigint> {
+    const c = this.ctx;
+    const market = await this.uses.markets.getMarket(marketId);
+    const feed = new Contract(market.feed, ["function latestRoundData() view returns (uint80,int256,uint256,uint256,uint80)", "function getRoundData(uint80) view returns (uint80,int256,uint256,uint256,uint80)"], c.provider);
+    let [roundId, , , updatedAt] = (await feed.getFunction("latestRoundData")()) as [bigint, bigint, bigint, bigint, bigint];
+    if (Number(updatedAt) <= createdAt) throw new InvalidRequestError(`market ${marketId}'s feed has published no round since the request (latest round ${roundId} at ${updatedAt})`);
+    for (;;) {
+      const previous = roundId - 1n;
+      if ((previous & 0xffff_ffff_ffff_ffffn) === 0n) return roundId;
+      const [, , , prevUpdated] = (await feed.getFunction("getRoundData")(previous)) as [bigint, bigint, bigint, bigint, bigint];
+      if (Number(prevUpdated) <= createdAt) return roundId;
+      roundId = previous;
+    }
+  }
+
+  /** Cancels an expired request of the signer: its escrow and fee return. */
+  async cancel(req: { requestId: bigint } & TxOptions): Promise<TxResult & { event: RequestCancelledEvent }> {
+    const c = this.ctx;
+    c.requireSigner("cancel");
+    const { router } = await this.#contracts();
+    const r = await c.execute(router, "cancel", [req.requestId], req);
+    const event = this.#eventsIn(r.receipt).find((e): e is RequestCancelledEvent => e.type === "RequestCancelled")!;
+    return { ...txResult(r), event };
+  }
+
+  #settled(r: Parameters<typeof txResult>[0] & { returned: boolean }, requestId: bigint) {
+    const event = this.#eventsIn(r.receipt).find(
+      (e): e is RequestExecutedEvent | RequestCancelledEvent => (e.type === "RequestExecuted" || e.type === "RequestCancelled") && e.requestId === requestId,
+    )!;
+    return { ...txResult(r), filled: event.type === "RequestExecuted", event };
+  }
+
+  #eventsIn(receipt: TransactionReceipt): RequestEvent[] {
+    const router = this.#router ? getAddress(this.#router.target as string) : undefined;
+    const out: RequestEvent[] = [];
+    for (const log of receipt.logs as readonly Log[]) {
+      if (router && getAddress(log.address) !== router) continue;
+      const e = decodeRequestEvent(log);
+      if (e) out.push(e);
+    }
+    return out;
+  }
+
+  /** Request events over a block range (default: deployment to latest), in chain order. */
+  async getRequestEvents(range: Partial<LogRangeOptions> & { account?: string } = {}): Promise<RequestEvent[]> {
+    const c = this.ctx;
+    const { router } = await this.#contracts();
+    const out: RequestEvent[] = [];
+    for await (const page of readLogs(c.provider, { address: await router.getAddress(), topics: [requestEventTopics()] }, await c.range(range))) {
+      for (const log of page) {
+        const e = decodeRequestEvent(log);
+        if (e && (!range.account || e.type !== "RequestCreated" || getAddress(e.account) === getAddress(range.account))) out.push(e);
+      }
+    }
+    return out;
+  }
+
+  /** Calls `onEvent` for every new request event; returns a function that stops watching. */
+  watchRequests(onEvent: (event: RequestEvent) => void, options: WatchOptions = {}): () => void {
+    const c = this.ctx;
+    return watchBlocks(
+      c.provider,
+      async (fromBlock, toBlock) => {
+        for (const e of await this.getRequestEvents({ fromBlock, toBlock })) onEvent(e);
+      },
+      { pollingInterval: c.options.pollingInterval, ...options },
+    );
+  }
+}
