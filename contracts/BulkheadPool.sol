@@ -289,16 +289,16 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
     /// @inheritdoc IBulkheadPool
     function executeDeposit(uint256 requestId, bytes[] calldata reports) external nonReentrant returns (bool filled) {
         uint256 gasStart = gasleft();
-        (IBulkheadOracle oracle_, LpRequest memory r, Timing memory t) = _pending(requestId, LpRequestKind.Deposit);
-        int256 value = _valuationAtReports(oracle_, reports, r.createdAt + t.settlementDelay, true);
+        (IBulkheadOracle oracle_, LpRequest memory r) = _pending(requestId, LpRequestKind.Deposit);
+        int256 value = _valuationAtReports(oracle_, reports, uint256(r.createdAt) + r.settlementDelay, true);
         return _fillDeposit(requestId, r, value, gasStart);
     }
 
     /// @inheritdoc IBulkheadPool
     function executeRedeem(uint256 requestId, bytes[] calldata reports) external nonReentrant returns (bool filled) {
         uint256 gasStart = gasleft();
-        (IBulkheadOracle oracle_, LpRequest memory r, Timing memory t) = _pending(requestId, LpRequestKind.Redeem);
-        int256 value = _valuationAtReports(oracle_, reports, r.createdAt + t.settlementDelay, false);
+        (IBulkheadOracle oracle_, LpRequest memory r) = _pending(requestId, LpRequestKind.Redeem);
+        int256 value = _valuationAtReports(oracle_, reports, uint256(r.createdAt) + r.settlementDelay, false);
         return _fillRedeem(requestId, r, value, gasStart);
     }
 
@@ -311,8 +311,8 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
         uint256 gasStart = gasleft();
         LpRequest storage stored = _requests[requestId];
         if (stored.kind == LpRequestKind.Deposit && !stored.claimable) revert PushFallbackNotForDeposits(requestId);
-        (IBulkheadOracle oracle_, LpRequest memory r, Timing memory t) = _pending(requestId, LpRequestKind.Redeem);
-        uint256 opensAt = uint256(r.createdAt) + t.pushFallbackDelay;
+        (IBulkheadOracle oracle_, LpRequest memory r) = _pending(requestId, LpRequestKind.Redeem);
+        uint256 opensAt = uint256(r.createdAt) + oracle_.timing().pushFallbackDelay;
         if (block.timestamp < opensAt) revert PushFallbackNotOpen(requestId, opensAt, block.timestamp);
         int256 value = _valuationAtRounds(oracle_, roundIds, r.createdAt);
         return _fillRedeem(requestId, r, value, gasStart);
@@ -323,7 +323,7 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
         LpRequest memory r = _requests[requestId];
         if (r.kind == LpRequestKind.None || r.claimable) revert RequestNotFound(requestId);
         _checkOperator(r.controller);
-        uint256 expiresAt = uint256(r.createdAt) + _requireAsyncTiming().expiry;
+        uint256 expiresAt = uint256(r.createdAt) + r.expiry;
         if (block.timestamp <= expiresAt) revert RequestNotExpired(requestId, expiresAt, block.timestamp);
         _cancel(requestId, r, "", 0);
     }
@@ -476,24 +476,25 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
             claimable: false,
             createdAt: uint40(block.timestamp),
             gasLimit: uint32(gasLimit),
+            settlementDelay: uint8(t.settlementDelay),
             amount: uint128(amount),
-            executionFee: uint96(msg.value)
+            executionFee: uint96(msg.value),
+            expiry: t.expiry
         });
         emit LpRequestCreated(requestId, msg.value, block.timestamp + t.settlementDelay, block.timestamp + t.expiry);
     }
 
-    /// @dev The pending request `requestId` of `kind`, still executable, with the oracle and timing.
+    /// @dev The pending request `requestId` of `kind`, still executable (by its own expiry), and the oracle.
     function _pending(uint256 requestId, LpRequestKind kind)
         internal
         view
-        returns (IBulkheadOracle oracle_, LpRequest memory r, Timing memory t)
+        returns (IBulkheadOracle oracle_, LpRequest memory r)
     {
         r = _requests[requestId];
         if (r.kind != kind || r.claimable) revert RequestNotFound(requestId);
-        oracle_ = IBulkheadOracle(oracle());
-        t = oracle_.timing();
-        uint256 expiresAt = uint256(r.createdAt) + t.expiry;
+        uint256 expiresAt = uint256(r.createdAt) + r.expiry;
         if (block.timestamp > expiresAt) revert RequestExpired(requestId, expiresAt, block.timestamp);
+        oracle_ = IBulkheadOracle(oracle());
     }
 
     /// @dev Escrowed assets become shares claimable by the controller, or the request is cancelled

@@ -15,6 +15,8 @@ enum LpRequestKind {
 
 /// @notice An LP request, two slots. `amount` is the escrowed assets of a deposit or shares of a
 /// redemption; `claimable` is set once it executed (its result is then the controller's to claim).
+/// `settlementDelay` and `expiry` are the oracle's timing at creation, kept so that governance
+/// cannot move a pending request's pinned reports (as the router does).
 /// `executionFee / gasLimit` is the highest gas price its executor is paid at.
 struct LpRequest {
     address controller;
@@ -22,8 +24,10 @@ struct LpRequest {
     bool claimable;
     uint40 createdAt;
     uint32 gasLimit;
+    uint8 settlementDelay;
     uint128 amount;
     uint96 executionFee;
+    uint32 expiry;
 }
 
 /// @notice Everything the pool holds for LP requests, outside LP assets: the assets of pending
@@ -171,8 +175,8 @@ interface IBulkheadPool is IERC4626, IERC7540Operator, IERC7540Deposit, IERC7540
     /// access to leave. Both sides of a market use the round's price.
     function executeRedeemAtPushRounds(uint256 requestId, uint80[] calldata roundIds) external returns (bool filled);
 
-    /// @notice Cancels an expired request (after created + expiry; controller or operator) and
-    /// returns its escrow and its whole execution fee to the controller.
+    /// @notice Cancels an expired request (after created + the expiry it was made under;
+    /// controller or operator) and returns its escrow and its whole execution fee to the controller.
     function cancelRequest(uint256 requestId) external;
 
     /// @notice The request (kind None when it never existed or was cancelled).

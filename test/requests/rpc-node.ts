@@ -72,6 +72,9 @@ for (const kind of NODE_KINDS) {
         expect(position.position.entryPrice).to.equal(PX + SPREAD);
         expect(await executor.getRequest(requested.requestId)).to.equal(null);
 
+        // The trader's client learns of the executor's block from the provider, whose block number
+        // ethers caches for 250 ms: wait until it has seen the block (anvil mines at once).
+        while ((await provider.getBlockNumber()) < opened.receipt.blockNumber) await new Promise((r) => setTimeout(r, 50));
         // Close: the long sells at the bid of its own pinned report.
         const close = await trader.requestClose({ id, slippageBps: 100 });
         await provider.send("evm_increaseTime", [3]);

@@ -343,6 +343,25 @@ describe("LP requests (ERC-7540)", () => {
     });
   });
 
+  describe("governance", () => {
+    it("test_setTiming_afterARequest_movesNeitherItsPinnedReportNorItsExpiry", async () => {
+      const s = await networkHelpers.loadFixture(asyncPool);
+      const { bob, deployer, keeper } = s.signers;
+      const { id, t } = await requestDepositAt(s, bob, 1_000n * USDC);
+      const { id: second, t: t2 } = await requestDepositAt(s, bob, 1_000n * USDC, 1n);
+      await (await s.streams.oracle.connect(deployer).setTiming(10n, 600n, 200n)).wait();
+      await nextBlockAt(networkHelpers, 5n);
+      await expect(s.pool.connect(keeper).executeDeposit(id, reportsAt(s, t + TIMING.settlementDelay))).to.emit(s.pool, "LpRequestExecuted");
+      // The second still expires at its own creation + 300 s.
+      const expiresAt = t2 + TIMING.expiry;
+      await networkHelpers.time.setNextBlockTimestamp(expiresAt + 1n);
+      await expect(s.pool.connect(keeper).executeDeposit(second, reportsAt(s, t2 + TIMING.settlementDelay)))
+        .to.be.revertedWithCustomError(s.pool, "RequestExpired")
+        .withArgs(second, expiresAt, expiresAt + 1n);
+      await expect(s.pool.connect(bob).cancelRequest(second)).to.emit(s.pool, "LpRequestCancelled");
+    });
+  });
+
   describe("reports", () => {
     it("test_executeDeposit_reportNotPinned_anotherMarketsReport_missingReport_replay_revert", async () => {
       const s = await networkHelpers.loadFixture(asyncPool);

@@ -99,7 +99,7 @@ contract LpRequestHandler {
         uint256 id = _pending[k];
         LpRequest memory r = pool.lpRequest(id);
         Timing memory t = oracle.timing();
-        if (block.timestamp > uint256(r.createdAt) + t.expiry) return;
+        if (block.timestamp > uint256(r.createdAt) + r.expiry) return;
         (LpClaim memory depBefore, LpClaim memory redBefore) = pool.claimable(r.controller);
         uint256 controllerTokens = token.balanceOf(r.controller);
         uint256 controllerShares = pool.balanceOf(r.controller);
@@ -135,7 +135,7 @@ contract LpRequestHandler {
         uint256 k = idSeed % _pending.length;
         uint256 id = _pending[k];
         LpRequest memory r = pool.lpRequest(id);
-        if (block.timestamp <= uint256(r.createdAt) + oracle.timing().expiry) return;
+        if (block.timestamp <= uint256(r.createdAt) + r.expiry) return;
         uint256 controllerTokens = token.balanceOf(r.controller);
         uint256 controllerShares = pool.balanceOf(r.controller);
         uint256 eth = r.controller.balance;

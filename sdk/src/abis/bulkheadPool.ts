@@ -1383,6 +1383,11 @@ export const bulkheadPoolAbi = [
             "type": "uint32"
           },
           {
+            "internalType": "uint8",
+            "name": "settlementDelay",
+            "type": "uint8"
+          },
+          {
             "internalType": "uint128",
             "name": "amount",
             "type": "uint128"
@@ -1391,6 +1396,11 @@ export const bulkheadPoolAbi = [
             "internalType": "uint96",
             "name": "executionFee",
             "type": "uint96"
+          },
+          {
+            "internalType": "uint32",
+            "name": "expiry",
+            "type": "uint32"
           }
         ],
         "internalType": "struct LpRequest",
