@@ -69,4 +69,8 @@ library ConstantsLib {
     /// @dev Bounds on the execution gas a request kind is quoted for.
     uint256 internal constant MIN_EXECUTION_GAS = 100_000;
     uint256 internal constant MAX_EXECUTION_GAS = 5_000_000;
+    /// @dev Execution gas LP deposit and redeem requests are quoted for until the owner sets
+    /// them: a valuation verifies one report per market with open interest (~60-90k each with
+    /// Chainlink's Verifier), so this covers several markets; executors are paid what they use.
+    uint256 internal constant DEFAULT_LP_EXECUTION_GAS = 1_000_000;
 }

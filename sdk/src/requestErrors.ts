@@ -265,6 +265,48 @@ export class VerifierNotFoundError extends ContractRevertError<{ configDigest: s
   }
 }
 
+// ---------------------------------------------------------------- LP requests (ERC-7540 pool)
+
+/** LP requests need the engine's settler: this pool is synchronous ERC-4626 (local development configurations). */
+export class PoolIsSynchronousError extends ContractRevertError<{ [k: string]: never }> {
+  override name = "PoolIsSynchronousError";
+  protected override describe() {
+    return "this pool is synchronous (no settler on the engine): deposit and redeem directly instead of requesting";
+  }
+}
+
+/** The pool is asynchronous (ERC-7540): previews have no price and LP flows go through requests. */
+export class PoolIsAsynchronousError extends ContractRevertError<{ [k: string]: never }> {
+  override name = "PoolIsAsynchronousError";
+  protected override describe() {
+    return "this pool is asynchronous (ERC-7540): request a deposit or redemption, and claim it once executed; previews are not available";
+  }
+}
+
+/** The caller is neither the account (an LP request's owner or controller) nor an operator it approved. */
+export class NotOperatorError extends ContractRevertError<{ account: string; caller: string }> {
+  override name = "NotOperatorError";
+  protected override describe() {
+    return `${this.args.caller} is neither ${this.args.account} nor an operator it approved (setOperator)`;
+  }
+}
+
+/** LP deposit requests never execute at push-feed rounds. */
+export class PushFallbackNotForDepositsError extends ContractRevertError<{ requestId: bigint }> {
+  override name = "PushFallbackNotForDepositsError";
+  protected override describe() {
+    return `LP request ${this.args.requestId} is a deposit: it executes only with its reports, or expires and is cancelled`;
+  }
+}
+
+/** A market with open interest got no report (or push round) in an LP request's execution. */
+export class MarketPriceMissingError extends ContractRevertError<{ marketId: bigint }> {
+  override name = "MarketPriceMissingError";
+  protected override describe() {
+    return `market ${this.args.marketId} has open interest: the execution needs its report (or push-feed round)`;
+  }
+}
+
 /** A request kind's name, for messages and logs. */
 export function requestKindName(kind: bigint | number): string {
   return KINDS[Number(kind)] ?? `kind ${kind}`;
@@ -302,6 +344,11 @@ export const REQUEST_ERROR_CLASSES: Record<string, RevertClass> = {
   BadVerification: BadVerificationError as unknown as RevertClass,
   IncorrectSignatureCount: IncorrectSignatureCountError as unknown as RevertClass,
   VerifierNotFound: VerifierNotFoundError as unknown as RevertClass,
+  PoolIsSynchronous: PoolIsSynchronousError as unknown as RevertClass,
+  PoolIsAsynchronous: PoolIsAsynchronousError as unknown as RevertClass,
+  NotOperator: NotOperatorError as unknown as RevertClass,
+  PushFallbackNotForDeposits: PushFallbackNotForDepositsError as unknown as RevertClass,
+  MarketPriceMissing: MarketPriceMissingError as unknown as RevertClass,
 };
 
 registerRevertClasses(REQUEST_ERROR_CLASSES);

@@ -59,10 +59,18 @@ export async function expectBalanceDeltas(
   expect(after.map((b, i) => b - before[i])).to.deep.equal(deltas);
 }
 
-/** DESIGN.md invariant 2: the pool holds exactly LP assets + insurance fund + protocol fees. */
+/**
+ * DESIGN.md invariants 2 and 11: the pool holds exactly LP assets + insurance fund + protocol fees
+ * + the assets of pending LP deposit requests + executed, unclaimed redemptions (both zero while
+ * the pool is synchronous), and its own share balance is exactly the shares of pending redemption
+ * requests + executed, unclaimed deposits.
+ */
 export async function expectPoolConserved(s: { token: Token; pool: System["pool"]; engine: Engine }) {
-  const l = await s.engine.ledger();
-  expect(await s.token.balanceOf(s.pool)).to.equal(l.lpAssets + l.insuranceFund + l.protocolFees);
+  const [l, e] = await Promise.all([s.engine.ledger(), s.pool.escrow()]);
+  expect(await s.token.balanceOf(s.pool)).to.equal(
+    l.lpAssets + l.insuranceFund + l.protocolFees + e.pendingDepositAssets + e.claimableRedeemAssets,
+  );
+  expect(await s.pool.balanceOf(s.pool)).to.equal(e.pendingRedeemShares + e.claimableDepositShares);
 }
 
 /**

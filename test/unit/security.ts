@@ -228,7 +228,7 @@ describe("security", () => {
     it("liquidate: a callback into the pool's deposit (engine hook) fails with the engine's guard", async () => {
       const s = await networkHelpers.loadFixture(reentrant);
       await s.ethFeed.updateAnswer(feedAnswer(2_950n));
-      await s.rt.arm(s.pool, s.pool.interface.encodeFunctionData("deposit", [0n, await s.rt.getAddress()]));
+      await s.rt.arm(s.pool, s.pool.interface.encodeFunctionData("deposit(uint256,address)", [0n, await s.rt.getAddress()]));
       await expect(s.engine.connect(s.signers.keeper).liquidate(2n)).to.emit(s.engine, "PositionLiquidated");
       expect(await s.rt.lastCallSucceeded()).to.equal(false);
       expect(await s.rt.lastRevertData()).to.equal(s.engine.interface.encodeErrorResult(GUARD, []));

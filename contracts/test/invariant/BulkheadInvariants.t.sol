@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import {Ledger, Market} from "../../interfaces/IBulkhead.sol";
+import {LpEscrow} from "../../interfaces/IBulkheadPool.sol";
 import {InvariantBase} from "../utils/BaseTest.sol";
 import {Handler} from "./Handler.sol";
 
@@ -71,7 +72,9 @@ contract BulkheadInvariantsTest is InvariantBase {
     // ---------------------------------------------------------------- 2. conservation
 
     /// @notice [2] No token is created or lost: every open vault holds exactly its recorded
-    /// collateral plus donations; the pool holds exactly LP assets + insurance fund + protocol fees;
+    /// collateral plus donations; the pool holds exactly LP assets + insurance fund + protocol fees
+    /// + LP request escrow (pending deposit assets, claimable redemption assets; zero here: the
+    /// suite runs the synchronous pool) and its own shares are exactly the escrowed ones;
     /// the known holders hold the whole supply, which is what the faucet minted; and every
     /// settlement moved exactly the amounts it reported.
     function invariant_TokensConserved() public view {
@@ -85,10 +88,16 @@ contract BulkheadInvariantsTest is InvariantBase {
             );
         }
         Ledger memory l = engine.ledger();
+        LpEscrow memory e = pool.escrow();
         assertEq(
             token.balanceOf(address(pool)),
-            uint256(l.lpAssets) + l.insuranceFund + l.protocolFees,
-            "pool balance != lpAssets + insurance + protocolFees"
+            uint256(l.lpAssets) + l.insuranceFund + l.protocolFees + e.pendingDepositAssets + e.claimableRedeemAssets,
+            "pool balance != lpAssets + insurance + protocolFees + LP request escrow"
+        );
+        assertEq(
+            pool.balanceOf(address(pool)),
+            uint256(e.pendingRedeemShares) + e.claimableDepositShares,
+            "pool's own shares != escrowed shares"
         );
         address[] memory holders = handler.holders();
         uint256 sum;

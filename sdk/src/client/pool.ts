@@ -91,7 +91,7 @@ export class Pool extends ClientModule<{ markets: Markets }> {
     const c = this.ctx;
     const signer = c.requireSigner("deposit");
     const receiver = req.receiver ?? (await signer.getAddress());
-    const r = await c.execute<bigint>(c.pool, "deposit", [req.assets, receiver], req, { spender: c.poolAddress, amount: req.assets });
+    const r = await c.execute<bigint>(c.pool, "deposit(uint256,address)", [req.assets, receiver], req, { spender: c.poolAddress, amount: req.assets });
     return { ...txResult(r), shares: this.#eventShares(r.receipt, "Deposit") ?? r.returned };
   }
 

@@ -23,4 +23,5 @@ export {
 } from "./BulkheadLogic.js";
 export { PoolMath, type PoolMarketInput } from "./PoolMath.js";
 export { PoolLogic, type LiquidityChange } from "./PoolLogic.js";
+export { PoolRequestMath, type PoolRequestMarketInput } from "./PoolRequestMath.js";
 export { ArithmeticError, MAX_UINT256, MAX_INT256, MIN_INT256 } from "./checked.js";

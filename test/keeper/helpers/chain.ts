@@ -102,7 +102,7 @@ export async function deploySystem(provider: JsonRpcProvider, opts: { traderCoun
   const lpDeposit = opts.lpDeposit ?? 100_000_000n * USDC;
   await sendTx(provider, deployer, token, t.encodeFunctionData("faucet", [lp, lpDeposit]));
   await sendTx(provider, lp, token, t.encodeFunctionData("approve", [pool, lpDeposit]));
-  await sendTx(provider, lp, pool, poolIface().encodeFunctionData("deposit", [lpDeposit, lp]));
+  await sendTx(provider, lp, pool, poolIface().encodeFunctionData("deposit(uint256,address)", [lpDeposit, lp]));
   const traders: string[] = [];
   for (let i = 0; i < (opts.traderCount ?? 10); i++) {
     const trader = await (await provider.getSigner(3 + i)).getAddress();

@@ -104,7 +104,7 @@ export async function deployOverRpc(provider: JsonRpcProvider) {
   const lpAmount = 1_000_000n * 10n ** 6n;
   await call(token, "faucet", await lp!.getAddress(), lpAmount);
   await call(token.connect(lp!) as Contract, "approve", await pool.getAddress(), lpAmount);
-  await call(pool.connect(lp!) as Contract, "deposit", lpAmount, await lp!.getAddress());
+  await call(pool.connect(lp!) as Contract, "deposit(uint256,address)", lpAmount, await lp!.getAddress());
   for (const s of [alice!, bob!, keeper!]) await call(token, "faucet", await s.getAddress(), 100_000n * 10n ** 6n);
   return {
     signers: { deployer: deployer!, guardian: guardian!, lp: lp!, alice: alice!, bob: bob!, keeper: keeper! },
