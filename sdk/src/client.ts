@@ -11,7 +11,8 @@
  * - `client/pool.ts`: LP pool state and deposit, withdraw, redeem;
  * - `client/events.ts`: event reads, watchers, the health watch;
  * - `client/requests.ts`: two-step trades through the request router (quotes with fill ranges,
- *   requests, execution with a report or a push round, cancellation, status, events).
+ *   requests, execution with a report or a push round, cancellation, status, events);
+ * - `client/lpRequests.ts`: LP flows of an asynchronous (ERC-7540) pool: request, execute, claim.
  * A new concern is a module of its own beside these, built from the context and the modules it
  * needs in the constructor below.
  * @module
@@ -52,6 +53,7 @@ import {
 } from "./client/quotes.js";
 import { Trades } from "./client/trades.js";
 import { Requests, type ExecutionFeeQuote, type RequestQuote, type RequestView } from "./client/requests.js";
+import { LpRequests, type LpClaimable, type LpRequestKindName, type LpRequestView } from "./client/lpRequests.js";
 import type { RequestCancelledEvent, RequestCreatedEvent, RequestEvent, RequestExecutedEvent, RequestKindName } from "./requests.js";
 
 export type { ApprovalMode, ClientOptions, TxOptions, TxResult } from "./client/context.js";
@@ -59,6 +61,7 @@ export type { MarketInfo } from "./client/markets.js";
 export type { PositionView } from "./client/positions.js";
 export type { LpPosition, PoolState } from "./client/pool.js";
 export type { ExecutionFeeQuote, RequestQuote, RequestView } from "./client/requests.js";
+export { LpRequestKind, type LpClaimable, type LpRequestKindName, type LpRequestView } from "./client/lpRequests.js";
 export {
   acceptablePriceFor,
   sizeForLeverage,
@@ -102,6 +105,7 @@ export class BulkheadClient {
   readonly #pool: Pool;
   readonly #events: Events;
   readonly #requests: Requests;
+  readonly #lp: LpRequests;
 
   private constructor(ctx: ClientContext) {
     this.provider = ctx.provider;
@@ -124,6 +128,7 @@ export class BulkheadClient {
     this.#pool = new Pool(ctx, { markets: this.#markets });
     this.#events = new Events(ctx, { positions: this.#positions });
     this.#requests = new Requests(ctx, { markets: this.#markets, positions: this.#positions });
+    this.#lp = new LpRequests(ctx, { markets: this.#markets });
   }
 
   /**
@@ -491,6 +496,71 @@ export class BulkheadClient {
   /** Calls `onEvent` for every new request event (created, executed, cancelled); returns a function that stops it. */
   watchRequests(onEvent: (event: RequestEvent) => void, options: WatchOptions = {}): () => void {
     return this.#requests.watchRequests(onEvent, options);
+  }
+
+  // ------------------------------------------------------------ asynchronous LP flows (client/lpRequests.ts)
+
+  /** True when the pool is asynchronous (ERC-7540: deposits and redemptions are requests). */
+  async isPoolAsync(): Promise<boolean> {
+    return this.#lp.isAsync();
+  }
+
+  /** The execution fee an LP request of `kind` needs at `gasPrice` (default: the node's max fee per gas). */
+  async quoteLpExecutionFee(kind: LpRequestKindName, gasPrice?: bigint): Promise<{ fee: bigint; gasLimit: bigint; gasPrice: bigint }> {
+    return this.#lp.quoteLpExecutionFee(kind, gasPrice);
+  }
+
+  /** Markets whose report an LP execution needs (those with open interest). */
+  async lpReportMarkets(): Promise<number[]> {
+    return this.#lp.marketsNeedingReports();
+  }
+
+  /** Requests a deposit of `assets` (approving the pool when needed) with its execution fee. */
+  async requestDeposit(req: { assets: bigint; controller?: string; gasPrice?: bigint } & TxOptions): Promise<TxResult & { requestId: bigint; settlesAt: number; expiresAt: number }> {
+    return this.#lp.requestDeposit(req);
+  }
+
+  /** Requests a redemption of `shares` with its execution fee. */
+  async requestRedeem(req: { shares: bigint; controller?: string; gasPrice?: bigint } & TxOptions): Promise<TxResult & { requestId: bigint; settlesAt: number; expiresAt: number }> {
+    return this.#lp.requestRedeem(req);
+  }
+
+  /** An LP request and its times, or null. */
+  async getLpRequest(requestId: bigint): Promise<LpRequestView | null> {
+    return this.#lp.getLpRequest(requestId);
+  }
+
+  /**
+   * Executes an LP request with the reports its creation pins (`reports[marketId]`, "0x" for a
+   * market without open interest); `filled` is false when the pool cancelled it instead.
+   */
+  async executeLpRequest(req: { requestId: bigint; reports: readonly string[] } & TxOptions): Promise<TxResult & { filled: boolean }> {
+    return this.#lp.executeLpRequest(req);
+  }
+
+  /** Executes an overdue redemption at the first push round of each market with open interest. */
+  async executeRedeemAtPushRounds(req: { requestId: bigint; roundIds: readonly bigint[] } & TxOptions): Promise<TxResult & { filled: boolean }> {
+    return this.#lp.executeRedeemAtPushRounds(req);
+  }
+
+  /** Cancels an expired LP request (controller or operator); escrow and fee return. */
+  async cancelLpRequest(req: { requestId: bigint } & TxOptions): Promise<TxResult> {
+    return this.#lp.cancelLpRequest(req);
+  }
+
+  /** What `controller` can claim: shares of executed deposits, assets of executed redemptions. */
+  async getLpClaimable(controller: string): Promise<LpClaimable> {
+    return this.#lp.getLpClaimable(controller);
+  }
+
+  /** Claims every claimable deposit share of the signer. */
+  async claimDeposit(req: { receiver?: string } & TxOptions = {}): Promise<TxResult & { shares: bigint }> {
+    return this.#lp.claimDeposit(req);
+  }
+
+  /** Claims every claimable redemption asset of the signer. */
+  async claimRedeem(req: { receiver?: string } & TxOptions = {}): Promise<TxResult & { assets: bigint }> {
+    return this.#lp.claimRedeem(req);
   }
 
   // ------------------------------------------------------------ events (client/events.ts)

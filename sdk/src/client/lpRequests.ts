@@ -1,0 +1,181 @@
+/**
+ * LP flows of an asynchronous pool (ERC-7540; the pool is asynchronous once the engine has a
+ * request router): request a deposit or a redemption (assets or shares and an execution fee
+ * escrowed), execute it with the reports its creation pins (one per market with open interest),
+ * claim what executed, cancel after expiry, and the redemption's push-round fallback.
+ * @module
+ */
+import { getAddress, type Log, type TransactionReceipt } from "ethers";
+import { InvalidRequestError } from "../errors.js";
+import { ClientModule, txResult, type TxOptions, type TxResult } from "./context.js";
+import type { Markets } from "./markets.js";
+
+/** Kinds of LP request, numbered as the contract's `LpRequestKind`. */
+export const LpRequestKind = { Deposit: 1, Redeem: 2 } as const;
+export type LpRequestKindName = keyof typeof LpRequestKind;
+
+/** An LP request as the pool stores it, with its times. */
+export interface LpRequestView {
+  id: bigint;
+  controller: string;
+  kind: LpRequestKindName;
+  /** True once executed: its result waits in the controller's claimable balance. */
+  claimable: boolean;
+  createdAt: number;
+  /** The second whose reports fill it. */
+  settlesAt: number;
+  /** Its last executable second; after it, only `cancelLpRequest`. */
+  expiresAt: number;
+  /** Escrowed assets (deposit) or shares (redemption). */
+  amount: bigint;
+  executionFee: bigint;
+}
+
+/** What a controller can claim now. */
+export interface LpClaimable {
+  /** Shares of executed deposits (and the assets they were bought with). */
+  deposits: { assets: bigint; shares: bigint };
+  /** Assets of executed redemptions (and the shares redeemed for them). */
+  redemptions: { assets: bigint; shares: bigint };
+}
+
+const KINDS = ["None", "Deposit", "Redeem"] as const;
+
+/** Asynchronous LP flows. */
+export class LpRequests extends ClientModule<{ markets: Markets }> {
+  async isAsync(): Promise<boolean> {
+    const c = this.ctx;
+    return (await c.read(() => c.pool.getFunction("isAsync")())) as boolean;
+  }
+
+  async #requireAsync(action: string): Promise<void> {
+    if (!(await this.isAsync())) throw new InvalidRequestError(`${action}: this pool is synchronous (no request router): use deposit/withdraw/redeem`);
+  }
+
+  /** The execution fee an LP request of `kind` needs at `gasPrice` (default: the node's max fee per gas). */
+  async quoteLpExecutionFee(kind: LpRequestKindName, gasPrice?: bigint): Promise<{ fee: bigint; gasLimit: bigint; gasPrice: bigint }> {
+    const c = this.ctx;
+    let price = gasPrice;
+    if (price === undefined) {
+      const data = await c.provider.getFeeData();
+      price = data.maxFeePerGas ?? data.gasPrice ?? 0n;
+    }
+    const gasLimit = (await c.read(() => c.pool.getFunction("executionGas")(LpRequestKind[kind]))) as bigint;
+    return { fee: gasLimit * price, gasLimit, gasPrice: price };
+  }
+
+  /** Markets whose report an LP execution needs (those with open interest), by id. */
+  async marketsNeedingReports(): Promise<number[]> {
+    const markets = await this.uses.markets.getMarkets();
+    return markets.filter((m) => m.longSize > 0n || m.shortSize > 0n).map((m) => m.id);
+  }
+
+  async requestDeposit(req: { assets: bigint; controller?: string; gasPrice?: bigint } & TxOptions): Promise<TxResult & { requestId: bigint; settlesAt: number; expiresAt: number }> {
+    const c = this.ctx;
+    const me = await c.requireSigner("requestDeposit").getAddress();
+    await this.#requireAsync("requestDeposit");
+    if (req.assets <= 0n) throw new InvalidRequestError("assets must be positive");
+    const { fee } = await this.quoteLpExecutionFee("Deposit", req.gasPrice);
+    const r = await c.execute<bigint>(c.pool, "requestDeposit", [req.assets, req.controller ?? me, me], { ...req, value: fee }, { spender: c.poolAddress, amount: req.assets });
+    return { ...txResult(r), ...this.#created(r.receipt) };
+  }
+
+  async requestRedeem(req: { shares: bigint; controller?: string; gasPrice?: bigint } & TxOptions): Promise<TxResult & { requestId: bigint; settlesAt: number; expiresAt: number }> {
+    const c = this.ctx;
+    const me = await c.requireSigner("requestRedeem").getAddress();
+    await this.#requireAsync("requestRedeem");
+    if (req.shares <= 0n) throw new InvalidRequestError("shares must be positive");
+    const { fee } = await this.quoteLpExecutionFee("Redeem", req.gasPrice);
+    const r = await c.execute<bigint>(c.pool, "requestRedeem", [req.shares, req.controller ?? me, me], { ...req, value: fee });
+    return { ...txResult(r), ...this.#created(r.receipt) };
+  }
+
+  /** The request, or null when none is stored under the id (never created, or cancelled). */
+  async getLpRequest(requestId: bigint): Promise<LpRequestView | null> {
+    const c = this.ctx;
+    const raw = (await c.read(() => c.pool.getFunction("lpRequest")(requestId))) as unknown[];
+    const kind = Number(raw[1]);
+    if (kind === 0) return null;
+    const createdAt = Number(raw[3]);
+    return {
+      id: requestId,
+      controller: getAddress(String(raw[0])),
+      kind: KINDS[kind] as LpRequestKindName,
+      claimable: Boolean(raw[2]),
+      createdAt,
+      settlesAt: createdAt + Number(raw[5]),
+      expiresAt: createdAt + Number(raw[8]),
+      amount: BigInt(raw[6] as bigint),
+      executionFee: BigInt(raw[7] as bigint),
+    };
+  }
+
+  /**
+   * Executes an LP request with the reports its creation pins: `reports[marketId]` is that
+   * market's signed report for the request's settlement second ("0x" for a market without open
+   * interest, see {@link marketsNeedingReports}). `filled` is false when the pool refused it at
+   * those prices (pause, free liquidity, a degenerate valuation) and cancelled it instead.
+   */
+  async executeLpRequest(req: { requestId: bigint; reports: readonly string[] } & TxOptions): Promise<TxResult & { filled: boolean }> {
+    const c = this.ctx;
+    c.requireSigner("executeLpRequest");
+    const r = await this.getLpRequest(req.requestId);
+    if (!r) throw c.reason({ name: "RequestNotFound", args: { requestId: req.requestId } });
+    const method = r.kind === "Deposit" ? "executeDeposit" : "executeRedeem";
+    const x = await c.execute<boolean>(c.pool, method, [req.requestId, [...req.reports]], req);
+    return { ...txResult(x), filled: x.returned };
+  }
+
+  /** Executes an overdue redemption at the first push round of each market with open interest (`roundIds[marketId]`). */
+  async executeRedeemAtPushRounds(req: { requestId: bigint; roundIds: readonly bigint[] } & TxOptions): Promise<TxResult & { filled: boolean }> {
+    const c = this.ctx;
+    c.requireSigner("executeRedeemAtPushRounds");
+    const x = await c.execute<boolean>(c.pool, "executeRedeemAtPushRounds", [req.requestId, [...req.roundIds]], req);
+    return { ...txResult(x), filled: x.returned };
+  }
+
+  /** Cancels an expired LP request (controller or operator): escrow and fee return to the controller. */
+  async cancelLpRequest(req: { requestId: bigint } & TxOptions): Promise<TxResult> {
+    const c = this.ctx;
+    c.requireSigner("cancelLpRequest");
+    return txResult(await c.execute(c.pool, "cancelRequest", [req.requestId], req));
+  }
+
+  async getLpClaimable(controller: string): Promise<LpClaimable> {
+    const c = this.ctx;
+    const [d, r] = (await c.read(() => c.pool.getFunction("claimable")(controller))) as [[bigint, bigint], [bigint, bigint]];
+    return { deposits: { assets: d[0], shares: d[1] }, redemptions: { assets: r[0], shares: r[1] } };
+  }
+
+  /** Claims all of the signer's claimable deposit shares, to `receiver` (default: the signer). */
+  async claimDeposit(req: { receiver?: string } & TxOptions = {}): Promise<TxResult & { shares: bigint }> {
+    const c = this.ctx;
+    const me = await c.requireSigner("claimDeposit").getAddress();
+    const { deposits } = await this.getLpClaimable(me);
+    if (deposits.assets === 0n) throw new InvalidRequestError("nothing to claim: no executed deposit request waits");
+    const r = await c.execute<bigint>(c.pool, "deposit(uint256,address,address)", [deposits.assets, req.receiver ?? me, me], req);
+    return { ...txResult(r), shares: r.returned };
+  }
+
+  /** Claims all of the signer's claimable redemption assets, to `receiver` (default: the signer). */
+  async claimRedeem(req: { receiver?: string } & TxOptions = {}): Promise<TxResult & { assets: bigint }> {
+    const c = this.ctx;
+    const me = await c.requireSigner("claimRedeem").getAddress();
+    const { redemptions } = await this.getLpClaimable(me);
+    if (redemptions.shares === 0n) throw new InvalidRequestError("nothing to claim: no executed redemption waits");
+    const r = await c.execute<bigint>(c.pool, "redeem(uint256,address,address)", [redemptions.shares, req.receiver ?? me, me], req);
+    return { ...txResult(r), assets: r.returned };
+  }
+
+  #created(receipt: TransactionReceipt): { requestId: bigint; settlesAt: number; expiresAt: number } {
+    const c = this.ctx;
+    for (const log of receipt.logs as readonly Log[]) {
+      if (getAddress(log.address) !== c.poolAddress) continue;
+      const parsed = c.pool.interface.parseLog({ topics: [...log.topics], data: log.data });
+      if (parsed?.name === "LpRequestCreated") {
+        return { requestId: parsed.args.getValue("requestId") as bigint, settlesAt: Number(parsed.args.getValue("settlesAt")), expiresAt: Number(parsed.args.getValue("expiresAt")) };
+      }
+    }
+    throw new InvalidRequestError("the request transaction emitted no LpRequestCreated event");
+  }
+}

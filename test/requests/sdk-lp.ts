@@ -1,0 +1,50 @@
+// The SDK's asynchronous LP flow (client/lpRequests.ts) against the ERC-7540 pool: an LP requests
+// a deposit, a third account executes it with the report of the one market holding open interest,
+// the LP claims its shares; then the same for a redemption. Amounts equal the pool's own events.
+import { expect } from "chai";
+import { network } from "hardhat";
+import { BulkheadClient } from "@bulkhead/sdk";
+import { ETH_MARKET, USDC, WAD } from "../helpers/fixture.js";
+import { Kind, created, deployRequestSystem, executeAt } from "../helpers/requests.js";
+
+const { ethers, networkHelpers } = await network.create();
+const PX = 3_000n * WAD;
+
+describe("SDK: asynchronous LP flows", () => {
+  it("test_sdk_requestDepositExecuteClaim_thenRedeem_atThePinnedReports", async () => {
+    const s = await deployRequestSystem(ethers);
+    const { lp, keeper, alice } = s.signers;
+    // Open interest on ETH only: an LP execution needs ETH's report, not BTC's.
+    const open = await created(s, s.router.connect(alice).requestOpen(ETH_MARKET, true, 2_000n * USDC, 5n * WAD, 2n ** 96n - 1n, { value: await s.fee(Kind.Open) }));
+    await executeAt(s, networkHelpers, open, ETH_MARKET, { price: PX });
+    const addresses = { engine: await s.engine.getAddress(), lens: await s.lens.getAddress(), startBlock: 0 };
+    const lpClient = await BulkheadClient.connect(lp, { addresses });
+    const executor = await BulkheadClient.connect(keeper, { addresses });
+    expect(await lpClient.isPoolAsync()).to.equal(true);
+    expect(await lpClient.lpReportMarkets()).to.deep.equal([0]);
+    await s.fund(lp.address, 10_000n * USDC);
+
+    const dep = await lpClient.requestDeposit({ assets: 10_000n * USDC });
+    expect((await lpClient.getLpRequest(dep.requestId))!.kind).to.equal("Deposit");
+    await networkHelpers.time.increaseTo(dep.settlesAt);
+    const done = await executor.executeLpRequest({ requestId: dep.requestId, reports: [s.signAt(ETH_MARKET, dep.settlesAt, { price: PX }), "0x"] });
+    expect(done.filled).to.equal(true);
+    const claimable = await lpClient.getLpClaimable(lp.address);
+    expect(claimable.deposits.assets).to.equal(10_000n * USDC);
+    const before = await s.pool.balanceOf(lp.address);
+    const claimed = await lpClient.claimDeposit();
+    expect(claimed.shares).to.equal(claimable.deposits.shares);
+    expect((await s.pool.balanceOf(lp.address)) - before).to.equal(claimed.shares);
+
+    const red = await lpClient.requestRedeem({ shares: claimed.shares });
+    await networkHelpers.time.increaseTo(red.settlesAt);
+    expect((await executor.executeLpRequest({ requestId: red.requestId, reports: [s.signAt(ETH_MARKET, red.settlesAt, { price: PX }), "0x"] })).filled).to.equal(true);
+    const owed = (await lpClient.getLpClaimable(lp.address)).redemptions;
+    const tokens = await s.token.balanceOf(lp.address);
+    const out = await lpClient.claimRedeem();
+    expect(out.assets).to.equal(owed.assets);
+    expect((await s.token.balanceOf(lp.address)) - tokens).to.equal(owed.assets);
+    // A round trip at one price never gains (the spread and rounding go to the LPs who stay).
+    expect(out.assets).to.be.at.most(10_000n * USDC);
+  });
+});
