@@ -290,7 +290,7 @@ async function runScenario(mode: Mode, layouts: Record<string, SolcLayout>) {
   await refreshFeeds();
   await (await token.faucet(lp.address, 100_000n * USDC)).wait();
   for (let k = 0; k <= SAMPLES; k++) {
-    await act("LP deposit", k > 0, () => pool.connect(lp).deposit(10_000n * USDC, lp.address, o), {
+    await act("LP deposit", k > 0, () => pool.connect(lp)["deposit(uint256,address)"](10_000n * USDC, lp.address, o), {
       owner: lp,
       spender: poolAddr,
       amount: 10_000n * USDC,

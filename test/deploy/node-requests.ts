@@ -13,6 +13,7 @@ import type { DeploymentRecord } from "../../scripts/deploy/deploy.js";
 import { LocalOracleSet, localFeedId } from "../../scripts/streams/oracleSet.js";
 import { WAD } from "../helpers/fixture.js";
 import { NODE_KINDS, npmRun, ROOT, skipUnderCoverage, startNodeProcess, type NodeKind, type NodeProcess } from "../helpers/processes.js";
+import { depositThroughRequest } from "../helpers/lpRequests.js";
 
 const abi = async (name: string) => (await hre.artifacts.readArtifact(name)).abi;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -67,7 +68,8 @@ function describeRequestsDeployOn(kind: NodeKind) {
       const usd = (x: string) => parseUnits(x, record.tokenDecimals);
       await (await token.connect(lp).getFunction("faucet")(lp.address, usd("100000"))).wait();
       await (await token.connect(lp).getFunction("approve")(record.pool, usd("100000"))).wait();
-      await (await pool.connect(lp).getFunction("deposit")(usd("100000"), lp.address)).wait();
+      // The pool is asynchronous here (the engine has a settler): LPs deposit through a request.
+      await depositThroughRequest(pool, lp, usd("100000"), 2);
       await (await token.connect(trader).getFunction("faucet")(trader.address, usd("1000"))).wait();
       await (await token.connect(trader).getFunction("approve")(d.router, usd("1000"))).wait();
 

@@ -18,6 +18,7 @@ import { LocalOracleSet, localFeedId } from "../../scripts/streams/oracleSet.js"
 import { WAD } from "../helpers/fixture.js";
 import { ROOT } from "../helpers/processes.js";
 import { VERIFIER, VERIFIER_PROXY } from "../helpers/streams.js";
+import { depositThroughRequest } from "../helpers/lpRequests.js";
 
 const read = async (name: string) => JSON.parse(await readFile(path.join(ROOT, "ignition/parameters", name), "utf8"));
 const REQUESTS = await read("localhost-requests.json");
@@ -256,7 +257,8 @@ describe("deploy: two-step settlement (streams)", function () {
       const usd = (x: string) => parseUnits(x, record.tokenDecimals);
       await (await token.connect(lp).getFunction("faucet")(lp.address, usd("100000"))).wait();
       await (await token.connect(lp).getFunction("approve")(record.pool, usd("100000"))).wait();
-      await (await pool.connect(lp).getFunction("deposit")(usd("100000"), lp.address)).wait();
+      // The pool is asynchronous here (the engine has a settler): LPs deposit through a request.
+      await depositThroughRequest(pool, lp, usd("100000"), 2);
       await (await token.connect(trader).getFunction("faucet")(trader.address, usd("1000"))).wait();
       await (await token.connect(trader).getFunction("approve")(record.router, usd("1000"))).wait();
 
