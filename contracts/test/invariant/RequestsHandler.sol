@@ -7,11 +7,10 @@ import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggreg
 import {Bulkhead} from "../../Bulkhead.sol";
 import {BulkheadPool} from "../../BulkheadPool.sol";
 import {BulkheadRouter} from "../../BulkheadRouter.sol";
-import {BulkheadOracle} from "../../oracles/BulkheadOracle.sol";
 import {Position} from "../../interfaces/IBulkhead.sol";
 import {IBulkheadOracle} from "../../interfaces/IBulkheadOracle.sol";
 import {IBulkheadRouter, RequestKind, TradeRequest} from "../../interfaces/IBulkheadRouter.sol";
-import {IDataStreamsErrors, ReportV3} from "../../interfaces/IDataStreams.sol";
+import {IDataStreamsErrors} from "../../interfaces/IDataStreams.sol";
 import {MathLib} from "../../libraries/MathLib.sol";
 import {PositionMath} from "../../libraries/PositionMath.sol";
 import {MockStablecoin} from "../../mocks/MockStablecoin.sol";

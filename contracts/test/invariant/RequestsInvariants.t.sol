@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {MockV3Aggregator} from "@chainlink/contracts/src/v0.8/tests/MockV3Aggregator.sol";
-
 import {BulkheadRouter} from "../../BulkheadRouter.sol";
 import {BulkheadOracle} from "../../oracles/BulkheadOracle.sol";
 import {Ledger} from "../../interfaces/IBulkhead.sol";
