@@ -28,6 +28,10 @@ interface Vm {
         external;
     function label(address account, string calldata newLabel) external;
     function addr(uint256 privateKey) external pure returns (address);
+    function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
+    /// @dev Creation code of a compiled artifact, e.g. "Verifier.sol:Verifier".
+    function getCode(string calldata artifactPath) external view returns (bytes memory creationBytecode);
+    function txGasPrice(uint256 newGasPrice) external;
     function deal(address account, uint256 newBalance) external;
     function snapshotState() external returns (uint256 snapshotId);
     function revertToState(uint256 snapshotId) external returns (bool success);
