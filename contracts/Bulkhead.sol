@@ -61,15 +61,17 @@ contract Bulkhead is IBulkhead, ERC721, Ownable2Step, ReentrancyGuardTransient {
     /* STORAGE */
 
     StoredLedger internal _ledger;
+    // The settler shares its slot with the pause flag and the protocol fee share, which every trade
+    // reads anyway: knowing who may trade costs a warm read, not a cold one.
     /// @inheritdoc IBulkhead
-    address public guardian;
+    address public settler;
     /// @inheritdoc IBulkhead
     bool public paused;
     uint64 internal _protocolFeeShare;
     /// @inheritdoc IBulkhead
-    uint256 public marketCount;
+    address public guardian;
     /// @inheritdoc IBulkhead
-    address public settler;
+    uint256 public marketCount;
     mapping(uint256 marketId => Market) internal _markets;
     mapping(uint256 marketId => mapping(uint256 version => RiskParams)) internal _riskParams;
     mapping(uint256 id => Position) internal _positions;

@@ -8,7 +8,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
 import type { ContractTransactionResponse } from "ethers";
 import { ETH_MARKET, USDC, WAD } from "../test/helpers/fixture.js";
-import { Kind, created, deployRequestSystem, type RequestSystem } from "../test/helpers/requests.js";
+import { FEE_GAS_PRICE, Kind, created, deployRequestSystem, type RequestSystem } from "../test/helpers/requests.js";
 
 const { ethers, networkHelpers } = await network.create();
 const GAS_LIMIT = 15_000_000n; // explicit, so estimation never shapes a measured transaction
@@ -20,6 +20,7 @@ const GOALS: Record<string, number> = {
   "execute open (report verified)": 330_000,
   "requestClose + execute close": 300_000,
   "cancel (after expiry)": 70_000,
+  "LP requestDeposit + executeDeposit": 350_000,
 };
 
 const fmt = (n: number) => n.toLocaleString("en-US");
@@ -54,6 +55,20 @@ async function cycle(s: RequestSystem, measure: Map<string, number[]>) {
   put("requestClose", Number(close.receipt.gasUsed));
   put("execute close", execClose);
   put("requestClose + execute close", Number(close.receipt.gasUsed) + execClose);
+
+  // LP: a deposit request and its execution at the report of the one market with open interest.
+  await s.fund(s.signers.lp.address, 10_000n * USDC);
+  await (await s.token.connect(s.signers.lp).approve(s.pool, 10_000n * USDC)).wait();
+  const lpFee = await s.pool.quoteExecutionFee(1n, FEE_GAS_PRICE);
+  const dep = (await (await s.pool.connect(s.signers.lp).requestDeposit(10_000n * USDC, s.signers.lp.address, s.signers.lp.address, { value: lpFee, gasLimit: GAS_LIMIT })).wait())!;
+  const depEvent = dep.logs.map((l) => s.pool.interface.parseLog(l)).find((p) => p?.name === "LpRequestCreated")!;
+  const depSettles = depEvent.args.settlesAt as bigint;
+  await networkHelpers.time.increaseTo(depSettles);
+  const execDep = await gasOf(s.pool.connect(keeper).executeDeposit(depEvent.args.requestId as bigint, [s.signAt(ETH_MARKET, depSettles, { price: PX }), "0x"], { gasLimit: GAS_LIMIT }));
+  put("LP requestDeposit", Number(dep.gasUsed));
+  put("LP executeDeposit (report verified)", execDep);
+  put("LP requestDeposit + executeDeposit", Number(dep.gasUsed) + execDep);
+  put("LP claim (deposit)", await gasOf(s.pool.connect(s.signers.lp)["deposit(uint256,address,address)"](10_000n * USDC, s.signers.lp.address, s.signers.lp.address, { gasLimit: GAS_LIMIT })));
 
   const stale = await created(s, s.router.connect(alice).requestOpen(ETH_MARKET, false, 1_000n * USDC, WAD, 0n, { value: fee, gasLimit: GAS_LIMIT }));
   await networkHelpers.time.increase(Number((await s.oracle.timing()).expiry) + 1);
