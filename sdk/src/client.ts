@@ -53,7 +53,7 @@ import {
 } from "./client/quotes.js";
 import { Trades } from "./client/trades.js";
 import { Requests, type ExecutionFeeQuote, type RequestQuote, type RequestView } from "./client/requests.js";
-import { LpRequests, type LpClaimable, type LpRequestKindName, type LpRequestView } from "./client/lpRequests.js";
+import { LpRequests, type LpClaimable, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
 import type { RequestCancelledEvent, RequestCreatedEvent, RequestEvent, RequestExecutedEvent, RequestKindName } from "./requests.js";
 
 export type { ApprovalMode, ClientOptions, TxOptions, TxResult } from "./client/context.js";
@@ -61,7 +61,7 @@ export type { MarketInfo } from "./client/markets.js";
 export type { PositionView } from "./client/positions.js";
 export type { LpPosition, PoolState } from "./client/pool.js";
 export type { ExecutionFeeQuote, RequestQuote, RequestView } from "./client/requests.js";
-export { LpRequestKind, type LpClaimable, type LpRequestKindName, type LpRequestView } from "./client/lpRequests.js";
+export { LpRequestKind, type LpClaimable, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
 export {
   acceptablePriceFor,
   sizeForLeverage,
@@ -513,6 +513,15 @@ export class BulkheadClient {
   /** Markets whose report an LP execution needs (those with open interest). */
   async lpReportMarkets(): Promise<number[]> {
     return this.#lp.marketsNeedingReports();
+  }
+
+  /**
+   * What an LP request would give: the shares of a deposit of `amount` assets (or the assets of a
+   * redemption of `amount` shares) over the range its reports' benchmarks can take, with the
+   * execution fee, the markets whose report it needs and the timing.
+   */
+  async quoteLpRequest(req: { kind: LpRequestKindName; amount: bigint; gasPrice?: bigint }): Promise<LpRequestQuote> {
+    return this.#lp.quoteLpRequest(req);
   }
 
   /** Requests a deposit of `assets` (approving the pool when needed) with its execution fee. */

@@ -24,6 +24,9 @@ describe("SDK: asynchronous LP flows", () => {
     expect(await lpClient.lpReportMarkets()).to.deep.equal([0]);
     await s.fund(lp.address, 10_000n * USDC);
 
+    const quote = await lpClient.quoteLpRequest({ kind: "Deposit", amount: 10_000n * USDC });
+    expect(quote.reportMarkets).to.deep.equal([0]);
+    expect(quote.result.min).to.be.lessThan(quote.result.max);
     const dep = await lpClient.requestDeposit({ assets: 10_000n * USDC });
     expect((await lpClient.getLpRequest(dep.requestId))!.kind).to.equal("Deposit");
     await networkHelpers.time.increaseTo(dep.settlesAt);
@@ -32,14 +35,18 @@ describe("SDK: asynchronous LP flows", () => {
     const claimable = await lpClient.getLpClaimable(lp.address);
     expect(claimable.deposits.assets).to.equal(10_000n * USDC);
     const before = await s.pool.balanceOf(lp.address);
+    // The fill lies in the quoted range (the report's benchmark is within the stream's bound).
+    expect(claimable.deposits.shares >= quote.result.min && claimable.deposits.shares <= quote.result.max).to.equal(true);
     const claimed = await lpClient.claimDeposit();
     expect(claimed.shares).to.equal(claimable.deposits.shares);
     expect((await s.pool.balanceOf(lp.address)) - before).to.equal(claimed.shares);
 
+    const redQuote = await lpClient.quoteLpRequest({ kind: "Redeem", amount: claimed.shares });
     const red = await lpClient.requestRedeem({ shares: claimed.shares });
     await networkHelpers.time.increaseTo(red.settlesAt);
     expect((await executor.executeLpRequest({ requestId: red.requestId, reports: [s.signAt(ETH_MARKET, red.settlesAt, { price: PX }), "0x"] })).filled).to.equal(true);
     const owed = (await lpClient.getLpClaimable(lp.address)).redemptions;
+    expect(owed.assets >= redQuote.result.min && owed.assets <= redQuote.result.max).to.equal(true);
     const tokens = await s.token.balanceOf(lp.address);
     const out = await lpClient.claimRedeem();
     expect(out.assets).to.equal(owed.assets);

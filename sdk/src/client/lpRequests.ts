@@ -5,8 +5,10 @@
  * claim what executed, cancel after expiry, and the redemption's push-round fallback.
  * @module
  */
-import { getAddress, type Log, type TransactionReceipt } from "ethers";
+import { Contract, getAddress, type Log, type TransactionReceipt } from "ethers";
+import { bulkheadOracleAbi } from "../abis/bulkheadOracle.js";
 import { InvalidRequestError } from "../errors.js";
+import { PoolRequestMath } from "../math/PoolRequestMath.js";
 import { ClientModule, txResult, type TxOptions, type TxResult } from "./context.js";
 import type { Markets } from "./markets.js";
 
@@ -39,6 +41,24 @@ export interface LpClaimable {
   redemptions: { assets: bigint; shares: bigint };
 }
 
+/** What an LP request would do, before its reports exist. */
+export interface LpRequestQuote {
+  kind: LpRequestKindName;
+  /** Escrowed assets (deposit) or shares (redemption). */
+  amount: bigint;
+  /**
+   * The shares (deposit) or assets (redemption) the fill gives, over the range the reports'
+   * benchmarks can take (within each stream's deviation bound of the push prices now, no spread);
+   * a report's spread moves the fill further in the pool's favour.
+   */
+  result: { min: bigint; max: bigint };
+  executionFee: { fee: bigint; gasLimit: bigint; gasPrice: bigint };
+  /** Markets whose report the execution needs. */
+  reportMarkets: number[];
+  settlementDelay: number;
+  expiry: number;
+}
+
 const KINDS = ["None", "Deposit", "Redeem"] as const;
 
 /** Asynchronous LP flows. */
@@ -68,6 +88,53 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
   async marketsNeedingReports(): Promise<number[]> {
     const markets = await this.uses.markets.getMarkets();
     return markets.filter((m) => m.longSize > 0n || m.shortSize > 0n).map((m) => m.id);
+  }
+
+  /** What a deposit of `assets` (or a redemption of `shares`) would give, over the range its reports can take. */
+  async quoteLpRequest(req: { kind: LpRequestKindName; amount: bigint; gasPrice?: bigint }): Promise<LpRequestQuote> {
+    const c = this.ctx;
+    await this.#requireAsync("quoteLpRequest");
+    const oracle = new Contract((await c.read(() => c.pool.getFunction("oracle")())) as string, bulkheadOracleAbi as never, c.provider);
+    const [markets, ledger, supply, timing, executionFee] = await Promise.all([
+      this.uses.markets.getMarkets(),
+      this.uses.markets.getLedger(),
+      c.read(() => c.pool.getFunction("totalSupply")()) as Promise<bigint>,
+      c.read(() => oracle.getFunction("timing")()) as Promise<{ settlementDelay: bigint; expiry: bigint }>,
+      this.quoteLpExecutionFee(req.kind, req.gasPrice),
+    ]);
+    const bounds = await Promise.all(markets.map((m) => c.read(() => oracle.getFunction("stream")(m.id)) as Promise<{ maxDeviationBps: bigint }>));
+    const isDeposit = req.kind === "Deposit";
+    // LP value falls as longs' price rises and shorts' falls: the two corners bound it.
+    const at = (lpFavoured: boolean) =>
+      PoolRequestMath.valuationAt(
+        ledger,
+        markets.map((m, i) => {
+          const open = m.longSize > 0n || m.shortSize > 0n;
+          if (!open) return { market: m, bid: null, ask: null, currentIndex: m.currentIndex };
+          if (m.price === null) throw m.priceError ?? new InvalidRequestError(`market ${m.id} has open interest and no valid price`);
+          const d = BigInt(bounds[i]!.maxDeviationBps);
+          const low = (m.price * (10_000n - d)) / 10_000n;
+          const high = (m.price * (10_000n + d)) / 10_000n;
+          // valuationAt reads longs at `bid` and shorts at `ask` for a deposit, the other way for a redemption.
+          const [longPx, shortPx] = lpFavoured ? [low, high] : [high, low];
+          return isDeposit ? { market: m, bid: longPx, ask: shortPx, currentIndex: m.currentIndex } : { market: m, bid: shortPx, ask: longPx, currentIndex: m.currentIndex };
+        }),
+        c.unit,
+        isDeposit,
+      );
+    const [valueHigh, valueLow] = [at(true), at(false)];
+    const result = isDeposit
+      ? { min: PoolRequestMath.toSharesDown(req.amount, valueHigh, supply), max: PoolRequestMath.toSharesDown(req.amount, valueLow, supply) }
+      : { min: PoolRequestMath.toAssetsDown(req.amount, valueLow, supply), max: PoolRequestMath.toAssetsDown(req.amount, valueHigh, supply) };
+    return {
+      kind: req.kind,
+      amount: req.amount,
+      result,
+      executionFee,
+      reportMarkets: markets.filter((m) => m.longSize > 0n || m.shortSize > 0n).map((m) => m.id),
+      settlementDelay: Number(timing.settlementDelay),
+      expiry: Number(timing.expiry),
+    };
   }
 
   async requestDeposit(req: { assets: bigint; controller?: string; gasPrice?: bigint } & TxOptions): Promise<TxResult & { requestId: bigint; settlesAt: number; expiresAt: number }> {
