@@ -53,7 +53,7 @@ import {
 } from "./client/quotes.js";
 import { Trades } from "./client/trades.js";
 import { Requests, type ExecutionFeeQuote, type RequestQuote, type RequestView } from "./client/requests.js";
-import { LpRequests, type LpClaimable, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
+import { LpRequests, type LpClaimable, type LpRequestEvent, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
 import type { RequestCancelledEvent, RequestCreatedEvent, RequestEvent, RequestExecutedEvent, RequestKindName } from "./requests.js";
 
 export type { ApprovalMode, ClientOptions, TxOptions, TxResult } from "./client/context.js";
@@ -61,7 +61,7 @@ export type { MarketInfo } from "./client/markets.js";
 export type { PositionView } from "./client/positions.js";
 export type { LpPosition, PoolState } from "./client/pool.js";
 export type { ExecutionFeeQuote, RequestQuote, RequestView } from "./client/requests.js";
-export { LpRequestKind, type LpClaimable, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
+export { LpRequestKind, type LpClaimable, type LpRequestEvent, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
 export {
   acceptablePriceFor,
   sizeForLeverage,
@@ -570,6 +570,16 @@ export class BulkheadClient {
   /** Claims every claimable redemption asset of the signer. */
   async claimRedeem(req: { receiver?: string } & TxOptions = {}): Promise<TxResult & { assets: bigint }> {
     return this.#lp.claimRedeem(req);
+  }
+
+  /** LP request events (created, executed, cancelled) in a block range (default: from the deployment block). */
+  async getLpRequestEvents(range: Partial<LogRangeOptions> = {}): Promise<LpRequestEvent[]> {
+    return this.#lp.getLpRequestEvents(range);
+  }
+
+  /** Calls `onEvent` for every new LP request event; returns a function that stops it. */
+  watchLpRequests(onEvent: (event: LpRequestEvent) => void, options: WatchOptions = {}): () => void {
+    return this.#lp.watchLpRequests(onEvent, options);
   }
 
   // ------------------------------------------------------------ events (client/events.ts)

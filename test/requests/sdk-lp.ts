@@ -53,5 +53,13 @@ describe("SDK: asynchronous LP flows", () => {
     expect((await s.token.balanceOf(lp.address)) - tokens).to.equal(owed.assets);
     // A round trip at one price never gains (the spread and rounding go to the LPs who stay).
     expect(out.assets).to.be.at.most(10_000n * USDC);
+    const events = await lpClient.getLpRequestEvents();
+    expect(events.map((e) => [e.type, e.requestId])).to.deep.equal([
+      ["LpRequestCreated", dep.requestId],
+      ["LpRequestExecuted", dep.requestId],
+      ["LpRequestCreated", red.requestId],
+      ["LpRequestExecuted", red.requestId],
+    ]);
+    expect(events[1]!.args.shares).to.equal(claimed.shares);
   });
 });

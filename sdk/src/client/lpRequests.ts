@@ -9,6 +9,7 @@ import { Contract, getAddress, type Log, type TransactionReceipt } from "ethers"
 import { bulkheadOracleAbi } from "../abis/bulkheadOracle.js";
 import { InvalidRequestError } from "../errors.js";
 import { PoolRequestMath } from "../math/PoolRequestMath.js";
+import { readLogs, watchBlocks, type LogRangeOptions, type WatchOptions } from "../events.js";
 import { ClientModule, txResult, type TxOptions, type TxResult } from "./context.js";
 import type { Markets } from "./markets.js";
 
@@ -59,6 +60,17 @@ export interface LpRequestQuote {
   expiry: number;
 }
 
+/** An LP request event of the pool: created, executed (its result claimable) or cancelled. */
+export interface LpRequestEvent {
+  type: "LpRequestCreated" | "LpRequestExecuted" | "LpRequestCancelled";
+  requestId: bigint;
+  blockNumber: number;
+  transactionHash: string;
+  /** The event's arguments by their Solidity names. */
+  args: Readonly<Record<string, bigint | string>>;
+}
+
+const LP_EVENTS = ["LpRequestCreated", "LpRequestExecuted", "LpRequestCancelled"] as const;
 const KINDS = ["None", "Deposit", "Redeem"] as const;
 
 /** Asynchronous LP flows. */
@@ -232,6 +244,38 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
     if (redemptions.shares === 0n) throw new InvalidRequestError("nothing to claim: no executed redemption waits");
     const r = await c.execute<bigint>(c.pool, "redeem(uint256,address,address)", [redemptions.shares, req.receiver ?? me, me], req);
     return { ...txResult(r), assets: r.returned };
+  }
+
+  /** LP request events in a block range (default: from the deployment block), in chain order. */
+  async getLpRequestEvents(range: Partial<LogRangeOptions> = {}): Promise<LpRequestEvent[]> {
+    const c = this.ctx;
+    const topics = [LP_EVENTS.map((n) => c.pool.interface.getEvent(n)!.topicHash)];
+    const out: LpRequestEvent[] = [];
+    for await (const page of readLogs(c.provider, { address: c.poolAddress, topics }, await c.range(range))) {
+      for (const log of page) {
+        const parsed = c.pool.interface.parseLog({ topics: [...log.topics], data: log.data });
+        if (!parsed) continue;
+        const args: Record<string, bigint | string> = {};
+        parsed.fragment.inputs.forEach((input, i) => (args[input.name] = parsed.args[i] as bigint | string));
+        out.push({ type: parsed.name as LpRequestEvent["type"], requestId: args.requestId as bigint, blockNumber: log.blockNumber, transactionHash: log.transactionHash, args });
+      }
+    }
+    return out;
+  }
+
+  /** Calls `onEvent` for every new LP request event; returns a function that stops watching. */
+  watchLpRequests(onEvent: (event: LpRequestEvent) => void, options: WatchOptions = {}): () => void {
+    const c = this.ctx;
+    return watchBlocks(
+      c.provider,
+      async (fromBlock, toBlock) => {
+        for (const e of await this.getLpRequestEvents({ fromBlock, toBlock })) {
+          c.sawBlock(e.blockNumber);
+          onEvent(e);
+        }
+      },
+      { pollingInterval: c.options.pollingInterval, ...options },
+    );
   }
 
   #created(receipt: TransactionReceipt): { requestId: bigint; settlesAt: number; expiresAt: number } {
