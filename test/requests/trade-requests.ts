@@ -423,6 +423,41 @@ describe("trade requests", () => {
       expect(await s.engine.balanceOf(s.signers.alice)).to.equal(0n);
     });
 
+    it("test_firstRoundAfter_aRoundFromTheFutureOrWithoutAUsablePrice_orWhileTheSequencerIsDown_reverts", async () => {
+      const s = await deployRequestSystem(ethers, { sequencer: true });
+      const feed = await s.ethFeed.getAddress();
+      // Each round is checked as the first after its predecessor's time, so only the tested rule can fail.
+      const after = async (round: bigint) => (await s.ethFeed.getRoundData(round - 1n))[3];
+      const now = BigInt(await networkHelpers.time.latest());
+      const r1 = (await s.ethFeed.latestRound()) + 1n;
+      await (await s.ethFeed.updateRoundData(r1, ETH_PRICE, now + 100n, now + 100n)).wait();
+      await expect(s.oracle.firstRoundAfter(ETH_MARKET, r1, await after(r1))).to.be.revertedWithCustomError(s.oracle, "PriceFromFuture").withArgs(feed, now + 100n, (v: bigint) => v < now + 100n);
+      await networkHelpers.time.increaseTo(now + 200n);
+      await (await s.ethFeed.updateRoundData(r1 + 1n, 0n, now + 150n, now + 150n)).wait();
+      await expect(s.oracle.firstRoundAfter(ETH_MARKET, r1 + 1n, await after(r1 + 1n))).to.be.revertedWithCustomError(s.oracle, "RoundInvalid").withArgs(r1 + 1n, 0n);
+      const huge = 10n ** 30n; // 1e22 WAD: above the supported price range
+      await (await s.ethFeed.updateRoundData(r1 + 2n, huge, now + 160n, now + 160n)).wait();
+      await expect(s.oracle.firstRoundAfter(ETH_MARKET, r1 + 2n, await after(r1 + 2n))).to.be.revertedWithCustomError(s.oracle, "RoundInvalid").withArgs(r1 + 2n, huge);
+      // The L2 sequencer down: no round counts.
+      const t = BigInt(await networkHelpers.time.latest());
+      await (await s.sequencerFeed!.updateRoundData(2n, 1n, t, t)).wait();
+      await expect(s.oracle.firstRoundAfter(ETH_MARKET, r1 + 2n, await after(r1 + 2n))).to.be.revertedWithCustomError(s.oracle, "SequencerDown").withArgs(await s.sequencerFeed!.getAddress());
+    });
+
+    it("test_reportPrices_forAMarketWithoutAStream_revertsStreamNotConfigured", async () => {
+      const s = await networkHelpers.loadFixture(system);
+      const feed = await ethers.deployContract("MockV3Aggregator", [8, ETH_PRICE]);
+      const { defaultParams: p, defaultRisk: k } = await import("../helpers/fixture.js");
+      await (await s.engine.listMarket(feed, 3600n, p, k)).wait();
+      // The pool may have reports verified; a market listed without a stream has none to check against.
+      const pool = await s.pool.getAddress();
+      await networkHelpers.impersonateAccount(pool);
+      await networkHelpers.setBalance(pool, 10n ** 18n);
+      const asPool = await ethers.getSigner(pool);
+      await expect(s.oracle.connect(asPool).reportPrices(2n, "0x", 0n)).to.be.revertedWithCustomError(s.oracle, "StreamNotConfigured").withArgs(2n);
+      await networkHelpers.stopImpersonatingAccount(pool);
+    });
+
     it("test_executeAtPushRound_anOpeningRequest_revertsPushFallbackNotForOpening", async () => {
       const s = await networkHelpers.loadFixture(system);
       const r = await requestOpen(s);
