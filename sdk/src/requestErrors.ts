@@ -7,7 +7,6 @@
 import { ContractRevertError, registerRevertClasses, type ErrorFormatter, type RevertClass } from "./errors.js";
 import { formatUnits } from "./format.js";
 
-const KINDS = ["none", "open", "increase", "decrease", "close"] as const;
 const bps = (x: bigint) => `${Number(x) / 100}%`;
 
 /** No pending request has this id: it was executed, cancelled, or never created. */
@@ -305,11 +304,6 @@ export class MarketPriceMissingError extends ContractRevertError<{ marketId: big
   protected override describe() {
     return `market ${this.args.marketId} has open interest: the execution needs its report (or push-feed round)`;
   }
-}
-
-/** A request kind's name, for messages and logs. */
-export function requestKindName(kind: bigint | number): string {
-  return KINDS[Number(kind)] ?? `kind ${kind}`;
 }
 
 /** The classes above by Solidity error name (merged into the SDK's decoder). */

@@ -103,9 +103,16 @@ export interface FillRange {
  * top (and the sell side's bottom) is the acceptable price itself.
  */
 export function fillRange(pushPrice: bigint, maxDeviationBps: bigint, buying: boolean, acceptablePrice: bigint): FillRange {
-  const low = (pushPrice * (10_000n - maxDeviationBps)) / 10_000n;
-  const high = (pushPrice * (10_000n + maxDeviationBps) + 9_999n) / 10_000n;
-  return buying ? { min: low, max: acceptablePrice } : { min: acceptablePrice, max: high };
+  const { min, max } = benchmarkRange(pushPrice, maxDeviationBps);
+  return buying ? { min, max: acceptablePrice } : { min: acceptablePrice, max };
+}
+
+/**
+ * The benchmark prices a report can carry and still pass the oracle's deviation check against
+ * `pushPrice` (`DataStreamsLib.check`: |price - push| * BPS <= push * bps), both ends inclusive.
+ */
+export function benchmarkRange(pushPrice: bigint, maxDeviationBps: bigint): FillRange {
+  return { min: MathLib.mulDivUp(pushPrice, 10_000n - maxDeviationBps, 10_000n), max: MathLib.mulDivDown(pushPrice, 10_000n + maxDeviationBps, 10_000n) };
 }
 
 /** The open fee of `size` at `price`, as the router takes it from the amount (mirrors the contract, rounded up). */

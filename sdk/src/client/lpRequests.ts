@@ -9,6 +9,7 @@ import { Contract, getAddress, type Log, type TransactionReceipt } from "ethers"
 import { bulkheadOracleAbi } from "../abis/bulkheadOracle.js";
 import { InvalidRequestError } from "../errors.js";
 import { PoolRequestMath } from "../math/PoolRequestMath.js";
+import { benchmarkRange } from "../requests.js";
 import { readLogs, watchBlocks, type LogRangeOptions, type WatchOptions } from "../events.js";
 import { ClientModule, txResult, type TxOptions, type TxResult } from "./context.js";
 import type { Markets } from "./markets.js";
@@ -124,9 +125,7 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
           const open = m.longSize > 0n || m.shortSize > 0n;
           if (!open) return { market: m, bid: null, ask: null, currentIndex: m.currentIndex };
           if (m.price === null) throw m.priceError ?? new InvalidRequestError(`market ${m.id} has open interest and no valid price`);
-          const d = BigInt(bounds[i]!.maxDeviationBps);
-          const low = (m.price * (10_000n - d)) / 10_000n;
-          const high = (m.price * (10_000n + d)) / 10_000n;
+          const { min: low, max: high } = benchmarkRange(m.price, BigInt(bounds[i]!.maxDeviationBps));
           // valuationAt reads longs at `bid` and shorts at `ask` for a deposit, the other way for a redemption.
           const [longPx, shortPx] = lpFavoured ? [low, high] : [high, low];
           return isDeposit ? { market: m, bid: longPx, ask: shortPx, currentIndex: m.currentIndex } : { market: m, bid: shortPx, ask: longPx, currentIndex: m.currentIndex };
