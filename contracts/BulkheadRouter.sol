@@ -2,13 +2,13 @@
 pragma solidity 0.8.30;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
 
 import {IBulkhead, Market, Position} from "./interfaces/IBulkhead.sol";
 import {IBulkheadOracle, Timing} from "./interfaces/IBulkheadOracle.sol";
+import {IBulkheadOrderBook} from "./interfaces/IBulkheadOrderBook.sol";
 import {IBulkheadRouter, RequestKind, TradeRequest} from "./interfaces/IBulkheadRouter.sol";
 import {IExecutionFees} from "./interfaces/IExecutionFees.sol";
 import {ConstantsLib} from "./libraries/ConstantsLib.sol";
@@ -34,6 +34,7 @@ contract BulkheadRouter is IBulkheadRouter, ReentrancyGuardTransient {
     mapping(uint256 requestId => TradeRequest) internal _requests;
     mapping(RequestKind kind => uint256 gasLimit) internal _executionGas;
     mapping(address account => uint256 amount) internal _nativeOwed;
+    address internal _orderBook;
 
     /// @param engine_ The engine this router settles for (it must then `setSettler` to it).
     /// @param oracle_ The report oracle of the same engine.
@@ -158,16 +159,8 @@ contract BulkheadRouter is IBulkheadRouter, ReentrancyGuardTransient {
         );
     }
 
-    /// @dev The position, if the caller may trade it (owner, approved for it, or operator).
     function _authorizedPosition(uint256 positionId) internal view returns (Position memory p) {
-        p = _engine.position(positionId);
-        if (p.size == 0) revert PositionNotFound(positionId);
-        IERC721 nft = IERC721(address(_engine));
-        address owner = nft.ownerOf(positionId);
-        if (
-            msg.sender != owner && nft.getApproved(positionId) != msg.sender
-                && !nft.isApprovedForAll(owner, msg.sender)
-        ) revert NotPositionOwner(positionId, msg.sender);
+        p = TradeLib.authorizedPosition(_engine, positionId, msg.sender);
     }
 
     // ---------------------------------------------------------------- execution
@@ -222,6 +215,9 @@ contract BulkheadRouter is IBulkheadRouter, ReentrancyGuardTransient {
         (uint256 toExecutor, uint256 refund) = ExecutionFeeLib.split(r.executionFee, r.gasLimit, gasStart);
         if (filled) {
             emit RequestExecuted(requestId, msg.sender, positionId, price, toExecutor, refund);
+            if (r.kind == RequestKind.Open && _orderBook != address(0)) {
+                IBulkheadOrderBook(_orderBook).onOpenFilled(requestId, positionId);
+            }
         } else {
             emit RequestCancelled(requestId, msg.sender, reason, toExecutor, refund);
             if (r.collateral != 0) SafeTransferLib.safeTransfer(_token, r.account, r.collateral);
@@ -236,6 +232,19 @@ contract BulkheadRouter is IBulkheadRouter, ReentrancyGuardTransient {
     /// push price (the report and the push feed differ by up to the stream's deviation) is refused.
     function fill(TradeRequest calldata r, uint256 price) external returns (uint256 positionId) {
         if (msg.sender != address(this)) revert Unauthorized(msg.sender);
+        return _fill(r, price);
+    }
+
+    /// @inheritdoc IBulkheadRouter
+    /// @dev The collateral moves from the order book to here and on to the engine inside this call,
+    /// so the escrow of pending requests is never what an order's trade spends.
+    function fillOrder(TradeRequest calldata r, uint256 price) external nonReentrant returns (uint256 positionId) {
+        if (msg.sender != _orderBook) revert Unauthorized(msg.sender);
+        if (r.collateral != 0) TradeLib.pullExact(_token, msg.sender, address(this), r.collateral);
+        return _fill(r, price);
+    }
+
+    function _fill(TradeRequest calldata r, uint256 price) internal returns (uint256 positionId) {
         positionId = r.positionId;
         bytes memory call;
         if (r.kind == RequestKind.Open || r.kind == RequestKind.Increase) {
@@ -291,6 +300,16 @@ contract BulkheadRouter is IBulkheadRouter, ReentrancyGuardTransient {
         _setExecutionGas(kind, gasLimit);
     }
 
+    /// @inheritdoc IBulkheadRouter
+    function setOrderBook(address orderBook_) external onlyEngineOwner {
+        if (_orderBook != address(0)) revert OrderBookAlreadySet(_orderBook);
+        if (orderBook_.code.length == 0 || IBulkheadOrderBook(orderBook_).router() != address(this)) {
+            revert OrderBookMismatch(orderBook_);
+        }
+        _orderBook = orderBook_;
+        emit OrderBookSet(orderBook_);
+    }
+
     function _setExecutionGas(RequestKind kind, uint256 gasLimit) internal {
         if (gasLimit < ConstantsLib.MIN_EXECUTION_GAS || gasLimit > ConstantsLib.MAX_EXECUTION_GAS) {
             revert ParameterOutOfBounds(
@@ -311,6 +330,11 @@ contract BulkheadRouter is IBulkheadRouter, ReentrancyGuardTransient {
     /// @inheritdoc IBulkheadRouter
     function oracle() external view returns (IBulkheadOracle) {
         return _oracle;
+    }
+
+    /// @inheritdoc IBulkheadRouter
+    function orderBook() external view returns (address) {
+        return _orderBook;
     }
 
     /// @inheritdoc IBulkheadRouter

@@ -21,6 +21,14 @@ struct Timing {
     uint32 pushFallbackDelay;
 }
 
+/// @notice A verified report's observation time (seconds) and WAD prices.
+struct ReportPrices {
+    uint256 observedAt;
+    uint256 bid;
+    uint256 price;
+    uint256 ask;
+}
+
 /// @title IBulkheadOracle
 /// @notice The price side of two-step settlement (DESIGN.md "Requests and price reports"): each
 /// market's Chainlink Data Streams stream, the request timing, and the two ways a request's price is
@@ -62,6 +70,15 @@ interface IBulkheadOracle is IDataStreamsErrors, IOracleErrors {
     function reportPrices(uint256 marketId, bytes calldata signedReport, uint256 target)
         external
         returns (uint256 bid, uint256 price, uint256 ask);
+
+    /// @notice Verifies `signedReport` for `marketId` without pinning it to a time (trigger orders
+    /// check the time themselves). `live`: every check of {reportPrices} but the window (unexpired,
+    /// within the deviation of a valid push feed). Not `live` (a past observation: the peak of a
+    /// trailing stop): schema, stream, timestamps and 0 < bid <= price <= ask only. Callable by the
+    /// settler, the pool and the router's order book.
+    function verifyReport(uint256 marketId, bytes calldata signedReport, bool live)
+        external
+        returns (ReportPrices memory r);
 
     /// @notice The WAD answer of `roundId` of the market's push feed if it is the first round
     /// published after `createdAt` (its `updatedAt` is after it, the previous round's is not), with

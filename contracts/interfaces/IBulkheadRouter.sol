@@ -84,6 +84,10 @@ interface IBulkheadRouter is IExecutionFees {
     error ZeroAmount();
     /// @notice An amount does not fit the request's storage.
     error AmountTooLarge(uint256 amount, uint256 max);
+    /// @notice The order book is set once.
+    error OrderBookAlreadySet(address orderBook);
+    /// @notice The order book must be a contract of this router.
+    error OrderBookMismatch(address orderBook);
 
     // ---------------------------------------------------------------- events
 
@@ -112,6 +116,7 @@ interface IBulkheadRouter is IExecutionFees {
     /// execution the engine refused at the pinned price (`reason` = the engine's revert data).
     event RequestCancelled(uint256 indexed requestId, address indexed by, bytes reason, uint256 executorFee, uint256 refund);
     event ExecutionGasSet(RequestKind indexed kind, uint256 gasLimit);
+    event OrderBookSet(address indexed orderBook);
 
     // ---------------------------------------------------------------- requests
 
@@ -167,6 +172,17 @@ interface IBulkheadRouter is IExecutionFees {
     // ---------------------------------------------------------------- governance (engine owner)
 
     function setExecutionGas(RequestKind kind, uint256 gasLimit) external;
+
+    /// @notice Sets, once, the order book whose trigger orders this router fills (see {fillOrder}).
+    function setOrderBook(address orderBook) external;
+
+    /// @notice The order book (0 until set).
+    function orderBook() external view returns (address);
+
+    /// @notice Fills a trigger order of the order book (only it may call) at `price`, the same way
+    /// as a request (see {fill}), pulling an open's or increase's `collateral` from the order book
+    /// first. Reverts whole on any refusal: the order stays in the book.
+    function fillOrder(TradeRequest calldata r, uint256 price) external returns (uint256 positionId);
 
     /// @notice The fill of a request; only the router itself calls it, inside `execute`, so that a
     /// refused trade rolls back whole and cancels the request instead.

@@ -73,4 +73,14 @@ library ConstantsLib {
     /// them: a valuation verifies one report per market with open interest (~60-90k each with
     /// Chainlink's Verifier), so this covers several markets; executors are paid what they use.
     uint256 internal constant DEFAULT_LP_EXECUTION_GAS = 1_000_000;
+    /// @dev Trigger orders: the oldest a report may be when it fills one, seconds (a few L2 blocks by
+    /// default, at most five minutes: an executor picks among the reports of that window).
+    uint256 internal constant DEFAULT_MAX_REPORT_AGE = 30;
+    uint256 internal constant MAX_MAX_REPORT_AGE = 300;
+    /// @dev A trailing stop's trail, bps: 0.1 % to 50 %.
+    uint256 internal constant MIN_TRAIL_BPS = 10;
+    uint256 internal constant MAX_TRAIL_BPS = 5_000;
+    /// @dev A top-up guard's health-factor threshold (equity / maintenance, WAD): above the
+    /// liquidation boundary (1), at most 10.
+    uint256 internal constant MAX_TOP_UP_THRESHOLD = 10e18;
 }

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BUSL-1.1
 pragma solidity 0.8.30;
 
+import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
 
 import {IBulkhead, Market, Position, RiskParams, StoredLedger} from "../interfaces/IBulkhead.sol";
+import {IBulkheadRouter} from "../interfaces/IBulkheadRouter.sol";
 import {MathLib} from "./MathLib.sol";
 import {PositionMath} from "./PositionMath.sol";
 
@@ -127,5 +129,21 @@ library TradeLib {
         SafeTransferLib.safeTransferFrom(token, from, to, amount);
         uint256 received = SafeTransferLib.balanceOf(token, to) - before;
         if (received != amount) revert IBulkhead.TransferAmountMismatch(amount, received);
+    }
+
+    /// @dev The position `positionId`, if `caller` may trade it (its owner, approved for it, or the
+    /// owner's operator); the request router and the order book check this at placement.
+    function authorizedPosition(IBulkhead engine, uint256 positionId, address caller)
+        internal
+        view
+        returns (Position memory p)
+    {
+        p = engine.position(positionId);
+        if (p.size == 0) revert IBulkheadRouter.PositionNotFound(positionId);
+        IERC721 nft = IERC721(address(engine));
+        address owner = nft.ownerOf(positionId);
+        if (caller != owner && nft.getApproved(positionId) != caller && !nft.isApprovedForAll(owner, caller)) {
+            revert IBulkheadRouter.NotPositionOwner(positionId, caller);
+        }
     }
 }

@@ -6,7 +6,8 @@ import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/Reentrancy
 import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
 import {AggregatorV3Interface} from "@chainlink/contracts/src/v0.8/shared/interfaces/AggregatorV3Interface.sol";
 import {IBulkhead, Market} from "../interfaces/IBulkhead.sol";
-import {IBulkheadOracle, StreamConfig, Timing} from "../interfaces/IBulkheadOracle.sol";
+import {IBulkheadOracle, ReportPrices, StreamConfig, Timing} from "../interfaces/IBulkheadOracle.sol";
+import {IBulkheadRouter} from "../interfaces/IBulkheadRouter.sol";
 import {IVerifierProxy, ReportV3} from "../interfaces/IDataStreams.sol";
 import {ConstantsLib} from "../libraries/ConstantsLib.sol";
 import {ChainlinkPriceLib} from "./ChainlinkPriceLib.sol";
@@ -44,14 +45,41 @@ contract BulkheadOracle is IBulkheadOracle, ReentrancyGuardTransient {
         nonReentrant
         returns (uint256 bid, uint256 price, uint256 ask)
     {
-        if (msg.sender != _engine.settler() && msg.sender != _engine.pool()) revert Unauthorized(msg.sender);
-        StreamConfig memory c = _streams[marketId];
-        if (c.feedId == bytes32(0)) revert StreamNotConfigured(marketId);
-        ReportV3 memory r = DataStreamsLib.verify(_proxy, signedReport);
+        (ReportV3 memory r, StreamConfig memory c) = _verified(marketId, signedReport);
         (price, bid, ask) = DataStreamsLib.check(r, c.feedId, _engine.price(marketId), c.maxDeviationBps);
         if (target < r.validFromTimestamp || target > r.observationsTimestamp) {
             revert ReportNotPinned(target, r.validFromTimestamp, r.observationsTimestamp);
         }
+    }
+
+    /// @inheritdoc IBulkheadOracle
+    function verifyReport(uint256 marketId, bytes calldata signedReport, bool live)
+        external
+        nonReentrant
+        returns (ReportPrices memory p)
+    {
+        (ReportV3 memory r, StreamConfig memory c) = _verified(marketId, signedReport);
+        (p.price, p.bid, p.ask) = live
+            ? DataStreamsLib.check(r, c.feedId, _engine.price(marketId), c.maxDeviationBps)
+            : DataStreamsLib.checkObservation(r, c.feedId);
+        p.observedAt = r.observationsTimestamp;
+    }
+
+    /// @dev The caller's right to have reports verified (the order book's is read only when the
+    /// caller is neither of the others), the market's stream, and the report verified.
+    function _verified(uint256 marketId, bytes calldata signedReport)
+        internal
+        returns (ReportV3 memory r, StreamConfig memory c)
+    {
+        address settler = _engine.settler();
+        if (msg.sender != settler && msg.sender != _engine.pool()) {
+            if (settler == address(0) || msg.sender != IBulkheadRouter(settler).orderBook()) {
+                revert Unauthorized(msg.sender);
+            }
+        }
+        c = _streams[marketId];
+        if (c.feedId == bytes32(0)) revert StreamNotConfigured(marketId);
+        r = DataStreamsLib.verify(_proxy, signedReport);
     }
 
     /// @inheritdoc IBulkheadOracle

@@ -67,21 +67,31 @@ library DataStreamsLib {
         view
         returns (uint256 price, uint256 bid, uint256 ask)
     {
+        (price, bid, ask) = checkObservation(r, feedId);
+        if (r.expiresAt < block.timestamp) revert IDataStreamsErrors.ReportExpired(r.expiresAt, block.timestamp);
+        uint256 distance = price > feedPrice ? price - feedPrice : feedPrice - price;
+        // distance / feedPrice > maxDeviationBps / BPS, in integers (no rounding to exploit).
+        if (distance * ConstantsLib.BPS > feedPrice * maxDeviationBps) {
+            revert IDataStreamsErrors.ReportDeviatesFromFeed(price, feedPrice, maxDeviationBps);
+        }
+    }
+
+    /// @dev The checks of a report as a past observation (no expiry, no push-feed comparison):
+    /// schema v3, the market's stream, a sound window, 0 < bid <= price <= ask <= MAX_PRICE.
+    function checkObservation(ReportV3 memory r, bytes32 feedId)
+        internal
+        pure
+        returns (uint256 price, uint256 bid, uint256 ask)
+    {
         uint256 version = uint16(bytes2(r.feedId));
         if (version != SCHEMA_V3) revert IDataStreamsErrors.ReportSchemaUnsupported(r.feedId, version);
         if (r.feedId != feedId) revert IDataStreamsErrors.ReportFeedMismatch(feedId, r.feedId);
         if (r.validFromTimestamp > r.observationsTimestamp) {
             revert IDataStreamsErrors.ReportTimestampsInvalid(r.validFromTimestamp, r.observationsTimestamp);
         }
-        if (r.expiresAt < block.timestamp) revert IDataStreamsErrors.ReportExpired(r.expiresAt, block.timestamp);
         if (r.bid <= 0 || r.bid > r.price || r.price > r.ask || uint256(int256(r.ask)) > ConstantsLib.MAX_PRICE) {
             revert IDataStreamsErrors.ReportPricesInvalid(r.bid, r.price, r.ask);
         }
         (price, bid, ask) = (uint256(int256(r.price)), uint256(int256(r.bid)), uint256(int256(r.ask)));
-        uint256 distance = price > feedPrice ? price - feedPrice : feedPrice - price;
-        // distance / feedPrice > maxDeviationBps / BPS, in integers (no rounding to exploit).
-        if (distance * ConstantsLib.BPS > feedPrice * maxDeviationBps) {
-            revert IDataStreamsErrors.ReportDeviatesFromFeed(price, feedPrice, maxDeviationBps);
-        }
     }
 }
