@@ -418,7 +418,7 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
         (positionId, pending) = _positionOf(o);
         if (pending) revert OrderNotActive(orderId);
         size = positionId == 0 ? 0 : _engine.position(positionId).size;
-        if (size == 0 || !_canTrade(positionId, o.owner)) revert OrderPositionGone(orderId, positionId);
+        if (size == 0 || !_mayTrade(positionId, o.owner)) revert OrderPositionGone(orderId, positionId);
     }
 
     /// @dev The position of an order's target: its own, or the one its source opened (`pending`
@@ -437,7 +437,11 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
     /// @dev Whether `account` may still trade position `positionId` (it exists, and `account` owns
     /// it, is approved for it or is the owner's operator): what the engine checks at the fill.
     function _canTrade(uint256 positionId, address account) internal view returns (bool) {
-        if (positionId == 0 || _engine.position(positionId).size == 0) return false;
+        return positionId != 0 && _engine.position(positionId).size != 0 && _mayTrade(positionId, account);
+    }
+
+    /// @dev `_canTrade` for a position known to exist.
+    function _mayTrade(uint256 positionId, address account) internal view returns (bool) {
         IERC721 nft = IERC721(address(_engine));
         address owner = nft.ownerOf(positionId);
         return account == owner || nft.getApproved(positionId) == account || nft.isApprovedForAll(owner, account);
@@ -477,12 +481,13 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
             revert FillPastAcceptablePrice(orderId, o.acceptablePrice, fillPrice);
         }
         delete _orders[orderId];
+        // A bracket's other leg (same owner, no escrow) leaves with it; its fee joins the refund.
         uint256 other = _unlink(orderId);
+        uint256 otherFee;
         if (other != 0) {
-            Order memory s = _orders[other];
+            otherFee = _orders[other].executionFee;
             delete _orders[other];
-            emit OrderCancelled(other, msg.sender, CancelReason.Sibling, 0, s.executionFee);
-            ExecutionFeeLib.pay(_nativeOwed, s.owner, s.executionFee);
+            emit OrderCancelled(other, msg.sender, CancelReason.Sibling, 0, otherFee);
         }
         RequestKind kind;
         if (o.kind == OrderKind.LimitOpen) kind = RequestKind.Open;
@@ -514,7 +519,7 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
             ExecutionFeeLib.split(o.executionFee, _executionGas[o.kind], gasStart);
         emit OrderExecuted(orderId, msg.sender, positionId, fillPrice, observedAt, toExecutor, refund);
         ExecutionFeeLib.pay(_nativeOwed, msg.sender, toExecutor);
-        ExecutionFeeLib.pay(_nativeOwed, o.owner, refund);
+        ExecutionFeeLib.pay(_nativeOwed, o.owner, refund + otherFee);
         return positionId;
     }
 
@@ -527,7 +532,7 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
         if (g.owner == address(0)) revert OrderNotFound(orderId);
         if (_expired(g.validUntil)) revert OrderExpired(orderId, g.validUntil, block.timestamp);
         Position memory p = _engine.position(g.positionId);
-        if (p.size == 0 || !_canTrade(g.positionId, g.owner)) revert OrderPositionGone(orderId, g.positionId);
+        if (p.size == 0 || !_mayTrade(g.positionId, g.owner)) revert OrderPositionGone(orderId, g.positionId);
         ReportPrices memory r = _freshReport(orderId, p.marketId, g.observedAfter, signedReport);
         Health memory h = HealthLib.health(
             p, _engine.riskParams(p.marketId, p.riskVersion), r.price, _engine.currentBorrowIndex(p.marketId), _unit

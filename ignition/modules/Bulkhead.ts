@@ -109,7 +109,8 @@ export function bulkheadModule(plan: DeployPlan) {
  * at the verifier and one Verifier config per stream whose signers are the local oracle set (their
  * addresses are public, so no key is needed here); then BulkheadOracle over the proxy with the
  * request timing, each market's stream, BulkheadRouter, and the router as the engine's one-shot
- * settler, after which the engine takes trades from the router only.
+ * settler, after which the engine takes trades from the router only; last the BulkheadOrderBook,
+ * set once on the router, whose trigger orders the router fills.
  */
 function twoStepSettlement(
   m: IgnitionModuleBuilder,
@@ -150,7 +151,9 @@ function twoStepSettlement(
   }
   const router = m.contract("BulkheadRouter", [engine, oracle]);
   setup.push(m.call(engine, "setSettler", [router], { after: listings }));
-  return { setup, contracts: { ...contracts, oracle, router } };
+  const orderBook = m.contract("BulkheadOrderBook", [router]);
+  setup.push(m.call(router, "setOrderBook", [orderBook]));
+  return { setup, contracts: { ...contracts, oracle, router, orderBook } };
 }
 
 /**

@@ -73,6 +73,8 @@ export type DeploymentRecord = {
   startBlock: number;
   /** Two-step settlement (absent when trades execute instantly): the router is the engine's settler. */
   router?: string;
+  /** Trigger orders, filled by the router (present with a router). */
+  orderBook?: string;
   oracle?: string;
   verifierProxy?: string;
   /** The local Verifier behind verifierProxy (local oracle set only). */
@@ -116,7 +118,8 @@ const ORACLE_ABI = [
   "function stream(uint256) view returns (tuple(bytes32 feedId, uint16 maxDeviationBps))",
   "function timing() view returns (tuple(uint32 settlementDelay, uint32 expiry, uint32 pushFallbackDelay))",
 ];
-const ROUTER_ABI = ["function engine() view returns (address)", "function oracle() view returns (address)"];
+const ROUTER_ABI = ["function engine() view returns (address)", "function oracle() view returns (address)", "function orderBook() view returns (address)"];
+const ORDER_BOOK_ABI = ["function router() view returns (address)", "function engine() view returns (address)"];
 const VERIFIER_ABI = ["function latestConfigDetails(bytes32) view returns (uint32 configCount, uint32 blockNumber, bytes32 configDigest)"];
 const VERIFIER_PROXY_ABI = ["function getVerifier(bytes32) view returns (address)"];
 
@@ -390,7 +393,7 @@ async function readSettlement(
   engine: Contract,
   markets: MarketRecord[],
   expect: (ok: boolean, what: string) => void,
-): Promise<Pick<DeploymentRecord, "router" | "oracle" | "verifierProxy" | "verifier" | "timing">> {
+): Promise<Pick<DeploymentRecord, "router" | "orderBook" | "oracle" | "verifierProxy" | "verifier" | "timing">> {
   const streams = b.plan.streams;
   const provider = b.ethers.provider;
   const settler = getAddress(await engine.settler());
@@ -409,6 +412,10 @@ async function readSettlement(
   expect(settler === router, `engine settler is ${settler}, not the router ${router}`);
   expect(getAddress(await routerContract.engine()) === engineAddress && getAddress(await routerContract.oracle()) === oracleAddress, "router does not read this engine and oracle");
   expect(getAddress(await oracle.engine()) === engineAddress, "oracle does not read the engine");
+  const orderBook = at("BulkheadOrderBook");
+  const book = new Contract(orderBook, ORDER_BOOK_ABI, provider);
+  expect(getAddress(await routerContract.orderBook()) === orderBook, `router fills orders of ${await routerContract.orderBook()}, not the order book ${orderBook}`);
+  expect(getAddress(await book.router()) === router && getAddress(await book.engine()) === engineAddress, "order book does not read this router and engine");
   expect(getAddress(await oracle.verifierProxy()) === proxy, `oracle verifies through ${await oracle.verifierProxy()}, the file says ${proxy}`);
   const t = await oracle.timing();
   const timing = { settlementDelay: Number(t.settlementDelay), expiry: Number(t.expiry), pushFallbackDelay: Number(t.pushFallbackDelay) };
@@ -434,6 +441,7 @@ async function readSettlement(
   }
   return {
     router,
+    orderBook,
     oracle: oracleAddress,
     verifierProxy: proxy,
     ...(verifier ? { verifier: getAddress(await verifier.getAddress()) } : {}),

@@ -232,11 +232,15 @@ describe("deploy: two-step settlement (streams)", function () {
       const abi = async (name: string) => (await hre.artifacts.readArtifact(name)).abi;
 
       // Recorded and wired: router = settler, oracle over the local proxy, one stream per market.
-      for (const k of ["router", "oracle", "verifierProxy", "verifier"] as const) expect(await ethers.provider.getCode(record[k]!), k).to.not.equal("0x");
+      for (const k of ["router", "orderBook", "oracle", "verifierProxy", "verifier"] as const) expect(await ethers.provider.getCode(record[k]!), k).to.not.equal("0x");
       const engine = new Contract(record.engine, await abi("Bulkhead"), ethers.provider);
       const oracle = new Contract(record.oracle!, await abi("BulkheadOracle"), ethers.provider);
       const verifier = new Contract(record.verifier!, (await hre.artifacts.readArtifact(VERIFIER)).abi, ethers.provider);
       expect(await engine.settler()).to.equal(record.router);
+      // The order book is set on the router, once, before the handover.
+      const routerView = new Contract(record.router!, await abi("BulkheadRouter"), ethers.provider);
+      const book = new Contract(record.orderBook!, await abi("BulkheadOrderBook"), ethers.provider);
+      expect([await routerView.orderBook(), await book.router(), await book.engine()]).to.deep.equal([record.orderBook, record.router, record.engine]);
       expect(await oracle.verifierProxy()).to.equal(record.verifierProxy);
       expect(record.timing).to.deep.equal({ settlementDelay: 2, expiry: 300, pushFallbackDelay: 120 });
       for (const [i, label] of ["ETH/USD", "BTC/USD"].entries()) {
@@ -304,6 +308,10 @@ describe("deploy: two-step settlement (streams)", function () {
       const oracle = new Contract(record.oracle!, await abi("BulkheadOracle"), ethers.provider);
       expect(await engine.owner()).to.equal(record.governance.timelock!.address);
       expect(await engine.settler()).to.equal(record.router);
+      // The order book is set on the router, once, before the handover.
+      const routerView = new Contract(record.router!, await abi("BulkheadRouter"), ethers.provider);
+      const book = new Contract(record.orderBook!, await abi("BulkheadOrderBook"), ethers.provider);
+      expect([await routerView.orderBook(), await book.router(), await book.engine()]).to.deep.equal([record.orderBook, record.router, record.engine]);
       expect((await oracle.stream(1)).feedId).to.equal(localFeedId("BTC/USD"));
       // setStream is the engine owner's now: the deployer can no longer change it.
       const [deployer] = await ethers.getSigners();
