@@ -18,7 +18,7 @@ import {
   placeOrder,
   placed,
 } from "../helpers/orders.js";
-import { Kind, created, executeAt } from "../helpers/requests.js";
+import { Kind, TIMING, created, executeAt } from "../helpers/requests.js";
 
 const { ethers, networkHelpers } = await network.create();
 
@@ -231,6 +231,43 @@ describe("order lifecycle", () => {
       const ev = receipt.logs.map((l) => s.book.interface.parseLog(l)).find((p) => p?.name === "OrderCancelled")!;
       await expect(tx).to.emit(s.book, "OrderCancelled").withArgs(o.id, bob.address, CancelReason.Dead, ev.args.toExecutor, fee - (ev.args.toExecutor as bigint));
       expect((await ethers.provider.getBalance(alice)) - eth).to.equal(fee - (ev.args.toExecutor as bigint));
+      await expectBookConserved(ethers, s);
+    });
+
+    it("test_anOrderAttachedToAnOpenRequestThatExpired_isDead_andPrunableByAnyone", async () => {
+      const s = await networkHelpers.loadFixture(system);
+      const { alice, bob, keeper } = s.signers;
+      const open = await requestOpen(s);
+      const o = await placeOrder(s, alice, stop(open.id, { target: OrderTarget.OpenRequest }));
+      const expiresAt = open.createdAt + TIMING.expiry;
+      // To its last second the request may fill: the order waits for it.
+      await networkHelpers.time.setNextBlockTimestamp(expiresAt);
+      await expect(s.book.connect(bob).prune(o.id)).to.be.revertedWithCustomError(s.book, "OrderStillLive").withArgs(o.id);
+      // Past it the router refuses the request, whether or not its requester cancels it.
+      await networkHelpers.time.setNextBlockTimestamp(expiresAt + 1n);
+      await expect(s.router.connect(keeper).execute(open.id, s.signAt(ETH_MARKET, open.settlesAt, { price: PX })))
+        .to.be.revertedWithCustomError(s.router, "RequestExpired")
+        .withArgs(open.id, expiresAt, expiresAt + 1n);
+      const r = await nextReport(s, networkHelpers, ETH_MARKET, { price: STOP });
+      await expect(s.book.connect(keeper).execute(o.id, r.report)).to.be.revertedWithCustomError(s.book, "OrderPositionGone").withArgs(o.id, 0n);
+      await expect(s.book.connect(bob).prune(o.id)).to.emit(s.book, "OrderCancelled").withArgs(o.id, bob.address, CancelReason.Dead, (v: bigint) => v > 0n, (v: bigint) => v > 0n);
+      await expectBookConserved(ethers, s);
+    });
+
+    it("test_anOrderAttachedToAnExpiredLimitOpen_isDead_andPrunableByAnyone", async () => {
+      const s = await networkHelpers.loadFixture(system);
+      const { alice, bob, keeper } = s.signers;
+      const validUntil = BigInt(await networkHelpers.time.latest()) + 100n;
+      const limit = await placeOrder(s, alice, limitOpen({ validUntil }));
+      const o = await placeOrder(s, alice, stop(limit.id, { target: OrderTarget.LimitOpenOrder }));
+      await networkHelpers.time.setNextBlockTimestamp(validUntil);
+      await expect(s.book.connect(bob).prune(o.id)).to.be.revertedWithCustomError(s.book, "OrderStillLive").withArgs(o.id);
+      await networkHelpers.time.setNextBlockTimestamp(validUntil + 1n);
+      const r = s.signAt(ETH_MARKET, validUntil, { price: STOP });
+      await expect(s.book.connect(keeper).execute(o.id, r)).to.be.revertedWithCustomError(s.book, "OrderPositionGone").withArgs(o.id, 0n);
+      // Before the expired limit itself is pruned.
+      await expect(s.book.connect(bob).prune(o.id)).to.emit(s.book, "OrderCancelled").withArgs(o.id, bob.address, CancelReason.Dead, (v: bigint) => v > 0n, (v: bigint) => v > 0n);
+      expect((await s.book.order(limit.id)).kind).to.equal(OrderKind.LimitOpen);
       await expectBookConserved(ethers, s);
     });
 
