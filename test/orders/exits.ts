@@ -248,6 +248,21 @@ describe("stop-loss and take-profit orders", () => {
         .to.be.revertedWithCustomError(s.book, "FillPastAcceptablePrice")
         .withArgs(o.id, acceptable, askOf(ABOVE));
     });
+    it("test_anOrderOnTheSecondMarket_fillsOnItsOwnStream_andRefusesTheFirstMarketsReport", async () => {
+      const s = await networkHelpers.loadFixture(system);
+      const { alice, keeper } = s.signers;
+      const btc = wadFromFeed(BTC_PRICE);
+      const id = await openPosition(s, networkHelpers, { marketId: BTC_MARKET, size: WAD / 20n });
+      const stop = (btc * 99n) / 100n + WAD;
+      const o = await placeOrder(s, alice, { kind: OrderKind.StopLoss, positionId: id, trigger: stop, acceptablePrice: 0n });
+      const eth = await nextReport(s, networkHelpers, ETH_MARKET, { price: PX });
+      await expect(s.book.connect(keeper).execute(o.id, eth.report)).to.be.revertedWithCustomError(s.oracle, "ReportFeedMismatch").withArgs(FEED_IDS[1], FEED_IDS[0]);
+      const r = await nextReport(s, networkHelpers, BTC_MARKET, { price: stop });
+      await expect(s.book.connect(keeper).execute(o.id, r.report))
+        .to.emit(s.engine, "PositionDecreased")
+        .withArgs(id, alice.address, WAD / 20n, bidOf(stop), () => true, () => true, () => true, () => true, 0n, () => true, () => true);
+      await expectBookConserved(ethers, s);
+    });
   });
 
   describe("reports an order does not fill at", () => {
@@ -278,6 +293,7 @@ describe("stop-loss and take-profit orders", () => {
       const t2 = late.placedAt + 1n;
       await networkHelpers.time.setNextBlockTimestamp(t2 + 30n);
       await expect(s.book.connect(s.signers.keeper).execute(late.id, s.signAt(ETH_MARKET, t2, { price: BELOW }))).to.emit(s.book, "OrderExecuted");
+      await expectBookConserved(ethers, s);
     });
 
     it("test_execute_aReportOfAnotherMarketsStream_revertsReportFeedMismatch", async () => {
@@ -313,6 +329,7 @@ describe("stop-loss and take-profit orders", () => {
       await expect(s.book.connect(keeper).execute(b.id, s.signAt(ETH_MARKET, validUntil, { price: BELOW })))
         .to.be.revertedWithCustomError(s.book, "OrderExpired")
         .withArgs(b.id, validUntil, validUntil + 1n);
+      await expectBookConserved(ethers, s);
     });
 
     it("test_execute_aSecondTime_withTheSameOrAnotherReport_revertsOrderNotFound", async () => {
@@ -325,6 +342,7 @@ describe("stop-loss and take-profit orders", () => {
       await expect(s.book.connect(s.signers.bob).execute(o.id, again.report)).to.be.revertedWithCustomError(s.book, "OrderNotFound").withArgs(o.id);
       expect((await s.engine.position(1n)).size).to.equal(WAD / 2n);
       await expect(s.book.execute(99n, again.report)).to.be.revertedWithCustomError(s.book, "OrderNotFound").withArgs(99n);
+      await expectBookConserved(ethers, s);
     });
   });
 
@@ -348,6 +366,7 @@ describe("stop-loss and take-profit orders", () => {
       await setPushPrice(s, ETH_MARKET, PX);
       const r = await nextReport(s, networkHelpers, ETH_MARKET, { price: ABOVE });
       await expect(s.book.connect(s.signers.keeper).execute(o.id, r.report)).to.be.revertedWithCustomError(s.book, "OrderPositionGone").withArgs(o.id, id);
+      await expectBookConserved(ethers, s);
     });
 
     it("test_execute_afterThePositionWasTransferred_revertsOrderPositionGone_andTheNewOwnersOrderFills", async () => {
@@ -378,6 +397,7 @@ describe("stop-loss and take-profit orders", () => {
         .withArgs(1n, alice.address, WAD / 2n, bidOf(BELOW), () => true, () => true, () => true, () => true, WAD / 2n, () => true, () => true);
       await (await s.engine.connect(alice).approve(ethers.ZeroAddress, 1n)).wait();
       await expect(s.book.connect(keeper).execute(revoked.id, r.report)).to.be.revertedWithCustomError(s.book, "OrderPositionGone").withArgs(revoked.id, 1n);
+      await expectBookConserved(ethers, s);
     });
   });
 });

@@ -138,6 +138,7 @@ describe("order lifecycle", () => {
       expect(toExecutor + refund).to.equal(gasLimit * quoted);
       expect(toExecutor % quoted).to.equal(0n);
       expect(toExecutor).to.be.lessThan(receipt.gasUsed * 2n * quoted);
+      await expectBookConserved(ethers, s);
     });
 
     it("test_anOwnerThatRefusesNativeTokens_isOwedItsRefund_andWithdrawsIt", async () => {
@@ -356,6 +357,7 @@ describe("order lifecycle", () => {
       await expect(s.book.connect(keeper).execute(o.id, r.report))
         .to.emit(s.engine, "PositionDecreased")
         .withArgs(1n, alice.address, WAD / 2n, bidOf(trigger), () => true, () => true, () => true, () => true, WAD / 2n, () => true, () => true);
+      await expectBookConserved(ethers, s);
     });
 
     it("test_editLimitOpen_keepsItsEscrow_andItsNewLimitIsItsBound", async () => {
@@ -407,6 +409,7 @@ describe("order lifecycle", () => {
       await expect(s.book.connect(alice).cancel(g.id)).to.emit(s.book, "OrderCancelled").withArgs(g.id, alice.address, CancelReason.Owner, 0n, 0n);
       expect((await s.book.topUpGuard(g.id)).owner).to.equal(ethers.ZeroAddress);
       await expect(s.book.connect(alice).cancel(g.id)).to.be.revertedWithCustomError(s.book, "OrderNotFound").withArgs(g.id);
+      await expectBookConserved(ethers, s);
     });
   });
 
@@ -479,6 +482,29 @@ describe("order lifecycle", () => {
     });
   });
 
+  describe("hostile collateral tokens", () => {
+    it("test_aTokenThatCallsBackDuringALimitsEscrowPull_cannotReenterTheBook", async () => {
+      const s = await deployOrderSystem(ethers, { token: "ReentrantToken" });
+      const rt = await ethers.getContractAt("ReentrantToken", s.token);
+      const first = await placeOrder(s, s.signers.alice, limitOpen());
+      // The second limit's pull calls back into cancel(first): the guard refuses it.
+      await (await rt.arm(s.book, s.book.interface.encodeFunctionData("cancel", [first.id]))).wait();
+      await placeOrder(s, s.signers.alice, limitOpen());
+      expect(await rt.lastCallSucceeded()).to.equal(false);
+      expect(await rt.lastRevertData()).to.equal(s.book.interface.encodeErrorResult("ReentrancyGuardReentrantCall", []));
+      expect((await s.book.order(first.id)).kind).to.equal(OrderKind.LimitOpen);
+      expect(await s.token.balanceOf(s.book)).to.equal(2n * AMOUNT);
+      await expectBookConserved(ethers, s);
+    });
+
+    it("test_placeLimit_withATokenThatTakesAFeeOnTransfer_revertsTransferAmountMismatch", async () => {
+      const s = await deployOrderSystem(ethers, { token: "FeeOnTransferToken", lpDeposit: 99n });
+      await expect(s.book.connect(s.signers.alice).place(params(limitOpen()), { value: await s.orderFee(OrderKind.LimitOpen) }))
+        .to.be.revertedWithCustomError(s.engine, "TransferAmountMismatch")
+        .withArgs(AMOUNT, AMOUNT - AMOUNT / 100n);
+    });
+  });
+
   describe("governance and authorization", () => {
     it("test_setExecutionGas_isTheEngineOwners_withinBounds_notForKindNone", async () => {
       const s = await networkHelpers.loadFixture(system);
@@ -502,6 +528,7 @@ describe("order lifecycle", () => {
       const t = o.placedAt + 1n;
       await networkHelpers.time.setNextBlockTimestamp(t + 60n);
       await expect(s.book.connect(s.signers.keeper).execute(o.id, s.signAt(ETH_MARKET, t, { price: STOP }))).to.emit(s.book, "OrderExecuted");
+      await expectBookConserved(ethers, s);
     });
 
     it("test_setOrderBook_isFinal_theEngineOwners_andOnlyForABookOfThisRouter", async () => {
