@@ -317,6 +317,22 @@ describe("stop-loss and take-profit orders", () => {
       await expect(s.book.connect(s.signers.keeper).execute(o.id, r.report)).to.emit(s.book, "OrderExecuted");
     });
 
+    it("test_execute_anExpiredReport_bidAboveAsk_orAForeignSigner_revertInTheOracleOrTheVerifier", async () => {
+      const s = await networkHelpers.loadFixture(withPositions);
+      const o = await placeOrder(s, s.signers.alice, longStop());
+      const t = o.placedAt + 1n;
+      const expiring = s.signAt(ETH_MARKET, t, { price: BELOW }, { expiresAt: Number(t) + 5 });
+      await networkHelpers.time.setNextBlockTimestamp(t + 6n);
+      await expect(s.book.connect(s.signers.keeper).execute(o.id, expiring)).to.be.revertedWithCustomError(s.oracle, "ReportExpired").withArgs(t + 5n, t + 6n);
+      await expect(s.book.connect(s.signers.keeper).execute(o.id, s.signAt(ETH_MARKET, t, { price: BELOW, bid: BELOW + 1n, ask: BELOW + 2n })))
+        .to.be.revertedWithCustomError(s.oracle, "ReportPricesInvalid")
+        .withArgs(BELOW + 1n, BELOW, BELOW + 2n);
+      const stranger = new ethers.SigningKey(ethers.keccak256(ethers.toUtf8Bytes("not an oracle")));
+      const forged = s.sign(s.report(ETH_MARKET, t, { price: BELOW }), { keys: [s.oracleSet.keys[0]!, stranger] });
+      await expect(s.book.connect(s.signers.keeper).execute(o.id, forged)).to.be.revertedWithCustomError(s.verifier, "BadVerification");
+      expect((await s.book.order(o.id)).kind).to.equal(OrderKind.StopLoss);
+    });
+
     it("test_execute_afterValidUntil_revertsOrderExpired_atValidUntilItFills", async () => {
       const s = await networkHelpers.loadFixture(withPositions);
       const { alice, keeper } = s.signers;

@@ -196,6 +196,23 @@ describe("limit orders", () => {
       await expectBookConserved(ethers, s);
     });
 
+    it("test_executeShortLimitIncrease_addsTheSizeAtTheBid_onceTheBidIsAtLeastTheLimit", async () => {
+      const s = await networkHelpers.loadFixture(system);
+      const { alice, keeper } = s.signers;
+      const id = await openPosition(s, networkHelpers, { isLong: false });
+      const o = await placeOrder(s, alice, { kind: OrderKind.LimitIncrease, positionId: id, amount: 500n * USDC, size: WAD, trigger: SHORT_LIMIT });
+      const below = await nextReport(s, networkHelpers, ETH_MARKET, { price: SHORT_LIMIT + WAD, bid: SHORT_LIMIT - 1n });
+      await expect(s.book.connect(keeper).execute(o.id, below.report))
+        .to.be.revertedWithCustomError(s.book, "TriggerNotCrossed")
+        .withArgs(o.id, SHORT_LIMIT, SHORT_LIMIT - 1n);
+      const at = await nextReport(s, networkHelpers, ETH_MARKET, { price: SHORT_LIMIT + WAD, bid: SHORT_LIMIT });
+      const fee = openFeeOf(s, WAD, SHORT_LIMIT);
+      await expect(s.book.connect(keeper).execute(o.id, at.report))
+        .to.emit(s.engine, "PositionIncreased")
+        .withArgs(id, WAD, 500n * USDC - fee, SHORT_LIMIT, () => true, fee, () => true, 2n * WAD, SHORT_LIMIT, () => true, () => true, 0n, () => true);
+      await expectBookConserved(ethers, s);
+    });
+
     it("test_executeLimitOpen_theRouterRefusingTheTrade_reverts_andTheOrderAndItsEscrowStay", async () => {
       const s = await networkHelpers.loadFixture(system);
       const o = await placeOrder(s, s.signers.alice, limitOpen({ amount: USDC }));
