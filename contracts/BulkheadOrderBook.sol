@@ -422,15 +422,19 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
     }
 
     /// @dev The position of an order's target: its own, or the one its source opened (`pending`
-    /// while the source may still open one; 0 when it never will).
+    /// while the source may still open one: it exists and has not expired; 0 when it never will).
     function _positionOf(Order memory o) internal view returns (uint256 positionId, bool pending) {
         if (o.target == OrderTarget.Position) return (o.positionId, false);
         bool fromRequest = o.target == OrderTarget.OpenRequest;
         positionId = fromRequest ? _requestPosition[o.positionId] : _limitPosition[o.positionId];
         if (positionId != AWAITING) return (positionId, false);
-        pending = fromRequest
-            ? _router.request(o.positionId).kind != RequestKind.None
-            : _orders[o.positionId].kind != OrderKind.None;
+        if (fromRequest) {
+            TradeRequest memory r = _router.request(o.positionId);
+            pending = r.kind != RequestKind.None && block.timestamp <= uint256(r.createdAt) + r.expiry;
+        } else {
+            Order memory l = _orders[o.positionId];
+            pending = l.kind != OrderKind.None && !_expired(l.validUntil);
+        }
         positionId = 0;
     }
 
