@@ -337,18 +337,21 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
             (uint256 positionId, bool pending) = _positionOf(o);
             if (pending || _canTrade(positionId, o.owner)) revert OrderStillLive(orderId);
         }
-        (uint256 toExecutor,) = ExecutionFeeLib.split(o.executionFee, _executionGas[o.kind], gasStart);
-        _remove(orderId, o, CancelReason.Dead, toExecutor);
+        _remove(orderId, o, CancelReason.Dead, gasStart);
     }
 
-    /// @dev Deletes an order (and its bracket link), pays `toExecutor` of its fee to the caller,
-    /// and returns the rest of the fee and its escrow to the owner.
-    function _remove(uint256 orderId, Order memory o, CancelReason reason, uint256 toExecutor) internal {
+    /// @dev Deletes an order (and its bracket link) and returns its escrow to the owner; then, for a
+    /// prune (`gasStart` != 0), pays the caller the gas used so far from the fee, as an executor
+    /// (the two native payments after it are not counted, as for executions); the rest of the fee
+    /// goes to the owner.
+    function _remove(uint256 orderId, Order memory o, CancelReason reason, uint256 gasStart) internal {
         delete _orders[orderId];
         _unlink(orderId);
-        uint256 refund = o.executionFee - toExecutor;
-        emit OrderCancelled(orderId, msg.sender, reason, toExecutor, refund);
         if (o.amount != 0) SafeTransferLib.safeTransfer(_token, o.owner, o.amount);
+        (uint256 toExecutor, uint256 refund) = gasStart == 0
+            ? (0, uint256(o.executionFee))
+            : ExecutionFeeLib.split(o.executionFee, _executionGas[o.kind], gasStart);
+        emit OrderCancelled(orderId, msg.sender, reason, toExecutor, refund);
         ExecutionFeeLib.pay(_nativeOwed, msg.sender, toExecutor);
         ExecutionFeeLib.pay(_nativeOwed, o.owner, refund);
     }
