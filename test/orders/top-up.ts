@@ -88,8 +88,11 @@ describe("top-up guards", () => {
       await expect(book.setTopUpGuard(1n, THRESHOLD, AMOUNT, AMOUNT + FEE - 1n, FEE, 0n))
         .to.be.revertedWithCustomError(s.book, "ParameterOutOfBounds")
         .withArgs("budget", AMOUNT + FEE - 1n, AMOUNT + FEE, MAX_COLLATERAL);
-      await expect(book.setTopUpGuard(1n, THRESHOLD, AMOUNT, BUDGET, FEE, await now(networkHelpers)))
-        .to.be.revertedWithCustomError(s.book, "ValidUntilInPast");
+      const t = (await now(networkHelpers)) + 1n;
+      await networkHelpers.time.setNextBlockTimestamp(t);
+      await expect(book.setTopUpGuard(1n, THRESHOLD, AMOUNT, BUDGET, FEE, t))
+        .to.be.revertedWithCustomError(s.book, "ValidUntilInPast")
+        .withArgs(t, t);
       // The bounds themselves are accepted: a threshold just above 1 and at 10, a budget of one top-up.
       for (const [threshold, budget] of [[WAD + 1n, AMOUNT + FEE], [10n * WAD, BUDGET]] as const) {
         await expect(book.setTopUpGuard(1n, threshold, AMOUNT, budget, FEE, 0n)).to.emit(s.book, "TopUpGuardSet");
