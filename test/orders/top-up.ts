@@ -4,7 +4,8 @@
 // paid the owner's executor fee. The factor every test expects comes from the lens.
 import { expect } from "chai";
 import { network } from "hardhat";
-import { ETH_MARKET, ETH_PRICE, USDC, WAD, wadFromFeed } from "../helpers/fixture.js";
+import { BTC_MARKET, ETH_MARKET, ETH_PRICE, USDC, WAD, wadFromFeed } from "../helpers/fixture.js";
+import { FEED_IDS, MAX_DEVIATION_BPS } from "../helpers/streams.js";
 import { expectBalanceDeltas, expectPoolConserved } from "../helpers/unit.js";
 import { CancelReason, deployOrderSystem, placed, type OrderSystem } from "../helpers/orders.js";
 import { MAX_UINT96, healthNextBlock, now, openThroughRouter, positionSnapshot, pushEth } from "../helpers/guards.js";
@@ -331,6 +332,59 @@ describe("top-up guards", () => {
       await expect(s.book.connect(s.signers.carol).prune(g.id))
         .to.emit(s.book, "OrderCancelled")
         .withArgs(g.id, s.signers.carol.address, CancelReason.Dead, 0n, 0n);
+    });
+  });
+
+  describe("prices", () => {
+    it("test_executeTopUp_aShortBelowThreshold_whenThePriceRises_topsUp", async () => {
+      const s = await networkHelpers.loadFixture(position);
+      const short = await openThroughRouter(s, networkHelpers, s.signers.bob, { isLong: false, amount: 1_000n * USDC, size: 10n * WAD, price: PX });
+      const g = await placed(s, s.book.connect(s.signers.bob).setTopUpGuard(short, THRESHOLD, AMOUNT, BUDGET, FEE, 0n));
+      const up = (PX * 101n) / 100n;
+      const healthy = await nextReport(s, DOWN);
+      await networkHelpers.time.setNextBlockTimestamp(healthy.execAt);
+      await pushEth(s, DOWN);
+      const h0 = await healthNextBlock(s, networkHelpers, short, DOWN, healthy.execAt + 1n);
+      await expect(s.book.connect(s.signers.keeper).executeTopUp(g.id, healthy.report))
+        .to.be.revertedWithCustomError(s.book, "PositionHealthy")
+        .withArgs(g.id, h0.factor, THRESHOLD);
+      await pushEth(s, up);
+      const r = await nextReport(s, up);
+      const h = await healthNextBlock(s, networkHelpers, short, up, r.execAt);
+      expect(h.factor).to.be.lessThan(THRESHOLD);
+      await expect(s.book.connect(s.signers.keeper).executeTopUp(g.id, r.report))
+        .to.emit(s.book, "TopUpExecuted")
+        .withArgs(g.id, s.signers.keeper.address, short, AMOUNT, FEE, BUDGET - AMOUNT - FEE, h.factor, r.at);
+    });
+
+    it("test_executeTopUp_anUnderwaterPosition_topsUp_theFactorIsNegative_truncatedTowardZero", async () => {
+      // At 2,900 the 31x long has lost ~1,015 on ~970: equity below zero, a negative factor.
+      const s = await networkHelpers.loadFixture(position);
+      const g = await setGuard(s, { amount: 400n * USDC });
+      const crash = 2_900n * WAD;
+      await pushEth(s, crash);
+      expect(await s.engine.isLiquidatable(1n)).to.equal(true);
+      const r = await nextReport(s, crash);
+      const h = await healthNextBlock(s, networkHelpers, 1n, crash, r.execAt);
+      expect(h.equity).to.be.lessThan(0n);
+      expect(h.factor).to.be.lessThan(0n);
+      // BigInt division truncates toward zero as Solidity's does; flooring would be one lower.
+      expect(h.factor).to.equal(-((-h.equity * WAD) / h.maintenance));
+      await expect(s.book.connect(s.signers.keeper).executeTopUp(g.id, r.report))
+        .to.emit(s.book, "TopUpExecuted")
+        .withArgs(g.id, s.signers.keeper.address, 1n, 400n * USDC, FEE, BUDGET - 400n * USDC - FEE, h.factor, r.at);
+    });
+
+    it("test_executeTopUp_aReportBeyondThePushFeedDeviation_orOfAnotherStream_isRefused", async () => {
+      const { s, g } = await guarded();
+      const at = (await now(networkHelpers)) + 1n;
+      const far = 2_930n * WAD; // 1.35 % under the 2,970 push feed
+      await expect(s.book.connect(s.signers.keeper).executeTopUp(g.id, s.signAt(ETH_MARKET, at, { price: far })))
+        .to.be.revertedWithCustomError(s.oracle, "ReportDeviatesFromFeed")
+        .withArgs(far, DOWN, MAX_DEVIATION_BPS);
+      await expect(s.book.connect(s.signers.keeper).executeTopUp(g.id, s.signAt(BTC_MARKET, at, { price: 60_000n * WAD })))
+        .to.be.revertedWithCustomError(s.oracle, "ReportFeedMismatch")
+        .withArgs(FEED_IDS[0], FEED_IDS[1]);
     });
   });
 

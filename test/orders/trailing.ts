@@ -198,6 +198,32 @@ describe("trailing stops", () => {
         .withArgs(FEED_IDS[0], FEED_IDS[1]);
     });
 
+    it("test_editTrailingStop_restartsTheProof_aPeakFromBeforeTheEditIsRefused_andTheNewTrailIsChecked", async () => {
+      const s = await networkHelpers.loadFixture(positions);
+      const o = await placeTrailing(s);
+      const peakAt = o.placedAt + 1n;
+      await networkHelpers.time.setNextBlockTimestamp(peakAt + 1n);
+      await expect(s.book.connect(s.signers.alice).edit(o.id, 0n, 5_001n, 0n, 0n))
+        .to.be.revertedWithCustomError(s.book, "ParameterOutOfBounds")
+        .withArgs("trailBps", 5_001n, 10n, 5_000n);
+      const editedAt = peakAt + 1n;
+      await networkHelpers.time.setNextBlockTimestamp(editedAt);
+      await (await s.book.connect(s.signers.alice).edit(o.id, 0n, 50n, 0n, 0n)).wait();
+      const at = editedAt + 1n;
+      await networkHelpers.time.setNextBlockTimestamp(at + 1n);
+      await expect(s.book.connect(s.signers.keeper).executeTrailingStop(o.id, s.signAt(ETH_MARKET, peakAt, { price: LONG_PEAK }), s.signAt(ETH_MARKET, at, { price: LONG_AT })))
+        .to.be.revertedWithCustomError(s.book, "ReportNotAfterOrder")
+        .withArgs(o.id, peakAt, editedAt);
+      // After the edit the 0.5 % trail: 3,015 -> 2,999.925 is due, one wei more is not.
+      const peak = 3_015n * WAD;
+      const due = (peak * 9_950n) / 10_000n;
+      await expect(s.book.connect(s.signers.keeper).executeTrailingStop(o.id, s.signAt(ETH_MARKET, at, { price: peak }), s.signAt(ETH_MARKET, at + 1n, { price: due + 1n })))
+        .to.be.revertedWithCustomError(s.book, "TrailNotReached")
+        .withArgs(o.id, peak, due + 1n, 50n);
+      await expect(s.book.connect(s.signers.keeper).executeTrailingStop(o.id, s.signAt(ETH_MARKET, at, { price: peak }), s.signAt(ETH_MARKET, at + 1n, { price: due })))
+        .to.emit(s.book, "OrderExecuted");
+    });
+
     it("test_attack_executorHoldingReportsFromBeforePlacement_cannotTriggerItEarly", async () => {
       // A keeper kept a report of a 3,100 high from before Alice placed her 2 % trailing stop; the
       // market has been at 3,000 since. 3,000 <= 3,100 x 0.98 = 3,038: "far enough" from that
