@@ -548,8 +548,10 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
         if (h.equity * int256(ConstantsLib.WAD) >= int256(uint256(g.threshold) * h.maintenance)) {
             revert PositionHealthy(orderId, factor, g.threshold);
         }
+        int256 equityAfter = h.equity + int256(uint256(g.amount));
+        if (equityAfter < int256(h.maintenance)) revert TopUpCannotSave(orderId, equityAfter, h.maintenance);
+        // A stored guard's budget always pays one more top-up (checked when set, deleted below).
         uint256 needed = uint256(g.amount) + g.executorFee;
-        if (needed > g.budget) revert TopUpOverBudget(orderId, needed, g.budget);
         uint256 left = g.budget - needed;
         if (left < needed) {
             delete _guards[orderId];

@@ -58,7 +58,7 @@ struct Order {
 /// move `amount` from the owner's wallet into the position's vault, and is paid `executorFee` (in
 /// the collateral token, also from the owner's wallet). Each execution spends `amount +
 /// executorFee` of `budget`; `observedAfter` moves to the report of each top-up, so one report
-/// tops up once.
+/// tops up once. A top-up that would not lift equity to maintenance at the report is refused.
 struct TopUpGuard {
     address owner;
     uint32 positionId;
@@ -142,8 +142,9 @@ interface IBulkheadOrderBook is IExecutionFees {
     error TrailNotReached(uint256 orderId, uint256 peakPrice, uint256 price, uint256 trailBps);
     /// @notice The position's health factor (WAD) at the report is not below the guard's threshold.
     error PositionHealthy(uint256 orderId, int256 healthFactor, uint256 threshold);
-    /// @notice The guard's remaining budget cannot pay another top-up and its fee.
-    error TopUpOverBudget(uint256 orderId, uint256 needed, uint256 budget);
+    /// @notice A top-up of the guard's amount would leave the position liquidatable at the report
+    /// (equity after it below maintenance): it would only add the owner's money to a liquidation.
+    error TopUpCannotSave(uint256 orderId, int256 equityAfter, uint256 maintenance);
     /// @notice A zero amount, size or threshold where one is required.
     error ZeroAmount();
     /// @notice A value does not fit its storage or bound.

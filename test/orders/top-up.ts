@@ -252,9 +252,9 @@ describe("top-up guards", () => {
       await expect(s.book.connect(s.signers.keeper).executeTopUp(g.id, next.report)).to.be.revertedWithCustomError(s.book, "OrderNotFound").withArgs(g.id);
     });
 
-    it("test_topUpOverBudget_cannotBeReached_anEditBelowOneTopUpIsRefused_andTheLastTopUpDeletesTheGuard", async () => {
-      // TopUpOverBudget guards executeTopUp, but no stored guard can hit it: every store requires
-      // budget >= amount + fee, and a top-up that leaves less deletes the guard.
+    it("test_budget_anEditBelowOneTopUpIsRefused_andTheLastTopUpDeletesTheGuard", async () => {
+      // No stored guard is ever short of one top-up: every store requires budget >= amount + fee,
+      // and a top-up that leaves less deletes the guard.
       const { s, g } = await guarded();
       await expect(s.book.connect(s.signers.alice).editTopUpGuard(g.id, THRESHOLD, AMOUNT, AMOUNT + FEE - 1n, FEE, 0n))
         .to.be.revertedWithCustomError(s.book, "ParameterOutOfBounds")
@@ -357,22 +357,33 @@ describe("top-up guards", () => {
         .withArgs(g.id, s.signers.keeper.address, short, AMOUNT, FEE, BUDGET - AMOUNT - FEE, h.factor, r.at);
     });
 
-    it("test_executeTopUp_anUnderwaterPosition_topsUp_theFactorIsNegative_truncatedTowardZero", async () => {
-      // At 2,900 the 31x long has lost ~1,015 on ~970: equity below zero, a negative factor.
+    it("test_executeTopUp_thatCannotLiftEquityToMaintenance_isRefused_withTheNumbers_andALargerAmountSavesIt", async () => {
+      // At 2,900 the 31x long has lost ~1,015 on ~970: equity below zero, a negative factor. A
+      // 300 USDC top-up would leave it liquidatable (only the owner's money into a liquidation).
       const s = await networkHelpers.loadFixture(position);
-      const g = await setGuard(s, { amount: 400n * USDC });
+      const g = await setGuard(s, { amount: 300n * USDC });
       const crash = 2_900n * WAD;
       await pushEth(s, crash);
       expect(await s.engine.isLiquidatable(1n)).to.equal(true);
       const r = await nextReport(s, crash);
       const h = await healthNextBlock(s, networkHelpers, 1n, crash, r.execAt);
       expect(h.equity).to.be.lessThan(0n);
-      expect(h.factor).to.be.lessThan(0n);
-      // BigInt division truncates toward zero as Solidity's does; flooring would be one lower.
-      expect(h.factor).to.equal(-((-h.equity * WAD) / h.maintenance));
+      expect(h.equity + 300n * USDC).to.be.lessThan(h.maintenance);
+      const before = await positionSnapshot(s, 1n);
       await expect(s.book.connect(s.signers.keeper).executeTopUp(g.id, r.report))
+        .to.be.revertedWithCustomError(s.book, "TopUpCannotSave")
+        .withArgs(g.id, h.equity + 300n * USDC, h.maintenance);
+      expect(await positionSnapshot(s, 1n)).to.deep.equal(before);
+      // An amount that lifts equity to maintenance tops up; the negative factor is truncated toward zero.
+      const amount = h.maintenance - h.equity + 10n * USDC;
+      await s.book.connect(s.signers.alice).editTopUpGuard(g.id, THRESHOLD, amount, BUDGET, FEE, 0n);
+      const r2 = await nextReport(s, crash);
+      const h2 = await healthNextBlock(s, networkHelpers, 1n, crash, r2.execAt);
+      expect(h2.factor).to.equal(-((-h2.equity * WAD) / h2.maintenance));
+      await expect(s.book.connect(s.signers.keeper).executeTopUp(g.id, r2.report))
         .to.emit(s.book, "TopUpExecuted")
-        .withArgs(g.id, s.signers.keeper.address, 1n, 400n * USDC, FEE, BUDGET - 400n * USDC - FEE, h.factor, r.at);
+        .withArgs(g.id, s.signers.keeper.address, 1n, amount, FEE, BUDGET - amount - FEE, h2.factor, r2.at);
+      expect(await s.engine.isLiquidatable(1n)).to.equal(false);
     });
 
     it("test_executeTopUp_aReportBeyondThePushFeedDeviation_orOfAnotherStream_isRefused", async () => {
