@@ -4,15 +4,13 @@
 // is funded, both sides of the market hold open interest, and every action is measured on its
 // second and third occurrence after a warm-up. Writes bench/orders.md and bench/orders.json.
 // Goals (issue 13) are printed, not asserted: it is a benchmark.
-import { mkdir, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
-import type { ContractTransactionResponse } from "ethers";
+import { GAS_LIMIT, fmt, gasOf, goalRows, goalTable, writeBench } from "./lib/benchTable.js";
 import { ETH_MARKET, ETH_PRICE, USDC, WAD } from "../test/helpers/fixture.js";
 import { Kind, created } from "../test/helpers/requests.js";
 import { OrderKind, deployOrderSystem, params, placed, type OrderSystem } from "../test/helpers/orders.js";
 
 const { ethers, networkHelpers } = await network.create();
-const GAS_LIMIT = 15_000_000n; // explicit, so estimation never shapes a measured transaction
 const MAX_UINT96 = 2n ** 96n - 1n;
 const PX = 3_000n * WAD;
 
@@ -24,8 +22,6 @@ const GOALS: Record<string, number> = {
   "execute top-up (report verified)": 150_000,
 };
 
-const fmt = (n: number) => n.toLocaleString("en-US");
-const gasOf = async (tx: Promise<ContractTransactionResponse>) => Number((await (await tx).wait())!.gasUsed);
 /** Percent of the 3,000 reference as a WAD price and as the push feed's 8-decimal answer. */
 const at = (pct: bigint) => ({ wad: (PX * pct) / 1000n, answer: (ETH_PRICE * pct) / 1000n });
 
@@ -111,11 +107,7 @@ const measured = new Map<string, number[]>();
 await cycle(s, measured);
 await cycle(s, measured);
 
-const rows = [...measured].map(([action, gs]) => {
-  const gas = Math.max(...gs);
-  const goal = GOALS[action];
-  return { action, gas, goal, met: goal === undefined ? undefined : gas <= goal };
-});
+const rows = goalRows(measured, GOALS);
 const bytes = ((await ethers.provider.getCode(s.book)).length - 2) / 2;
 const md = [
   "# Gas of trigger orders",
@@ -124,15 +116,9 @@ const md = [
   "(both sides hold open interest). Executions verify their reports through Chainlink's Verifier and VerifierProxy (no fee ",
   "manager: local chains), fill through the router and the engine, and include the executor's pay and the owner's refund.",
   "",
-  "| action | gas | goal | status |",
-  "| --- | ---: | ---: | --- |",
-  ...rows.map((r) => `| ${r.action} | ${fmt(r.gas)} | ${r.goal ? fmt(r.goal) : "–"} | ${r.met === undefined ? "" : r.met ? "✔" : "✘ over"} |`),
+  ...goalTable(rows),
   "",
   `BulkheadOrderBook runtime bytes: ${fmt(bytes)}.`,
   "",
 ];
-await mkdir("bench", { recursive: true });
-await writeFile("bench/orders.md", md.join("\n"));
-await writeFile("bench/orders.json", JSON.stringify({ rows, bytes, goals: GOALS }, null, 2) + "\n");
-console.log(md.join("\n"));
-for (const r of rows) if (r.met === false) console.log(`OVER GOAL ${r.action}: ${fmt(r.gas)} > ${fmt(r.goal!)}`);
+await writeBench("orders", md, { rows, bytes, goals: GOALS }, rows);

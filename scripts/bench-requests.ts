@@ -4,14 +4,12 @@
 // the pool is funded, both sides of the market traded, and every action is measured on its second
 // occurrence. Writes bench/requests.md and bench/requests.json. Goals (issue 12) are printed,
 // not asserted: it is a benchmark.
-import { mkdir, writeFile } from "node:fs/promises";
 import { network } from "hardhat";
-import type { ContractTransactionResponse } from "ethers";
+import { GAS_LIMIT, fmt, gasOf, goalRows, goalTable, writeBench } from "./lib/benchTable.js";
 import { ETH_MARKET, USDC, WAD } from "../test/helpers/fixture.js";
 import { FEE_GAS_PRICE, Kind, created, deployRequestSystem, type RequestSystem } from "../test/helpers/requests.js";
 
 const { ethers, networkHelpers } = await network.create();
-const GAS_LIMIT = 15_000_000n; // explicit, so estimation never shapes a measured transaction
 const MAX_UINT96 = 2n ** 96n - 1n;
 const PX = 3_000n * WAD;
 
@@ -23,8 +21,6 @@ const GOALS: Record<string, number> = {
   "LP requestDeposit + executeDeposit": 350_000,
 };
 
-const fmt = (n: number) => n.toLocaleString("en-US");
-const gasOf = async (tx: Promise<ContractTransactionResponse>) => Number((await (await tx).wait())!.gasUsed);
 
 async function cycle(s: RequestSystem, measure: Map<string, number[]>) {
   const { alice, keeper } = s.signers;
@@ -90,11 +86,7 @@ const measured = new Map<string, number[]>();
 await cycle(s, measured);
 await cycle(s, measured);
 
-const rows = [...measured].map(([action, gs]) => {
-  const gas = Math.max(...gs);
-  const goal = GOALS[action];
-  return { action, gas, goal, met: goal === undefined ? undefined : gas <= goal };
-});
+const rows = goalRows(measured, GOALS);
 const sizes = ["BulkheadRouter", "BulkheadOracle"].map((name) => ({ name, bytes: 0 }));
 for (const sz of sizes) {
   const code = await ethers.provider.getCode(sz.name === "BulkheadRouter" ? await s.router.getAddress() : await s.oracle.getAddress());
@@ -108,17 +100,11 @@ const md = [
   "(both sides hold open interest). Executions verify the report through Chainlink's Verifier and VerifierProxy (no fee ",
   "manager: local chains) and include the executor's fee payment and the requester's refund.",
   "",
-  "| action | gas | goal | status |",
-  "| --- | ---: | ---: | --- |",
-  ...rows.map((r) => `| ${r.action} | ${fmt(r.gas)} | ${r.goal ? fmt(r.goal) : "–"} | ${r.met === undefined ? "" : r.met ? "✔" : "✘ over"} |`),
+  ...goalTable(rows),
   "",
   "| contract | runtime bytes |",
   "| --- | ---: |",
   ...sizes.map((z) => `| ${z.name} | ${fmt(z.bytes)} |`),
   "",
 ];
-await mkdir("bench", { recursive: true });
-await writeFile("bench/requests.md", md.join("\n"));
-await writeFile("bench/requests.json", JSON.stringify({ rows, sizes, goals: GOALS }, null, 2) + "\n");
-console.log(md.join("\n"));
-for (const r of rows) if (r.met === false) console.log(`OVER GOAL ${r.action}: ${fmt(r.gas)} > ${fmt(r.goal!)}`);
+await writeBench("requests", md, { rows, sizes, goals: GOALS }, rows);
