@@ -616,13 +616,13 @@ export class BulkheadClient {
     return this.#orderReads.getOrders({ positionId: id });
   }
 
-  /** Order book events in a block range (default: from the deployment block), optionally of one owner's orders. */
+  /** Order book events in a block range (default: from the deployment block); with `owner`, those of its orders placed in the range. */
   async getOrderEvents(range: Partial<LogRangeOptions> & { owner?: string } = {}): Promise<OrderEvent[]> {
     return this.#orderReads.getOrderEvents(range);
   }
 
   /** Calls `onEvent` for every new order book event; returns a function that stops it. */
-  watchOrders(onEvent: (event: OrderEvent) => void, options: WatchOptions & { owner?: string } = {}): () => void {
+  watchOrders(onEvent: (event: OrderEvent) => void, options: WatchOptions = {}): () => void {
     return this.#orderReads.watchOrders(onEvent, options);
   }
 

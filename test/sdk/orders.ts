@@ -111,6 +111,9 @@ describe("SDK: trigger orders", function () {
     expect((await alice.getPosition(id, { withOrders: true }))!.orders).to.deep.equal(onPosition);
     expect((await alice.getPosition(id))!.orders).to.equal(undefined);
     expect((await keeper.getOrders({ owner: s.signers.keeper.address })).orders).to.deep.equal([]);
+    const history = await alice.getOrderEvents({ owner: s.signers.alice.address });
+    expect(history.filter((e) => e.type === "OrderPlaced").map((e) => (e as { orderId: bigint }).orderId)).to.deep.equal([...all].sort((a, b) => Number(a - b)));
+    expect(await keeper.getOrderEvents({ owner: s.signers.keeper.address })).to.deep.equal([]);
 
     // The attached bracket acts on the position its open request fills into.
     const openedId = await s.engine.nextPositionId();

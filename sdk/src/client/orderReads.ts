@@ -151,7 +151,10 @@ export class OrderReads extends ClientModule<{ markets: Markets; positions: Posi
     return g ? { ...g, id: orderId, expired: orderExpired(g.validUntil, await this.#now()) } : null;
   }
 
-  /** Order book events over a block range (default: deployment to latest), in chain order; optionally only those naming `owner`'s orders. */
+  /**
+   * Order book events over a block range (default: deployment to latest), in chain order. With
+   * `owner`, only the events of that owner's orders placed within the range.
+   */
   async getOrderEvents(range: Partial<LogRangeOptions> & { owner?: string } = {}): Promise<OrderEvent[]> {
     const c = this.ctx;
     const book = await this.book();
@@ -209,13 +212,12 @@ export class OrderReads extends ClientModule<{ markets: Markets; positions: Posi
   }
 
   /** Calls `onEvent` for every new order book event; returns a function that stops watching. */
-  watchOrders(onEvent: (event: OrderEvent) => void, options: WatchOptions & { owner?: string } = {}): () => void {
+  watchOrders(onEvent: (event: OrderEvent) => void, options: WatchOptions = {}): () => void {
     const c = this.ctx;
     return watchBlocks(
       c.provider,
       async (fromBlock, toBlock) => {
         for (const e of await this.getOrderEvents({ fromBlock, toBlock })) {
-          if (options.owner && (e.type === "OrderPlaced" || e.type === "TopUpGuardSet") && getAddress(e.owner) !== getAddress(options.owner)) continue;
           c.sawBlock(e.blockNumber);
           onEvent(e);
         }
