@@ -586,7 +586,10 @@ export class BulkheadClient {
     return this.#orders.pruneOrder(req);
   }
 
-  /** Sets a top-up guard on position `id`, approving the book for `budget` first (its executions pull from the wallet). */
+  /**
+   * Sets a top-up guard on position `id`, approving the book first for the budgets of all the
+   * signer's live guards (their executions pull from the wallet through one allowance).
+   */
   async setTopUpGuard(req: { id: PositionId; threshold: bigint; amount: bigint; budget: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
     return this.#orders.setTopUpGuard(req);
   }

@@ -237,6 +237,11 @@ describe("SDK: trigger orders", function () {
     const edited = await t.editTopUpGuard({ orderId: g.orderId, threshold: 6n * WAD });
     expect(edited.event.threshold).to.equal(6n * WAD);
     expect((await t.getTopUpGuard(g.orderId))!.budget).to.equal(101n * USDC);
+    // A second guard: the one allowance covers both budgets.
+    const g2 = await t.setTopUpGuard({ id, threshold: 3n * WAD, amount: 20n * USDC, budget: 50n * USDC });
+    expect(g2.approvals.length).to.equal(1);
+    expect(await s.token.allowance(trader.address, await s.book.getAddress())).to.equal(151n * USDC);
+    expect((await t.getPositionOrders(id)).guards.map((x) => x.id)).to.deep.equal([g.orderId, g2.orderId]);
   });
 
   it("test_sdk_editsCancelsPrunesAndExecutesBracketsLimitsAndAttachedOrders", async () => {

@@ -329,11 +329,15 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
     await this.#checkValidUntil(g.validUntil);
   }
 
-  async #guardTx(method: string, args: unknown[], budget: bigint, opts: TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
+  async #guardTx(method: string, args: unknown[], budget: bigint, editing: bigint | null, opts: TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
     const c = this.ctx;
     const book = await this.uses.reads.book();
-    // Nothing moves now: the executions pull from the owner's wallet, so approve the budget first.
-    const approvals: TransactionReceipt[] = await c.ensureAllowance(await book.getAddress(), budget, opts.approval ?? "exact");
+    // Nothing moves now: the executions pull from the owner's wallet, so the allowance must cover
+    // this budget and those of the owner's other live guards (one allowance serves them all).
+    const owner = await c.requireSigner(method).getAddress();
+    const { guards } = await this.uses.reads.getOrders({ owner });
+    const needed = guards.reduce((sum, g) => (g.id === editing ? sum : sum + g.budget), budget);
+    const approvals: TransactionReceipt[] = await c.ensureAllowance(await book.getAddress(), needed, opts.approval ?? "exact");
     const r = await this.#send(method, args, opts);
     const event = r.events.find((e): e is TopUpGuardSetEvent => e.type === "TopUpGuardSet")!;
     return { ...txResult(r), approvals: [...approvals, ...r.approvals], orderId: event.orderId, event };
@@ -342,14 +346,16 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
   /**
    * Sets a top-up guard on position `id`: while its health factor at a fresh report is below
    * `threshold` (WAD), anyone may move `amount` from the signer's wallet into its vault and is paid
-   * `executorFee`, within `budget` in all. Approves the book for the budget first.
+   * `executorFee`, within `budget` in all. Approves the book first for the budgets of all the
+   * signer's live guards (one allowance serves them all; a limit order's escrow, pulled at
+   * placement, also spends it).
    */
   async setTopUpGuard(req: { id: PositionId; threshold: bigint; amount: bigint; budget: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
     this.ctx.requireSigner("setTopUpGuard");
     const g = { threshold: req.threshold, amount: req.amount, budget: req.budget, executorFee: req.executorFee ?? 0n, validUntil: req.validUntil ?? 0 };
     await this.#checkGuard(g);
     if (!(await this.uses.positions.getPosition(req.id))) throw this.ctx.reason({ name: "PositionNotFound", args: { id: req.id } });
-    return this.#guardTx("setTopUpGuard", [req.id, g.threshold, g.amount, g.budget, g.executorFee, g.validUntil], g.budget, req);
+    return this.#guardTx("setTopUpGuard", [req.id, g.threshold, g.amount, g.budget, g.executorFee, g.validUntil], g.budget, null, req);
   }
 
   /** Changes a guard (what is not given stays); its budget is set to `budget`, not added to. */
@@ -360,7 +366,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
     if (!cur) throw c.reason({ name: "OrderNotFound", args: { orderId: req.orderId } });
     const g = { threshold: req.threshold ?? cur.threshold, amount: req.amount ?? cur.amount, budget: req.budget ?? cur.budget, executorFee: req.executorFee ?? cur.executorFee, validUntil: req.validUntil ?? cur.validUntil };
     await this.#checkGuard(g);
-    return this.#guardTx("editTopUpGuard", [req.orderId, g.threshold, g.amount, g.budget, g.executorFee, g.validUntil], g.budget, req);
+    return this.#guardTx("editTopUpGuard", [req.orderId, g.threshold, g.amount, g.budget, g.executorFee, g.validUntil], g.budget, req.orderId, req);
   }
 
   // ------------------------------------------------------------ executions (keepers)
