@@ -42,6 +42,7 @@ const targets: { artifact: string; exportName: string; file: string; filter?: (i
   { artifact: "contracts/PositionVault.sol/PositionVault.json", exportName: "positionVaultAbi", file: "positionVault.ts" },
   { artifact: "contracts/BulkheadRouter.sol/BulkheadRouter.json", exportName: "bulkheadRouterAbi", file: "bulkheadRouter.ts" },
   { artifact: "contracts/oracles/BulkheadOracle.sol/BulkheadOracle.json", exportName: "bulkheadOracleAbi", file: "bulkheadOracle.ts" },
+  { artifact: "contracts/BulkheadOrderBook.sol/BulkheadOrderBook.json", exportName: "bulkheadOrderBookAbi", file: "bulkheadOrderBook.ts" },
   {
     // Chainlink's Verifier and VerifierProxy revert with their own errors when a report does not
     // verify; the SDK only needs to name them.

@@ -12,7 +12,10 @@
  * - `client/events.ts`: event reads, watchers, the health watch;
  * - `client/requests.ts`: two-step trades through the request router (quotes with fill ranges,
  *   requests, execution with a report or a push round, cancellation, status, events);
- * - `client/lpRequests.ts`: LP flows of an asynchronous (ERC-7540) pool: request, execute, claim.
+ * - `client/lpRequests.ts`: LP flows of an asynchronous (ERC-7540) pool: request, execute, claim;
+ * - `client/orderReads.ts` and `client/orders.ts`: trigger orders (limit, stop-loss, take-profit,
+ *   trailing stop, bracket) and top-up guards: reads, lists, watchers and quotes; placing,
+ *   editing, cancelling and executing them.
  * A new concern is a module of its own beside these, built from the context and the modules it
  * needs in the constructor below.
  * @module
@@ -55,12 +58,17 @@ import { Trades } from "./client/trades.js";
 import { Requests, type ExecutionFeeQuote, type RequestQuote, type RequestView } from "./client/requests.js";
 import { LpRequests, type LpClaimable, type LpRequestEvent, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
 import type { RequestCancelledEvent, RequestCreatedEvent, RequestEvent, RequestExecutedEvent, RequestKindName } from "./requests.js";
+import { OrderReads, type OrderFilter, type OrderList, type OrderQuote, type OrderView, type ReportInput, type TopUpGuardView } from "./client/orderReads.js";
+import { Orders, type Attached, type AttachRequest, type ExitLeg, type ExitOrderRequest, type OrderTargetSpec, type PlaceOptions, type Placed, type TrailingStopRequest } from "./client/orders.js";
+import type { OrderCancelledEvent, OrderEditedEvent, OrderEvent, OrderExecutedEvent, OrderKindName, OrderPlacedEvent, TopUpExecutedEvent, TopUpGuardSetEvent, TopUpQuote } from "./orders.js";
 
 export type { ApprovalMode, ClientOptions, TxOptions, TxResult } from "./client/context.js";
 export type { MarketInfo } from "./client/markets.js";
 export type { PositionView } from "./client/positions.js";
 export type { LpPosition, PoolState } from "./client/pool.js";
 export type { ExecutionFeeQuote, RequestQuote, RequestView } from "./client/requests.js";
+export type { OrderFilter, OrderList, OrderQuote, OrderView, ReportInput, TopUpGuardView } from "./client/orderReads.js";
+export type { Attached, AttachRequest, ExitLeg, ExitOrderRequest, OrderTargetSpec, PlaceOptions, Placed, TrailingStopRequest } from "./client/orders.js";
 export { LpRequestKind, type LpClaimable, type LpRequestEvent, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
 export {
   acceptablePriceFor,
@@ -106,6 +114,8 @@ export class BulkheadClient {
   readonly #events: Events;
   readonly #requests: Requests;
   readonly #lp: LpRequests;
+  readonly #orderReads: OrderReads;
+  readonly #orders: Orders;
 
   private constructor(ctx: ClientContext) {
     this.provider = ctx.provider;
@@ -129,6 +139,8 @@ export class BulkheadClient {
     this.#events = new Events(ctx, { positions: this.#positions });
     this.#requests = new Requests(ctx, { markets: this.#markets, positions: this.#positions });
     this.#lp = new LpRequests(ctx, { markets: this.#markets });
+    this.#orderReads = new OrderReads(ctx, { markets: this.#markets, positions: this.#positions, requests: this.#requests });
+    this.#orders = new Orders(ctx, { markets: this.#markets, positions: this.#positions, requests: this.#requests, reads: this.#orderReads });
   }
 
   /**
@@ -207,9 +219,14 @@ export class BulkheadClient {
     return this.#positions.getPositions(ids, blockTag);
   }
 
-  /** One position, or null when it does not exist. */
-  async getPosition(id: PositionId): Promise<PositionView | null> {
-    return this.#positions.getPosition(id);
+  /**
+   * One position, or null when it does not exist. With `withOrders` its live trigger orders and
+   * top-up guards are listed in `orders` (a scan of the order book's events; see {@link getPositionOrders}).
+   */
+  async getPosition(id: PositionId, opts: { withOrders?: boolean } = {}): Promise<PositionView | null> {
+    const view = await this.#positions.getPosition(id);
+    if (view && opts.withOrders) view.orders = await this.#orderReads.getOrders({ positionId: id });
+    return view;
   }
 
   /**
@@ -496,6 +513,149 @@ export class BulkheadClient {
   /** Calls `onEvent` for every new request event (created, executed, cancelled); returns a function that stops it. */
   watchRequests(onEvent: (event: RequestEvent) => void, options: WatchOptions = {}): () => void {
     return this.#requests.watchRequests(onEvent, options);
+  }
+
+  // ------------------------------------------------------------ trigger orders (client/orderReads.ts, client/orders.ts)
+
+  /** The order book (read from the router's `orderBook()`), or null when the deployment has none. */
+  async getOrderBook(): Promise<string | null> {
+    return this.#orderReads.getOrderBook();
+  }
+
+  /** The execution fee an order of `kind` (or a "Bracket": both legs) needs at `gasPrice` (default: the node's max fee per gas). */
+  async quoteOrderFee(kind: OrderKindName | "Bracket", gasPrice?: bigint): Promise<ExecutionFeeQuote> {
+    return this.#orderReads.quoteOrderFee(kind, gasPrice);
+  }
+
+  /** Places a limit open: `amount` is escrowed in the book (approved when needed); it opens `size` once the fill price reaches `limitPrice`. */
+  async placeLimitOpen(req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
+    return this.#orders.placeLimitOpen(req);
+  }
+
+  /** Places a limit increase of position `id`: `amount` escrowed, `sizeDelta` added once the fill price reaches `limitPrice`. */
+  async placeLimitIncrease(req: { id: PositionId; amount: bigint; sizeDelta: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
+    return this.#orders.placeLimitIncrease(req);
+  }
+
+  /**
+   * Places a stop-loss on a position, an open request or a limit-open order (a long's below the
+   * price now, a short's above). Without `acceptablePrice` the worst fill is the trigger less the
+   * slippage tolerance; a fill past it does not happen (the order stays).
+   */
+  async placeStopLoss(req: ExitOrderRequest): Promise<Placed> {
+    return this.#orders.placeStopLoss(req);
+  }
+
+  /** Places a take-profit (a long's above the price now, a short's below). */
+  async placeTakeProfit(req: ExitOrderRequest): Promise<Placed> {
+    return this.#orders.placeTakeProfit(req);
+  }
+
+  /** Places a trailing stop of `trailBps` (10 to 5,000) from the running peak since placement. */
+  async placeTrailingStop(req: TrailingStopRequest): Promise<Placed> {
+    return this.#orders.placeTrailingStop(req);
+  }
+
+  /** Places a stop-loss and a take-profit on one target that cancel each other. */
+  async placeBracket(req: OrderTargetSpec & PlaceOptions & { stopLoss: ExitLeg; takeProfit: ExitLeg; size?: bigint }): Promise<TxResult & { stopLossId: bigint; takeProfitId: bigint; events: OrderPlacedEvent[]; executionFee: ExecutionFeeQuote }> {
+    return this.#orders.placeBracket(req);
+  }
+
+  /** Attaches exits to a target (a bracket when both a stop-loss and a take-profit are given, and a trailing stop). */
+  async attachOrders(req: OrderTargetSpec & PlaceOptions & AttachRequest): Promise<Attached> {
+    return this.#orders.attachOrders(req);
+  }
+
+  /** Requests an open and attaches exits to it: they act on the position once the request fills. */
+  async requestOpenWithOrders(req: Parameters<BulkheadClient["requestOpen"]>[0] & AttachRequest & { validUntil?: number }): Promise<{ request: TxResult & { requestId: bigint; event: RequestCreatedEvent; quote: RequestQuote }; orders: Attached }> {
+    return this.#orders.requestOpenWithOrders(req);
+  }
+
+  /** Changes an order's size, trigger (or `trailBps`), acceptable price and expiry; what is not given stays. */
+  async editOrder(req: { orderId: bigint; size?: bigint; triggerPrice?: bigint; trailBps?: bigint; acceptablePrice?: bigint; slippageBps?: number; validUntil?: number } & TxOptions): Promise<TxResult & { event: OrderEditedEvent }> {
+    return this.#orders.editOrder(req);
+  }
+
+  /** Cancels an order or guard of the signer's: its escrow and fee return. */
+  async cancelOrder(req: { orderId: bigint } & TxOptions): Promise<TxResult & { event: OrderCancelledEvent }> {
+    return this.#orders.cancelOrder(req);
+  }
+
+  /** Removes an expired order or one whose position is gone (anyone; paid its gas from the order's fee). */
+  async pruneOrder(req: { orderId: bigint } & TxOptions): Promise<TxResult & { event: OrderCancelledEvent }> {
+    return this.#orders.pruneOrder(req);
+  }
+
+  /**
+   * Sets a top-up guard on position `id`, approving the book first for the budgets of all the
+   * signer's live guards (their executions pull from the wallet through one allowance).
+   */
+  async setTopUpGuard(req: { id: PositionId; threshold: bigint; amount: bigint; budget: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
+    return this.#orders.setTopUpGuard(req);
+  }
+
+  /** Changes a top-up guard (what is not given stays; the budget is set, not added to). */
+  async editTopUpGuard(req: { orderId: bigint; threshold?: bigint; amount?: bigint; budget?: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
+    return this.#orders.editTopUpGuard(req);
+  }
+
+  /** A live order with its bracket sibling and the position it acts on now, or null. */
+  async getOrder(orderId: bigint): Promise<OrderView | null> {
+    return this.#orderReads.getOrder(orderId);
+  }
+
+  /** A live top-up guard, or null. */
+  async getTopUpGuard(orderId: bigint): Promise<TopUpGuardView | null> {
+    return this.#orderReads.getTopUpGuard(orderId);
+  }
+
+  /** The live orders and guards of `{ owner }` or `{ positionId }` (from the book's events, then their current records). */
+  async getOrders(filter: OrderFilter, range: Partial<LogRangeOptions> = {}): Promise<OrderList> {
+    return this.#orderReads.getOrders(filter, range);
+  }
+
+  /** The live orders and guards acting on position `id` (attached ones once their open filled). */
+  async getPositionOrders(id: PositionId): Promise<OrderList> {
+    return this.#orderReads.getOrders({ positionId: id });
+  }
+
+  /** Order book events in a block range (default: from the deployment block); with `owner`, those of its orders placed in the range. */
+  async getOrderEvents(range: Partial<LogRangeOptions> & { owner?: string } = {}): Promise<OrderEvent[]> {
+    return this.#orderReads.getOrderEvents(range);
+  }
+
+  /** Calls `onEvent` for every new order book event; returns a function that stops it. */
+  watchOrders(onEvent: (event: OrderEvent) => void, options: WatchOptions = {}): () => void {
+    return this.#orderReads.watchOrders(onEvent, options);
+  }
+
+  /**
+   * What a report (signed hex or its prices) does to a live order: due or not, the fill price,
+   * whether the acceptable price holds, whether it is after the order and fresh; a trailing stop
+   * also takes its `peak` report (or price) and says at what price it is due from that peak.
+   */
+  async quoteOrder(req: { orderId: bigint; report: ReportInput; peak?: ReportInput | bigint }): Promise<OrderQuote> {
+    return this.#orderReads.quoteOrder(req);
+  }
+
+  /** A guard's position at a report's (or a given, or the current push) price: health factor, due or not, and what a top-up spends. */
+  async quoteTopUp(req: { orderId: bigint; report?: ReportInput; price?: bigint }): Promise<TopUpQuote & { guard: TopUpGuardView; price: bigint }> {
+    return this.#orderReads.quoteTopUp(req);
+  }
+
+  /** Executes a limit, stop-loss or take-profit order with a signed report that crosses it (keepers). */
+  async executeOrder(req: { orderId: bigint; report: string } & TxOptions): Promise<TxResult & { positionId: PositionId; event: OrderExecutedEvent; events: OrderEvent[] }> {
+    return this.#orders.executeOrder(req);
+  }
+
+  /** Executes a trailing stop with its peak report and a fresh report at least the trail past it (keepers). */
+  async executeTrailingStop(req: { orderId: bigint; peakReport: string; report: string } & TxOptions): Promise<TxResult & { positionId: PositionId; event: OrderExecutedEvent; events: OrderEvent[] }> {
+    return this.#orders.executeTrailingStop(req);
+  }
+
+  /** Tops up a guarded position whose health factor at a fresh report is below its threshold (keepers). */
+  async executeTopUp(req: { orderId: bigint; report: string } & TxOptions): Promise<TxResult & { event: TopUpExecutedEvent; events: OrderEvent[] }> {
+    return this.#orders.executeTopUp(req);
   }
 
   // ------------------------------------------------------------ asynchronous LP flows (client/lpRequests.ts)

@@ -13,6 +13,7 @@ import { positionVaultAbi } from "./abis/positionVault.js";
 import { erc20Abi } from "./abis/erc20.js";
 import { bulkheadRouterAbi } from "./abis/bulkheadRouter.js";
 import { bulkheadOracleAbi } from "./abis/bulkheadOracle.js";
+import { bulkheadOrderBookAbi } from "./abis/bulkheadOrderBook.js";
 import { verifierErrorsAbi } from "./abis/verifierErrors.js";
 import { verifierProxyErrorsAbi } from "./abis/verifierProxyErrors.js";
 import { formatAmount, formatPrice, formatSize, formatUnits } from "./format.js";
@@ -547,12 +548,12 @@ export function createRevertError(reason: RevertReason, options: { data?: string
 }
 
 let errorInterface: Interface | undefined;
-/** One interface holding every custom error of the engine (and its libraries), pool, lens, vault, token and Solady. */
+/** One interface holding every custom error of the engine (and its libraries), pool, lens, vault, router, oracle, order book, token and Solady. */
 function errorsInterface(): Interface {
   if (errorInterface) return errorInterface;
   const seen = new Set<string>();
   const fragments: unknown[] = [];
-  for (const abi of [bulkheadAbi, bulkheadPoolAbi, bulkheadLensAbi, positionVaultAbi, erc20Abi, bulkheadRouterAbi, bulkheadOracleAbi, verifierErrorsAbi, verifierProxyErrorsAbi, SOLADY_ERRORS] as readonly (readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[])[]) {
+  for (const abi of [bulkheadAbi, bulkheadPoolAbi, bulkheadLensAbi, positionVaultAbi, erc20Abi, bulkheadRouterAbi, bulkheadOracleAbi, bulkheadOrderBookAbi, verifierErrorsAbi, verifierProxyErrorsAbi, SOLADY_ERRORS] as readonly (readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[])[]) {
     for (const item of abi) {
       if (item.type !== "error") continue;
       const key = `${item.name}(${(item.inputs ?? []).map((i) => i.type).join(",")})`;

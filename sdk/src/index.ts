@@ -12,6 +12,8 @@ export * from "./errors.js";
 export * from "./requestErrors.js";
 export * from "./events.js";
 export * from "./requests.js";
+export * from "./orders.js";
+export * from "./orderErrors.js";
 export * from "./health.js";
 export * from "./format.js";
 export * from "./addresses.js";

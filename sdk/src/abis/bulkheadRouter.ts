@@ -148,6 +148,28 @@ export const bulkheadRouterAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "orderBook",
+        "type": "address"
+      }
+    ],
+    "name": "OrderBookAlreadySet",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "orderBook",
+        "type": "address"
+      }
+    ],
+    "name": "OrderBookMismatch",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "string",
         "name": "name",
         "type": "string"
@@ -367,6 +389,19 @@ export const bulkheadRouterAbi = [
       }
     ],
     "name": "NativeOwed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "orderBook",
+        "type": "address"
+      }
+    ],
+    "name": "OrderBookSet",
     "type": "event"
   },
   {
@@ -715,6 +750,97 @@ export const bulkheadRouterAbi = [
   {
     "inputs": [
       {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "account",
+            "type": "address"
+          },
+          {
+            "internalType": "enum RequestKind",
+            "name": "kind",
+            "type": "uint8"
+          },
+          {
+            "internalType": "bool",
+            "name": "isLong",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint8",
+            "name": "marketId",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "createdAt",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "settlementDelay",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint32",
+            "name": "positionId",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint96",
+            "name": "acceptablePrice",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint96",
+            "name": "executionFee",
+            "type": "uint96"
+          },
+          {
+            "internalType": "uint32",
+            "name": "expiry",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "gasLimit",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint128",
+            "name": "size",
+            "type": "uint128"
+          },
+          {
+            "internalType": "uint96",
+            "name": "collateral",
+            "type": "uint96"
+          }
+        ],
+        "internalType": "struct TradeRequest",
+        "name": "r",
+        "type": "tuple"
+      },
+      {
+        "internalType": "uint256",
+        "name": "price",
+        "type": "uint256"
+      }
+    ],
+    "name": "fillOrder",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "positionId",
+        "type": "uint256"
+      }
+    ],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "account",
         "type": "address"
@@ -750,6 +876,19 @@ export const bulkheadRouterAbi = [
     "outputs": [
       {
         "internalType": "contract IBulkheadOracle",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "orderBook",
+    "outputs": [
+      {
+        "internalType": "address",
         "name": "",
         "type": "address"
       }
@@ -1007,6 +1146,19 @@ export const bulkheadRouterAbi = [
       }
     ],
     "name": "setExecutionGas",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "orderBook_",
+        "type": "address"
+      }
+    ],
+    "name": "setOrderBook",
     "outputs": [],
     "stateMutability": "nonpayable",
     "type": "function"

@@ -10,5 +10,6 @@ export { positionVaultAbi } from "./positionVault.js";
 export { erc20Abi } from "./erc20.js";
 export { bulkheadRouterAbi } from "./bulkheadRouter.js";
 export { bulkheadOracleAbi } from "./bulkheadOracle.js";
+export { bulkheadOrderBookAbi } from "./bulkheadOrderBook.js";
 export { verifierErrorsAbi } from "./verifierErrors.js";
 export { verifierProxyErrorsAbi } from "./verifierProxyErrors.js";

@@ -277,6 +277,15 @@ export class ClientContext {
     return BigInt(block?.timestamp ?? Math.floor(Date.now() / 1000)) + BigInt(this.options.deadlineSeconds);
   }
 
+  /**
+   * Makes the signer's allowance to `spender` at least `needed` before a transaction that does not
+   * pull at once (a top-up guard is pulled from later, by its executions): the receipts of the
+   * approvals sent, none when the allowance sufficed.
+   */
+  async ensureAllowance(spender: string, needed: bigint, mode: ApprovalMode = "exact"): Promise<TransactionReceipt[]> {
+    return this.#approve(spender, needed, mode);
+  }
+
   /** Approves `spender` for what `needed` exceeds the current allowance (never unlimited unless asked). */
   async #approve(spender: string, needed: bigint, mode: ApprovalMode): Promise<TransactionReceipt[]> {
     const signer = this.requireSigner("approve");

@@ -13,6 +13,7 @@ import { computeVaultAddress } from "../vault.js";
 import type { Ledger, LiquidationPreview, PositionId, PositionRecord, RiskParams } from "../types.js";
 import { ClientModule } from "./context.js";
 import type { MarketInfo } from "./markets.js";
+import type { OrderList } from "./orderReads.js";
 
 /** A position with everything a front-end shows, read in one batched snapshot. */
 export interface PositionView {
@@ -31,6 +32,8 @@ export interface PositionView {
   /** Health at `price`, computed locally (equal to the lens' `health(id)`); null without a valid price. */
   health: PositionHealth | null;
   blockNumber: number;
+  /** Its live trigger orders and top-up guards: only when asked for (`getPosition(id, { withOrders: true })`). */
+  orders?: OrderList;
 }
 
 function chunk<T>(xs: readonly T[], n: number): T[][] {

@@ -45,4 +45,12 @@ export namespace ConstantsLib {
   export const MAX_SIZE = 2n ** 128n - 1n;
   /** Highest collateral (token units): type(uint96).max. */
   export const MAX_COLLATERAL = 2n ** 96n - 1n;
+  /** Trigger orders: the default and highest maximum age of a report that fills one, seconds. */
+  export const DEFAULT_MAX_REPORT_AGE = 30n;
+  export const MAX_MAX_REPORT_AGE = 300n;
+  /** Bounds on a trailing stop's trail, bps (0.1 % to 50 %). */
+  export const MIN_TRAIL_BPS = 10n;
+  export const MAX_TRAIL_BPS = 5_000n;
+  /** Highest health-factor threshold of a top-up guard (WAD); it must also be above 1. */
+  export const MAX_TOP_UP_THRESHOLD = 10n * WAD;
 }
