@@ -171,12 +171,13 @@ export class PositionHealthyError extends ContractRevertError<{ orderId: bigint;
   }
 }
 
-/** The guard's budget cannot pay another top-up and its fee. */
-export class TopUpOverBudgetError extends ContractRevertError<{ orderId: bigint; needed: bigint; budget: bigint }> {
-  override name = "TopUpOverBudgetError";
+/** A top-up of the guard's amount would leave the position below maintenance at the report. */
+export class TopUpCannotSaveError extends ContractRevertError<{ orderId: bigint; equityAfter: bigint; maintenance: bigint }> {
+  override name = "TopUpCannotSaveError";
   protected override describe(f: ErrorFormatter) {
     const a = this.args;
-    return `guard ${a.orderId} has ${f.amount(a.budget)} of budget left, less than the ${f.amount(a.needed)} a top-up and its fee need`;
+    const equity = a.equityAfter < 0n ? `-${f.amount(-a.equityAfter)}` : f.amount(a.equityAfter);
+    return `guard ${a.orderId} would not save the position: its equity after the top-up would be ${equity}, below the ${f.amount(a.maintenance)} maintenance at the report, so the top-up would only add to a liquidation (raise the amount per top-up)`;
   }
 }
 
@@ -215,7 +216,7 @@ export const ORDER_ERROR_CLASSES: Record<string, RevertClass> = {
   TrailingReportsOutOfOrder: TrailingReportsOutOfOrderError as unknown as RevertClass,
   TrailNotReached: TrailNotReachedError as unknown as RevertClass,
   PositionHealthy: PositionHealthyError as unknown as RevertClass,
-  TopUpOverBudget: TopUpOverBudgetError as unknown as RevertClass,
+  TopUpCannotSave: TopUpCannotSaveError as unknown as RevertClass,
   OrderBookAlreadySet: OrderBookAlreadySetError as unknown as RevertClass,
   OrderBookMismatch: OrderBookMismatchError as unknown as RevertClass,
 };

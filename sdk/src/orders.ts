@@ -250,6 +250,11 @@ export interface TopUpQuote {
   due: boolean;
   /** The guard's budget pays another top-up and its fee. */
   withinBudget: boolean;
+  /** equity + amount >= maintenance: the top-up lifts the position out of liquidation at this price
+   * (else the book refuses it, `TopUpCannotSave`). */
+  saves: boolean;
+  /** due && saves: an execution at this price tops up. */
+  executes: boolean;
   /** What the top-up spends from the budget (amount + executor fee), and what is left after it. */
   spend: bigint;
   budgetLeft: bigint;
@@ -275,7 +280,8 @@ export function quoteTopUp(
   const spend = g.amount + g.executorFee;
   const withinBudget = spend <= g.budget;
   const budgetLeft = withinBudget ? g.budget - spend : g.budget;
-  return { health, healthFactor, due, withinBudget, spend, budgetLeft, lastTopUp: withinBudget && budgetLeft < spend };
+  const saves = health.equity + g.amount >= health.maintenance;
+  return { health, healthFactor, due, withinBudget, saves, executes: due && saves, spend, budgetLeft, lastTopUp: withinBudget && budgetLeft < spend };
 }
 
 // ---------------------------------------------------------------- events

@@ -7,6 +7,7 @@ import {
   FillPastAcceptablePriceError,
   OrderBookAlreadySetError,
   PositionHealthyError,
+  TopUpCannotSaveError,
   TriggerOnWrongSideError,
   bulkheadOrderBookAbi,
   bulkheadRouterAbi,
@@ -42,6 +43,9 @@ describe("SDK: order errors", () => {
     const healthy = decodeRevert(book.encodeErrorResult("PositionHealthy", [9n, 52n * 10n ** 17n, 5n * 10n ** 18n]), ctx);
     expect(healthy).to.be.instanceOf(PositionHealthyError);
     expect(healthy.message).to.equal("guard 9 cannot top up: the position's health factor 5.2 at the report is not below its threshold 5");
+    const cannot = decodeRevert(book.encodeErrorResult("TopUpCannotSave", [9n, -45_500_000n, 290_000_000n]), ctx);
+    expect(cannot).to.be.instanceOf(TopUpCannotSaveError);
+    expect(cannot.message).to.match(/^guard 9 would not save the position: its equity after the top-up would be -45\.5 USDC, below the 290 USDC maintenance/);
     const router = new Interface(bulkheadRouterAbi as never);
     const set = decodeRevert(router.encodeErrorResult("OrderBookAlreadySet", ["0x00000000000000000000000000000000000000aa"]), ctx);
     expect(set).to.be.instanceOf(OrderBookAlreadySetError);

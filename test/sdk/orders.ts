@@ -221,7 +221,7 @@ describe("SDK: trigger orders", function () {
     await setPrice(pct(PX, -100n));
     const low = await report({ price: pct(PX, -100n) });
     const q2 = await t.quoteTopUp({ orderId: g.orderId, report: low });
-    expect([q2.due, q2.withinBudget, q2.budgetLeft, q2.lastTopUp]).to.deep.equal([true, true, 101n * USDC, false]);
+    expect([q2.due, q2.saves, q2.executes, q2.withinBudget, q2.budgetLeft, q2.lastTopUp]).to.deep.equal([true, true, true, true, 101n * USDC, false]);
     const before = (await s.engine.position(id)).collateral;
     const keeperBefore = await s.token.balanceOf(s.signers.keeper.address);
     const done = await keeper.executeTopUp({ orderId: g.orderId, report: low });

@@ -365,17 +365,17 @@ export const bulkheadOrderBookAbi = [
         "type": "uint256"
       },
       {
-        "internalType": "uint256",
-        "name": "needed",
-        "type": "uint256"
+        "internalType": "int256",
+        "name": "equityAfter",
+        "type": "int256"
       },
       {
         "internalType": "uint256",
-        "name": "budget",
+        "name": "maintenance",
         "type": "uint256"
       }
     ],
-    "name": "TopUpOverBudget",
+    "name": "TopUpCannotSave",
     "type": "error"
   },
   {
