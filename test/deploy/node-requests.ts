@@ -53,7 +53,8 @@ function describeRequestsDeployOn(kind: NodeKind) {
     it("test_deployRequests_realNode_requestExecutedByAThirdAccount_fillsAtTheReportsAsk_secondDeploySendsNothing", async () => {
       const res = await npmRun("deploy", args(), env());
       expect(res.code, res.stdout + res.stderr).to.equal(0);
-      expect(res.stdout).to.match(/23 transactions sent/);
+      // The two-step settlement's 23, plus the order book and `setOrderBook`.
+      expect(res.stdout).to.match(/25 transactions sent/);
       const record: DeploymentRecord = JSON.parse(await readFile(path.join(dir, "deployments", "localhost.json"), "utf8"));
       const d = parseDeployment(record);
       expect(d.markets.map((m) => m.streamId)).to.deep.equal([localFeedId("ETH/USD"), localFeedId("BTC/USD")]);
@@ -63,6 +64,7 @@ function describeRequestsDeployOn(kind: NodeKind) {
       const token = new Contract(record.token, await abi("MockStablecoin"), provider);
       const pool = new Contract(record.pool, await abi("BulkheadPool"), provider);
       expect(await engine.settler()).to.equal(d.router);
+      expect(await router.orderBook()).to.equal(record.orderBook);
 
       const [lp, trader, executor] = await Promise.all([1, 2, 3].map((i) => provider.getSigner(i)));
       const usd = (x: string) => parseUnits(x, record.tokenDecimals);
