@@ -172,6 +172,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const wad = (x: string) => parseUnits(x, 18);
   const money = (x: bigint, sign = false) => units(x, dec, 2, { sign });
   const price = (x: bigint) => units(x, 18, 2);
+  /** size (WAD) × price (WAD) in token units. */
+  const notional = (size: bigint, px: bigint) => (size * px) / ConstantsLib.WAD / 10n ** BigInt(18 - dec);
   const signers = await ethers.getSigners();
   const [deployer, lp, alice, bob, carol] = signers;
   const [dave, erin, mallory] = [signers[6]!, signers[7]!, signers[8]!];
@@ -293,7 +295,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
         r.trade.trader,
         r.trade.market,
         sideText(p.isLong, s),
-        `${units((p.size * e.fillPrice) / ConstantsLib.WAD / 10n ** BigInt(18 - dec) * 10n / p.collateral, 1, 1)}×`,
+        `${units(notional(p.size, e.fillPrice) * 10n / p.collateral, 1, 1)}×`,
         `#${r.requestId}`,
         clock(r.createdAt),
         clock(r.settlesAt),
@@ -366,7 +368,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       ],
       s,
     ).forEach((l) => print(l));
-    const instantGain = (wad(ARBITRAGE.size) * (wad(UPDATE) - pushAtOpen)) / ConstantsLib.WAD / 10n ** BigInt(18 - dec);
+    const instantGain = notional(wad(ARBITRAGE.size), wad(UPDATE) - pushAtOpen);
     print(`   the update landed at ${clock(updatedAt)}, before the open's pinned second: the report already carries the move.`);
     print(`   ${arbPnl <= 0n ? s.green("✓") : s.red("✗")} mallory's PnL: ${s.bold(arbPnl <= 0n ? s.green(money(arbPnl, true)) : s.red(money(arbPnl, true)))} ${record.tokenSymbol} ${s.dim(`(spread and fees; an instant open at the push price would have taken ${money(instantGain)} from the LPs before fees)`)}`);
 

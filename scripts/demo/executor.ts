@@ -34,10 +34,6 @@ export class DemoExecutor {
     readonly streamOf: (marketId: number) => string,
   ) {}
 
-  get address(): Promise<string> {
-    return this.client.signer!.getAddress();
-  }
-
   /** The signed report of `marketId` observed at second `t`, from the API. */
   async report(marketId: number, t: number): Promise<string> {
     return (await this.api.getReportByTimestamp(this.streamOf(marketId), t)).fullReport;
@@ -57,10 +53,6 @@ export class DemoExecutor {
   /** Tries an order or guard at every sweep of its market from now on. */
   watch(w: Omit<Watched, "peak">): void {
     this.#watched.set(w.orderId, { ...w });
-  }
-
-  get watching(): number {
-    return this.#watched.size;
   }
 
   /**

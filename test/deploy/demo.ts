@@ -49,7 +49,7 @@ describe("demo", function () {
     const summary = await runDemo({ hre, connection: await hre.network.create(), print: (l) => lines.push(l), color: true });
     expect(summary.ok, lines.join("\n")).to.equal(true);
     expect(summary.positions).to.deep.equal([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n]);
-    expect(summary.lpShares).to.equal(1_000_000n * 10n ** 6n);
+    expect(summary.lpShares).to.equal(1_000_000n * 10n ** 12n); // the first deposit: one share (12 decimals, the token's 6 plus the offset) per token
     // Every open filled at its pinned report; one tried at the second it was requested in was refused.
     expect(summary.filledAtPinnedReport).to.equal(true);
     expect(summary.earlyReport).to.not.equal(null);
