@@ -333,7 +333,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
       [
         [s.bold(`#${sl.orderId}`), "stop-loss", `#${stopId}`, "alice", `close when a report's price ≤ ${price(wad(STOP_LOSS))}, fill ≥ ${price(sl.event.acceptablePrice)}`, eth18(sl.executionFee.fee)],
         [s.bold(`#${tp.orderId}`), "take-profit", `#${takeProfitId}`, "dave", `close the short when a report's price ≤ ${price(wad(TAKE_PROFIT))}, fill ≤ ${price(tp.event.acceptablePrice)}`, eth18(tp.executionFee.fee)],
-        [s.bold(`#${ts.orderId}`), "trailing stop", `#${trailingId}`, "erin", `close when a report is ${units(TRAIL_BPS, 2, 1)} % below the best report since placement`, eth18(ts.executionFee.fee)],
+        [s.bold(`#${ts.orderId}`), "trailing stop", `#${trailingId}`, "erin", `close when a report is at least ${units(TRAIL_BPS, 2, 1)} % below the best report since placement`, eth18(ts.executionFee.fee)],
         [s.bold(`#${guard.orderId}`), "top-up guard", `#${guardedId}`, "bob", `while health < ${units(GUARD.threshold, 18, 1)} at a report: +${GUARD.amount} from his wallet, ${GUARD.executorFee} to the executor, ${GUARD.budget} in all`, s.dim("paid per top-up")],
       ],
       s,
@@ -610,7 +610,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 
     // Where the liquidated collateral went: the keeper, the LPs, the insurance fund (and fees).
     let conserved = guardConserved;
-    for (const id of liquidated) {
+    // On a long-lived node the keeper may also find positions an earlier run left behind: named, not audited.
+    const foreign = liquidated.filter((id) => !vaultOf.has(id));
+    if (foreign.length > 0) {
+      conserved = false;
+      print(s.red(`   ✗ the keeper also liquidated ${idList(foreign)}, not opened by this run: the flows below are not this run's alone`));
+    }
+    for (const id of liquidated.filter((x) => vaultOf.has(x))) {
       const out = preKeeper.vaults.get(id)! - after.vaults.get(id)!;
       const flows: [string, bigint, string][] = [
         ["keeper reward", after.keeper - preKeeper.keeper, "keeper's wallet"],
