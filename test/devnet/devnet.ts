@@ -11,7 +11,7 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import hre from "hardhat";
-import { Contract, JsonRpcProvider, getAddress } from "ethers";
+import { Contract, JsonRpcProvider, getAddress, type LogDescription } from "ethers";
 import { createClient } from "@chainlink/data-streams-sdk";
 import { decodeReportV3, decodeSignedReport } from "@bulkhead/sdk";
 import { TracePriceSource } from "../../scripts/streams/priceSources.js";
@@ -283,14 +283,14 @@ describe("devnet with its default prices, the push feeds (npm run devnet -- --no
     const fee = (await router.getFunction("quoteExecutionFee")(1n, 10n ** 11n)) as bigint;
     const asTrader = router.connect(trader) as Contract;
     const receipt = await (await asTrader.getFunction("requestOpen")(0, true, usd(500n), 10n ** 18n, 2n ** 96n - 1n, { value: fee })).wait();
-    const created = receipt!.logs.map((l: { topics: readonly string[]; data: string }) => router.interface.parseLog({ topics: [...l.topics], data: l.data })).find((e) => e?.name === "RequestCreated")!;
+    const created = receipt!.logs.map((l: { topics: readonly string[]; data: string }) => router.interface.parseLog({ topics: [...l.topics], data: l.data })).find((e: LogDescription | null) => e?.name === "RequestCreated")!;
     const [id, settlesAt] = [created.args.getValue("requestId") as bigint, Number(created.args.getValue("settlesAt"))];
     while ((await provider.getBlock("latest"))!.timestamp < settlesAt) await sleep(200);
     const pinned = await api.getReportByTimestamp(ethStream!, settlesAt);
     const report = decodeReportV3(decodeSignedReport(pinned.fullReport).reportData);
     expect(report.price).to.equal(3_030n * 10n ** 18n);
     const executed = await (await asTrader.getFunction("execute")(id, pinned.fullReport)).wait();
-    const fill = executed!.logs.map((l: { topics: readonly string[]; data: string }) => router.interface.parseLog({ topics: [...l.topics], data: l.data })).find((e) => e?.name === "RequestExecuted")!;
+    const fill = executed!.logs.map((l: { topics: readonly string[]; data: string }) => router.interface.parseLog({ topics: [...l.topics], data: l.data })).find((e: LogDescription | null) => e?.name === "RequestExecuted")!;
     expect(fill.args.getValue("fillPrice")).to.equal(report.ask);
     expect(await engine.getFunction("ownerOf")(fill.args.getValue("positionId"))).to.equal(await trader.getAddress());
 
