@@ -23,7 +23,7 @@ import type { NetworkConnection } from "hardhat/types/network";
 import { HDNodeWallet, JsonRpcProvider, Wallet } from "ethers";
 import { deployBulkhead, writeRecord, type DeploymentRecord } from "../deploy/deploy.js";
 import { LocalOracleSet } from "../streams/oracleSet.js";
-import { PushFeedPriceSource, TracePriceSource } from "../streams/priceSources.js";
+import { PushFeedPriceSource, TracePriceSource, type TracePoint } from "../streams/priceSources.js";
 import { ReportService, type PriceSource, type Quote } from "../streams/reportService.js";
 import { FeedPusher, type PushedFeed } from "./pusher.js";
 
@@ -135,6 +135,23 @@ async function assertPortFree(port: number, what: string, flag: string): Promise
   });
 }
 
+async function loadTrace(file: string, shown: string): Promise<TracePoint[]> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (e) {
+    throw new DevnetError(`cannot read the trace ${shown}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  try {
+    const points = TracePriceSource.parseCsv(text);
+    if (points.length === 0) throw new SyntaxError("it has no rows");
+    new TracePriceSource(points, {}, 0); // checks that times increase
+    return points;
+  } catch (e) {
+    throw new DevnetError(`the trace ${shown} is not a price trace: ${(e as Error).message}`);
+  }
+}
+
 async function rpc(url: string, method: string, params: unknown[] = []): Promise<unknown> {
   const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method, params }) });
   const body = (await res.json()) as { result?: unknown; error?: { message: string } };
@@ -194,10 +211,9 @@ export class Devnet {
     const { hre } = o;
     if (!Number.isSafeInteger(o.port) || o.port < 1 || o.port > 65_535) throw new DevnetError(`--port must be a port from 1 to 65535, got ${o.port}`);
     if (!Number.isSafeInteger(o.reportPort) || o.reportPort < 0 || o.reportPort > 65_535) throw new DevnetError(`--report-port must be a port from 0 to 65535, got ${o.reportPort}`);
+    if (o.reportPort === o.port) throw new DevnetError(`--report-port must differ from --port (${o.port})`);
     if (!(o.timeScale > 0) || !Number.isFinite(o.timeScale)) throw new DevnetError(`--time-scale must be a positive number, got ${o.timeScale}`);
-    const trace = o.prices.kind === "trace" ? TracePriceSource.parseCsv(await readFile(path.resolve(this.#root, o.prices.file), "utf8").catch((e: Error) => {
-      throw new DevnetError(`cannot read the trace ${o.prices.kind === "trace" ? o.prices.file : ""}: ${e.message}`);
-    })) : null;
+    const trace = o.prices.kind === "trace" ? await loadTrace(path.resolve(this.#root, o.prices.file), o.prices.file) : null;
     await assertPortFree(o.port, "the node", "--port");
     if (o.reportPort !== 0) await assertPortFree(o.reportPort, "the report service", "--report-port");
     process.once("exit", this.#killOnExit);
@@ -264,7 +280,9 @@ export class Devnet {
       now: chainTime,
       credentials: { ...DEVNET_CREDENTIALS },
     });
-    const reportUrl = await this.#service.listen(o.reportPort);
+    const reportUrl = await this.#service.listen(o.reportPort).catch((e: NodeJS.ErrnoException) => {
+      throw new DevnetError(`the report service cannot listen on 127.0.0.1:${o.reportPort} (${e.code ?? e.message}): pass another --report-port`);
+    });
     this.#check();
 
     // The push feeds: follow the trace (a tenth of the oracle's deviation bound), or just stay fresh.
@@ -324,6 +342,7 @@ export class Devnet {
       );
       this.#keeper = child;
       this.#watch(child);
+      this.#out(`keeper    starting (pid ${child.proc.pid}, dev account ${KEEPER_ACCOUNT})`);
       const until = Date.now() + 60_000;
       while (!started) {
         this.#check();
@@ -334,6 +353,12 @@ export class Devnet {
       keeper = { pid: child.proc.pid!, account: key.address, metricsUrl };
     }
     return { rpcUrl, reportUrl, record, recordPath, traceOrigin, nodePid: this.#node.proc.pid!, keeper, pusher: pusherWallet.address };
+  }
+
+  /** SIGKILLs the children at once (a second Ctrl-C); {@link stop} then finishes quickly. */
+  kill(): void {
+    this.#stopping = true;
+    this.#killOnExit();
   }
 
   /** Stops everything started so far (idempotent): keeper, pusher, report service, node. */
@@ -398,8 +423,15 @@ export async function runDevnet(options: DevnetOptions): Promise<number> {
   const devnet = new Devnet({ ...options, out });
   let resolveStop!: (code: number) => void;
   const stopRequested = new Promise<number>((r) => (resolveStop = r));
+  let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
-    out(`\n${signal}: stopping the devnet`);
+    if (signalled) {
+      out(`${signal} again: killing what is left`);
+      devnet.kill();
+      return;
+    }
+    signalled = true;
+    out(`\n${signal}: stopping the devnet (again to kill at once)`);
     resolveStop(0);
   };
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];

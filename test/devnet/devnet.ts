@@ -82,9 +82,9 @@ class DevnetProcess {
     return this.info;
   }
 
-  /** The node's and the keeper's pids, as printed. */
+  /** The node's and the keeper's pids, as printed when each starts. */
   pids(): number[] {
-    return [this.info["node pid"], /pid (\d+)/.exec(this.info.keeper ?? "")?.[1]].filter((p): p is string => p !== undefined).map(Number);
+    return [/^node {4,}\S+ \(pid (\d+)\)/m, /^keeper {4,}starting \(pid (\d+)/m].map((re) => re.exec(this.output)?.[1]).filter((p): p is string => p !== undefined).map(Number);
   }
 
   /** SIGINT; resolves with the exit once the devnet has exited. */
@@ -96,11 +96,13 @@ class DevnetProcess {
     return exit;
   }
 
-  /** Kills whatever is left (after hooks: also when a test failed). */
+  /** Stops whatever is left (after hooks: also when a test failed): SIGTERM, SIGKILL after 30 s, then its children by pid. */
   async kill(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill("SIGKILL");
+      this.child.kill("SIGTERM");
+      const timer = setTimeout(() => this.child.kill("SIGKILL"), 30_000);
       await this.exited;
+      clearTimeout(timer);
     }
     for (const pid of this.pids()) if (alive(pid)) process.kill(pid, "SIGKILL");
   }
@@ -222,6 +224,7 @@ describe("devnet --prices trace (npm run devnet, real processes)", function () {
     const keeperMetrics = Number(/127\.0\.0\.1:(\d+)$/.exec(info.keeper!)![1]);
     const children = devnet!.pids();
     expect(children).to.have.length(2);
+    expect(children).to.deep.equal([Number(info["node pid"]), Number(/pid (\d+)/.exec(info.keeper!)![1])]);
     for (const pid of children) expect(alive(pid)).to.equal(true);
     const exit = await devnet!.interrupt();
     const output = devnet!.output;
