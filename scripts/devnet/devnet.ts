@@ -258,7 +258,9 @@ export class Devnet {
     this.#check();
 
     // The report service, priced from the push feeds or the trace.
-    const provider = new JsonRpcProvider(rpcUrl, record.chainId, { staticNetwork: true, pollingInterval: 250 });
+    // No response cache (ethers keeps identical calls 250 ms by default): a report of the latest
+    // second must see the latest block and the feed answer of that block.
+    const provider = new JsonRpcProvider(rpcUrl, record.chainId, { staticNetwork: true, pollingInterval: 250, cacheTimeout: -1 });
     this.#provider = provider;
     const chainTime = async () => (await provider.getBlock("latest"))!.timestamp;
     let source: PriceSource;
