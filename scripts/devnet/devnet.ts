@@ -21,7 +21,8 @@ import path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types/hre";
 import type { NetworkConnection } from "hardhat/types/network";
 import { HDNodeWallet, JsonRpcProvider, Wallet } from "ethers";
-import { deployBulkhead, writeRecord, type DeploymentRecord } from "../deploy/deploy.js";
+import { DeployConfigError } from "../deploy/config.js";
+import { DeployError, deployBulkhead, writeRecord, type DeploymentRecord } from "../deploy/deploy.js";
 import { LocalOracleSet } from "../streams/oracleSet.js";
 import { PushFeedPriceSource, TracePriceSource, type TracePoint } from "../streams/priceSources.js";
 import { ReportService, type PriceSource, type Quote } from "../streams/reportService.js";
@@ -457,7 +458,8 @@ export async function runDevnet(options: DevnetOptions): Promise<number> {
       code = first.code;
     }
   } catch (e) {
-    out(`devnet: ${e instanceof DevnetError ? e.message : ((e as Error).stack ?? String(e))}`);
+    const plain = e instanceof DevnetError || e instanceof DeployConfigError || e instanceof DeployError;
+    out(`devnet: ${plain ? e.message : ((e as Error).stack ?? String(e))}`);
     code = 1;
   }
   await devnet.stop();
