@@ -110,5 +110,15 @@ export default defineConfig({
     task("demo", "Deploy, trade, crash ETH and liquidate exactly the one unhealthy position")
       .setAction(() => import("./scripts/tasks/demo.js"))
       .build(),
+    task("devnet", "Start a node, deploy with the local oracle set, serve Data Streams reports, run the keeper; Ctrl-C stops it all")
+      .addOption({ name: "port", description: "JSON-RPC port of the node on 127.0.0.1", type: ArgumentType.INT, defaultValue: 8545 })
+      .addOption({ name: "reportPort", description: "Port of the local report service on 127.0.0.1 (0: any free port)", type: ArgumentType.INT, defaultValue: 8546 })
+      .addOption({ name: "prices", description: "Price source: feeds (the push feeds), trace (traces/day.csv) or trace=<file>", defaultValue: "feeds" })
+      .addOption({ name: "timeScale", description: "Trace seconds replayed per chain second (trace prices only)", type: ArgumentType.FLOAT, defaultValue: 1 })
+      .addOption({ name: "record", description: "Where the deployment record goes", defaultValue: "deployments/devnet.json" })
+      .addOption({ name: "parameters", description: "Parameter file (two-step settlement with the local Verifier)", defaultValue: "ignition/parameters/localhost-requests.json" })
+      .addFlag({ name: "noKeeper", description: "Do not start the keeper" })
+      .setAction(() => import("./scripts/tasks/devnet.js"))
+      .build(),
   ],
 });
