@@ -13,6 +13,7 @@ export { JobRunner, executorPay, loadStreams, type JobContext, type Pay, type Ru
 export { RequestKeeper } from "./requests.js";
 export { OrderKeeper } from "./orders.js";
 export { TriggerIndex, triggerOf, type TriggerEntry } from "./triggers.js";
+export { GuardWatch, guardDuePrice } from "./guards.js";
 export { StreamsReports, decodeReport, type Report, type ReportSource, type StreamsOptions } from "./reports.js";
 export { Metrics, MetricsServer, type HealthReport } from "./metrics.js";
 export { Logger, silentLogger, type LogFormat, type LogLevel } from "./logger.js";

@@ -76,6 +76,8 @@ export class Keeper {
   #lastError: string | null = null;
   #consecutiveFailures = 0;
   #lastEvaluation: Evaluation | null = null;
+  /** Borrow index by market at the last evaluated block (guards' local quotes). */
+  #indexes: bigint[] = [];
   #started = Date.now();
 
   constructor(client: BulkheadClient, signer: TxSigner | null, address: string, store: JsonStore, options: KeeperOptions = {}) {
@@ -124,7 +126,14 @@ export class Keeper {
       const logger = this.#log;
       this.requests = new RequestKeeper(this.client, this.store, this.jobs, this.#reports, streams, { logger });
       const book = await this.client.getOrderBook();
-      if (book) this.orders = new OrderKeeper(this.client, book, this.store, this.jobs, this.#reports, streams.feedIds, { logger, isOpen: (id) => this.tracker.has(id) });
+      if (book) {
+        this.orders = new OrderKeeper(this.client, book, this.store, this.jobs, this.#reports, streams.feedIds, {
+          logger,
+          isOpen: (id) => this.tracker.has(id),
+          viewOf: (id) => this.tracker.views.get(id),
+          indexOf: (market) => this.#indexes[market] ?? null,
+        });
+      }
       if (!this.#reports) logger.warn("streams.off", { reason: "no report source configured", action: "pass --streams-url and set KEEPER_STREAMS_API_KEY / KEEPER_STREAMS_USER_SECRET to execute requests and orders; exits still execute at push rounds" });
     }
   }
@@ -153,6 +162,7 @@ export class Keeper {
     const t1 = performance.now();
     const evaluation = await this.evaluator.evaluate(this.tracker.views.values(), sync.head, sync.headTimestamp);
     const ctx = { block: sync.head, baseFeePerGas, prices: evaluation.markets.map((m) => m.price) };
+    this.#indexes = evaluation.markets.map((m) => m.index);
     const t2 = performance.now();
     const settled = await this.executor.settle(ctx);
     if (settled.liquidated.length > 0) this.tracker.markDirty(settled.liquidated);

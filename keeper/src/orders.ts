@@ -6,7 +6,8 @@
  *   `quoteOrderFill` rule; a fill past the acceptable price is not sent);
  * - trailing stops with two reports: the best (peak) report observed after placement among the
  *   reports this keeper fetched, kept per order, and the latest once it is `trail` past it;
- * - top-up guards while `quoteTopUp` says the top-up executes (due and saves), paid in tokens;
+ * - top-up guards while `quoteTopUp` says the top-up executes (due and saves), paid in tokens,
+ *   indexed by their due price from the tracker's position views (guards.ts);
  * - dead orders (expired, or their position closed) are pruned when the fee pays the gas.
  * @module
  */
@@ -18,7 +19,9 @@ import {
   quoteOrderFill,
   type BulkheadClient,
   type OrderKindName,
+  type PositionView,
 } from "@bulkhead/sdk";
+import { GuardWatch } from "./guards.js";
 import type { JobContext, JobRunner } from "./jobs.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { Report, ReportSource } from "./reports.js";
@@ -29,6 +32,10 @@ export interface OrderKeeperOptions {
   logger?: Logger;
   /** Whether a position is open (the position tracker's view); a closed position's orders are pruned. */
   isOpen?: (positionId: bigint) => boolean;
+  /** The tracker's view of a position; with it, guards are indexed by due price and quoted locally (else one quote read per guard and report). */
+  viewOf?: (positionId: bigint) => PositionView | undefined;
+  /** A market's current borrow index (the evaluator's), null when unknown. */
+  indexOf?: (market: number) => bigint | null;
 }
 
 export interface OrderCycle {
@@ -51,6 +58,9 @@ export class OrderKeeper {
   readonly #feedIds: readonly string[];
   readonly #log: Logger;
   readonly #isOpen: (positionId: bigint) => boolean;
+  readonly #viewOf: ((positionId: bigint) => PositionView | undefined) | null;
+  readonly #indexOf: (market: number) => bigint | null;
+  readonly guards: GuardWatch;
   readonly #iface = bulkheadOrderBookInterface();
   readonly #gas = new Map<string, bigint>();
   readonly #dirty = new Set<string>();
@@ -68,6 +78,9 @@ export class OrderKeeper {
     this.#feedIds = feedIds;
     this.#log = options.logger ?? silentLogger;
     this.#isOpen = options.isOpen ?? (() => true);
+    this.#viewOf = options.viewOf ?? null;
+    this.#indexOf = options.indexOf ?? (() => null);
+    this.guards = new GuardWatch(client.unit);
     for (const [id, o] of Object.entries(this.#orders)) this.#reindex(id, o);
   }
 
@@ -95,6 +108,7 @@ export class OrderKeeper {
     delete this.#orders[id];
     delete this.#guards[id];
     this.index.delete(id);
+    this.guards.forget(id);
     this.#dirty.delete(id);
     this.#dirtyGuards.delete(id);
   }
@@ -157,6 +171,7 @@ export class OrderKeeper {
         validUntil: g.validUntil,
       };
       this.#guardsQuotedAt.delete(position.position.marketId);
+      this.guards.touch(id);
     }
   }
 
@@ -193,6 +208,7 @@ export class OrderKeeper {
     this.#maxReportAge ??= Number(await new Contract(this.book, bulkheadOrderBookAbi as never, this.client.provider).getFunction("maxReportAge")());
     const markets = new Set<number>([...Object.values(this.#orders).map((o) => o.market), ...Object.values(this.#guards).map((g) => g.market)]);
     const out: OrderCycle = { due: 0, sent: 0, reports: 0, peaks: 0 };
+    if (this.#viewOf) this.guards.refresh(this.#guards, this.#viewOf, this.#indexOf);
     for (const market of markets) {
       const report = await this.#latest(market);
       // The next block is at least a second later: a report that old by then is refused.
@@ -205,7 +221,16 @@ export class OrderKeeper {
         out.due++;
         if ((await this.#executeOrder(id, o, report, ctx)) === "sent") out.sent++;
       }
-      if (this.#guardsQuotedAt.get(market) !== report.observedAt) {
+      if (this.#viewOf) {
+        for (const id of this.guards.index.due(market, report)) {
+          const g = this.#guards[id];
+          const view = g && this.#viewOf(BigInt(g.positionId));
+          if (!g || !view || report.observedAt <= g.observedAfter) continue;
+          if (!this.guards.executes(g, view, report.price, this.#indexOf(market))) continue;
+          out.due++;
+          if ((await this.#executeTopUp(id, g, report, ctx, true)) === "sent") out.sent++;
+        }
+      } else if (this.#guardsQuotedAt.get(market) !== report.observedAt) {
         this.#guardsQuotedAt.set(market, report.observedAt);
         for (const [id, g] of Object.entries(this.#guards)) {
           if (g.market !== market || report.observedAt <= g.observedAfter) continue;
@@ -257,18 +282,20 @@ export class OrderKeeper {
     return this.#runner.run({ key, kind: kind === "TrailingStop" ? "trailingStop" : "order", to: this.book, data, reportAt: report.observedAt }, pay, ctx);
   }
 
-  async #executeTopUp(id: string, g: TrackedGuard, report: Report, ctx: JobContext): Promise<"sent" | "skip" | string> {
+  async #executeTopUp(id: string, g: TrackedGuard, report: Report, ctx: JobContext, quoted = false): Promise<"sent" | "skip" | string> {
     const key = `topUp:${id}`;
     if (!this.#runner.idle(key, ctx.block)) return "skip";
     if (g.validUntil !== 0 && ctx.timestamp > g.validUntil) return "skip";
-    let executes: boolean;
-    try {
-      executes = (await this.client.quoteTopUp({ orderId: BigInt(id), report: report.fullReport })).executes;
-    } catch (e) {
-      this.#log.debug("topUp.quoteFailed", { id, error: (e as Error).message });
-      return "skip";
+    if (!quoted) {
+      let executes: boolean;
+      try {
+        executes = (await this.client.quoteTopUp({ orderId: BigInt(id), report: report.fullReport })).executes;
+      } catch (e) {
+        this.#log.debug("topUp.quoteFailed", { id, error: (e as Error).message });
+        return "skip";
+      }
+      if (!executes) return "skip";
     }
-    if (!executes) return "skip";
     const data = this.#iface.encodeFunctionData("executeTopUp", [BigInt(id), report.fullReport]);
     return this.#runner.run({ key, kind: "topUp", to: this.book, data, reportAt: report.observedAt }, { tokenFee: BigInt(g.executorFee) }, ctx);
   }
@@ -277,7 +304,11 @@ export class OrderKeeper {
   async #prune(ctx: JobContext): Promise<number> {
     let sent = 0;
     // A guard pays nothing to prune: once its position is closed, it is only forgotten.
-    for (const [id, g] of Object.entries(this.#guards)) if (!this.#isOpen(BigInt(g.positionId))) delete this.#guards[id];
+    for (const [id, g] of Object.entries(this.#guards)) {
+      if (this.#isOpen(BigInt(g.positionId))) continue;
+      delete this.#guards[id];
+      this.guards.forget(id);
+    }
     for (const [id, o] of Object.entries(this.#orders)) {
       const expired = o.validUntil !== 0 && ctx.timestamp > o.validUntil;
       const gone = o.target === "Position" && o.kind !== "LimitOpen" && !this.#isOpen(BigInt(o.positionId));

@@ -133,6 +133,7 @@ describe("keeper: requests and orders", function () {
     await w.setEth(due + 10n);
     await k.cycle();
     expect(await w.events("TopUpExecuted")).to.have.length(0);
+    expect(k.orders!.guards.index.has(guard.orderId.toString()), "indexed by its due price").to.equal(true);
     const before = await w.s.token.balanceOf(k.executor.address);
     await w.setEth(due);
     await k.cycle();

@@ -5,7 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { OrderLogic, trailingStopPrice, type OrderKindName } from "@bulkhead/sdk";
+import { OrderLogic, quoteTopUp, trailingStopPrice, type OrderKindName } from "@bulkhead/sdk";
+import { guardDuePrice } from "../../keeper/src/guards.js";
 import { ConfigError, loadConfig, type KeeperConfig } from "../../keeper/src/config.js";
 import { executorPay } from "../../keeper/src/jobs.js";
 import { JsonStore, STORE_VERSION } from "../../keeper/src/store.js";
@@ -50,6 +51,26 @@ describe("keeper: trigger index, executor pay, store v2, streams options", () =>
     index.set("1", triggerOf({ kind: "TrailingStop", isLong: true, market: 0, trigger: 100n, peak: 3_100n * WAD })!);
     expect(at(3_069n * WAD)).to.deep.equal(["1"]);
     expect(trailingStopPrice(true, 100n, 3_100n * WAD)).to.equal(3_069n * WAD);
+  });
+
+  it("test_guardDuePrice_isExactlyTheBoundaryOfTheTopUpQuote_forLongsAndShorts", () => {
+    const rng = new Rng(1414n);
+    const unit = 10n ** 30n; // 6-decimal token, 18-decimal size and price
+    const risk = { mmr: WAD / 200n, liquidationFeeRate: WAD / 200n, minLiquidationFee: 10n ** 6n, maxProfitFactorBps: 90_000n };
+    for (let i = 0; i < 40; i++) {
+      const isLong = i % 2 === 0;
+      const position = { isLong, size: BigInt(rng.int(1, 20)) * WAD, entryPrice: BigInt(rng.int(2_500, 3_500)) * WAD, collateral: BigInt(rng.int(300, 5_000)) * 10n ** 6n, borrowIndex: WAD, maxProfitFactorBps: 90_000n, marketId: 0, riskVersion: 0 };
+      const g = { threshold: WAD + BigInt(rng.int(1, 40)) * (WAD / 10n), amount: 100n * 10n ** 6n, executorFee: 10n ** 6n, budget: 10n ** 9n };
+      const p = guardDuePrice(g, { position, risk }, WAD, unit);
+      const due = (x: bigint) => quoteTopUp(g, position, risk, x, WAD, unit).due;
+      if (p === null) {
+        // Collateral above the whole notional: never due (a long even at 1 wei).
+        expect(due(isLong ? 1n : 2n ** 127n), `never due (${i})`).to.equal(false);
+        continue;
+      }
+      expect(due(p), `due at its boundary (${i})`).to.equal(true);
+      expect(due(isLong ? p + 1n : p - 1n), `not due one wei past it (${i})`).to.equal(false);
+    }
   });
 
   it("test_executorPay_isTheGasAtTheLowerOfTheTwoPrices_cappedAtTheFee", () => {
