@@ -33,6 +33,8 @@ export interface JobRunnerOptions {
   minTopUpFee?: bigint;
   /** Blocks a key whose simulation reverted waits before it is simulated again (default 2). */
   retryBlocks?: number;
+  /** Blocks an unprofitable key waits before it is priced again (default 10). */
+  unprofitableRetryBlocks?: number;
   logger?: Logger;
   metrics?: Metrics;
 }
@@ -66,10 +68,12 @@ export class JobRunner {
   readonly #dryRun: boolean;
   readonly #minTopUpFee: bigint;
   readonly #retryBlocks: number;
+  readonly #unprofitableRetryBlocks: number;
   /** Key -> block until which it is not simulated again. */
   readonly #setAside = new Map<string, number>();
   /** Keys already logged and counted as unprofitable (once each). */
   readonly #unprofitable = new Set<string>();
+  readonly #wouldExecute = new Set<string>();
   readonly #settled: { job: JobRecord; receipt: TransactionReceipt | null; how: string }[] = [];
   /** Called for every settled execution, after the metrics (the trackers re-read what it touched). */
   onSettled: (job: JobRecord, ok: boolean) => void = () => {};
@@ -80,6 +84,7 @@ export class JobRunner {
     this.#dryRun = options.dryRun ?? false;
     this.#minTopUpFee = options.minTopUpFee ?? 1n;
     this.#retryBlocks = options.retryBlocks ?? 2;
+    this.#unprofitableRetryBlocks = options.unprofitableRetryBlocks ?? 10;
     this.#log = options.logger ?? silentLogger;
     this.metrics = options.metrics ?? new Metrics();
     executor.onJobSettled = (job, receipt, how) => this.#settled.push({ job, receipt, how });
@@ -142,13 +147,16 @@ export class JobRunner {
           ...("tokenFee" in pay ? { tokenFee: pay.tokenFee, minTopUpFee: this.#minTopUpFee } : { fee: pay.fee, gasLimit: pay.gasLimit, gas, gasPriceGwei: Number(gasPrice) / 1e9, pay: expected, cost: gas * gasPrice }),
         });
       }
-      this.#setAside.set(job.key, ctx.block + this.#retryBlocks);
+      this.#setAside.set(job.key, ctx.block + this.#unprofitableRetryBlocks);
       return "unprofitable";
     }
     this.#unprofitable.delete(job.key);
     if (this.#dryRun) {
-      this.#log.info("dryrun.wouldExecute", { key: job.key, kind: job.kind, gas, expectedPay: expected });
-      this.#setAside.set(job.key, ctx.block + 1);
+      // Logged once per key; checked again a few blocks later (it may have been done by then).
+      if (!this.#wouldExecute.has(job.key)) this.#log.info("dryrun.wouldExecute", { key: job.key, kind: job.kind, gas, expectedPay: expected });
+      this.#wouldExecute.add(job.key);
+      this.#setAside.set(job.key, ctx.block + this.#unprofitableRetryBlocks);
+      this.metrics.set("keeper_dry_run_would_execute", this.#wouldExecute.size, {}, "Executions a dry run would have sent (distinct requests and orders)");
       return "dry";
     }
     const sent = await this.executor.sendJob({ ...job, expectedPay: expected.toString() }, this.executor.gasLimitFor(gas), fees, ctx.block);

@@ -64,6 +64,8 @@ export class OrderKeeper {
   readonly #iface = bulkheadOrderBookInterface();
   readonly #gas = new Map<string, bigint>();
   readonly #dirty = new Set<string>();
+  /** Ids of the trailing stops (their peaks move with every report). */
+  readonly #trailing = new Set<string>();
   readonly #dirtyGuards = new Set<string>();
   #maxReportAge: number | null = null;
   /** Market -> observation time of the last report its guards were quoted at. */
@@ -99,6 +101,7 @@ export class OrderKeeper {
   }
 
   #reindex(id: string, o: TrackedOrder): void {
+    if (o.kind === "TrailingStop") this.#trailing.add(id);
     const e = triggerOf({ kind: o.kind as OrderKindName, isLong: o.isLong, market: o.market, trigger: BigInt(o.trigger), peak: o.peak ? BigInt(o.peak.price) : null });
     if (e) this.index.set(id, e);
     else this.index.delete(id);
@@ -107,6 +110,7 @@ export class OrderKeeper {
   #forget(id: string): void {
     delete this.#orders[id];
     delete this.#guards[id];
+    this.#trailing.delete(id);
     this.index.delete(id);
     this.guards.forget(id);
     this.#dirty.delete(id);
@@ -128,7 +132,9 @@ export class OrderKeeper {
   async #refresh(): Promise<void> {
     const ids = [...this.#dirty];
     this.#dirty.clear();
-    const views = await Promise.all(ids.map((id) => this.client.getOrder(BigInt(id))));
+    // In chunks: a cold start re-reads every live order.
+    const views: Awaited<ReturnType<BulkheadClient["getOrder"]>>[] = [];
+    for (let i = 0; i < ids.length; i += 100) views.push(...(await Promise.all(ids.slice(i, i + 100).map((id) => this.client.getOrder(BigInt(id))))));
     ids.forEach((id, i) => {
       const v = views[i];
       if (!v) return this.#forget(id);
@@ -249,8 +255,9 @@ export class OrderKeeper {
   /** Keeps, per trailing stop, the best report observed after its placement. */
   #observePeaks(market: number, report: Report): number {
     let moved = 0;
-    for (const [id, o] of Object.entries(this.#orders)) {
-      if (o.kind !== "TrailingStop" || o.market !== market || report.observedAt <= o.observedAfter) continue;
+    for (const id of this.#trailing) {
+      const o = this.#orders[id];
+      if (!o || o.market !== market || report.observedAt <= o.observedAfter) continue;
       if (o.peak && (!better(o.isLong, report.price, BigInt(o.peak.price)) || report.observedAt <= o.peak.observedAt)) continue;
       o.peak = { report: report.fullReport, price: report.price.toString(), observedAt: report.observedAt };
       this.#reindex(id, o);

@@ -94,7 +94,8 @@ export class RequestKeeper {
   async #refresh(): Promise<void> {
     const ids = [...this.#dirty];
     this.#dirty.clear();
-    const views = await Promise.all(ids.map((id) => this.client.getRequest(BigInt(id))));
+    const views: Awaited<ReturnType<BulkheadClient["getRequest"]>>[] = [];
+    for (let i = 0; i < ids.length; i += 100) views.push(...(await Promise.all(ids.slice(i, i + 100).map((id) => this.client.getRequest(BigInt(id))))));
     ids.forEach((id, i) => {
       const v = views[i];
       if (!v) {

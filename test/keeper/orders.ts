@@ -59,6 +59,29 @@ describe("keeper: requests and orders", function () {
     expect(metrics.get("keeper_execution_latency_seconds_count", { kind: "request" })).to.equal(1);
   });
 
+  it("test_keeper_overdueExitWithoutAReport_executesAtThePushRoundAfterPushFallbackDelay", async () => {
+    const w = await world();
+    const { k } = await w.keeper();
+    const id = await w.openWith(k);
+    // A keeper whose report source has nothing (an outage): the close waits, then falls back.
+    const blind = await w.keeper({ account: 1, reports: { latest: async () => null, at: async () => null } });
+    const close = await w.alice.requestClose({ id, slippageBps: 200, gasPrice: QUOTE_GAS_PRICE });
+    await w.setEth(2_990n); // the first push round after the request
+    await networkHelpers.time.increaseTo(close.event.settlesAt + 5);
+    await blind.k.cycle();
+    expect(await w.client.getPosition(id), "no report, not yet overdue").to.not.equal(null);
+    const view = (await w.client.getRequest(close.requestId))!;
+    await networkHelpers.time.increaseTo(view.pushFallbackAt!);
+    await blind.k.cycle();
+    expect(await w.client.getPosition(id)).to.equal(null);
+    const executed = (await w.client.getRequestEvents()).find((e) => e.type === "RequestExecuted" && e.requestId === close.requestId);
+    if (executed?.type !== "RequestExecuted") throw new Error("not executed");
+    expect(executed.executor).to.equal(blind.wallet.address);
+    expect(blind.events("request.pushFallback")).to.have.length(1);
+    await blind.k.cycle();
+    expect(blind.metrics.get("keeper_executions_total", { kind: "pushRound" })).to.equal(1);
+  });
+
   it("test_keeper_executesAnLpDepositRequestWithTheReportOfEachMarketWithOpenInterest", async () => {
     const w = await world();
     const { k } = await w.keeper();
@@ -156,6 +179,20 @@ describe("keeper: requests and orders", function () {
     expect(await w.events("OrderExecuted")).to.have.length(0);
     expect(greedy.metrics.get("keeper_skipped_total", { reason: "unprofitable", kind: "order" })).to.equal(1);
     expect(greedy.events("execution.unprofitable")).to.have.length(1);
+  });
+
+  it("test_keeper_dryRun_reportsADueOrderOnceAndSendsNothing", async () => {
+    const w = await world();
+    const { k } = await w.keeper();
+    const id = await w.openWith(k);
+    const stop = await w.alice.placeStopLoss({ positionId: id, triggerPrice: 2_900n * WAD, slippageBps: 100, gasPrice: QUOTE_GAS_PRICE });
+    const dry = await w.keeper({ account: 1, dryRun: true });
+    const nonce = await w.provider.getTransactionCount(dry.wallet.address);
+    await w.setEth(2_890n);
+    for (let i = 0; i < 3; i++) await dry.k.cycle();
+    expect(dry.events("dryrun.wouldExecute").map((e) => e.key)).to.deep.equal([`order:${stop.orderId}`]);
+    expect(await w.provider.getTransactionCount(dry.wallet.address)).to.equal(nonce);
+    expect(await w.events("OrderExecuted")).to.have.length(0);
   });
 
   it("test_keeper_prunesTheOrderOfAClosedPosition_whenTheFeePays", async () => {
