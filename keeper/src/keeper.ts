@@ -225,6 +225,12 @@ export class Keeper {
       m.set("keeper_feed_valid", mk.price === null ? 0 : 1, labels, "1 when the market has a valid price");
     }
     m.set("keeper_sequencer_up", e.sequencer === null ? 1 : e.sequencer.up && !e.sequencer.inGrace ? 1 : 0);
+    const streams = this.#reports?.requests;
+    if (streams) {
+      m.set("keeper_report_requests_total", streams.latest, { call: "latest" }, "Data Streams API requests by call");
+      m.set("keeper_report_requests_total", streams.at, { call: "at" });
+      m.set("keeper_report_failures_total", streams.failed, {}, "Data Streams API requests that failed (other than a missing report)");
+    }
     if (this.#rpcStats) {
       for (const [method, n] of this.#rpcStats.requests) m.set("keeper_rpc_requests_total", n, { method }, "JSON-RPC requests by method");
       m.set("keeper_rpc_retries_total", this.#rpcStats.retries, {}, "JSON-RPC attempts retried");

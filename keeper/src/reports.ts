@@ -25,6 +25,8 @@ export interface Report {
 export interface ReportSource {
   latest(feedId: string): Promise<Report | null>;
   at(feedId: string, timestamp: number): Promise<Report | null>;
+  /** Requests made and failed, for metrics (optional). */
+  readonly requests?: { latest: number; at: number; failed: number };
 }
 
 export interface StreamsOptions {

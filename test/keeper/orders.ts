@@ -195,6 +195,25 @@ describe("keeper: requests and orders", function () {
     expect(await w.events("OrderExecuted")).to.have.length(0);
   });
 
+  it("test_keeper_reportServiceDownThenBack_theDueOrderWaitsThenExecutes_theKeeperKeepsRunning", async () => {
+    const w = await world();
+    const { k, metrics } = await w.keeper();
+    const id = await w.openWith(k);
+    const stop = await w.alice.placeStopLoss({ positionId: id, triggerPrice: 2_900n * WAD, slippageBps: 100, gasPrice: QUOTE_GAS_PRICE });
+    await k.cycle();
+    const port = Number(new URL(w.service.url).port);
+    await w.service.close();
+    await w.setEth(2_890n);
+    await k.cycle();
+    await k.cycle();
+    expect(await w.events("OrderExecuted")).to.have.length(0);
+    expect(metrics.get("keeper_report_failures_total")).to.be.greaterThan(0);
+    await w.service.listen(port);
+    await networkHelpers.mine(1);
+    await k.cycle();
+    expect((await w.events("OrderExecuted")).map((e) => (e as { orderId: bigint }).orderId)).to.deep.equal([stop.orderId]);
+  });
+
   it("test_keeper_prunesTheOrderOfAClosedPosition_whenTheFeePays", async () => {
     const w = await world();
     const { k, metrics } = await w.keeper();
