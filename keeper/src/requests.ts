@@ -6,7 +6,9 @@
  *   client's report-at-timestamp call; an exit with no such report past its push-fallback time
  *   at the first push round after its creation (`executeAtPushRound`);
  * - an LP request with one report per market with open interest, each at its `settlesAt`
- *   ("0x" for the others), as `executeDeposit`/`executeRedeem` take them.
+ *   ("0x" for the others), as `executeDeposit`/`executeRedeem` take them; a redemption with no
+ *   such report past its push-fallback time at each market's first push round after its
+ *   creation (`executeRedeemAtPushRounds`).
  * Expired requests are dropped (their owner cancels). Each execution goes through the runner
  * (simulated, paid, write-ahead, one in flight per request).
  * @module
@@ -122,7 +124,7 @@ export class RequestKeeper {
         delete this.#lp[id];
         return;
       }
-      this.#lp[id] = { kind: v.kind, settlesAt: v.settlesAt, expiresAt: v.expiresAt, fee: v.executionFee.toString() };
+      this.#lp[id] = { kind: v.kind, createdAt: v.createdAt, settlesAt: v.settlesAt, expiresAt: v.expiresAt, fee: v.executionFee.toString() };
     });
   }
 
@@ -217,9 +219,13 @@ export class RequestKeeper {
     const markets = await this.client.lpReportMarkets();
     const reports: string[] = this.#setup.feedIds.map(() => "0x");
     let reportAt: number | null = null;
+    let missing = false;
     for (const m of markets) {
       const report = await this.#report(m, r.settlesAt);
-      if (!report) return "busy";
+      if (!report) {
+        missing = true;
+        break;
+      }
       reports[m] = report.fullReport;
       reportAt = report.observedAt;
     }
@@ -228,7 +234,21 @@ export class RequestKeeper {
       gasLimit = (await this.client.quoteLpExecutionFee(r.kind, 1n)).gasLimit;
       this.#lpGas.set(r.kind, gasLimit);
     }
-    const data = this.#pool.encodeFunctionData(r.kind === "Deposit" ? "executeDeposit" : "executeRedeem", [id, reports]);
-    return this.#runner.run({ key: `lp:${id}`, kind: "lp", to: this.client.poolAddress, data, reportAt }, { fee: BigInt(r.fee), gasLimit }, ctx);
+    const pay = { fee: BigInt(r.fee), gasLimit };
+    if (!missing) {
+      const data = this.#pool.encodeFunctionData(r.kind === "Deposit" ? "executeDeposit" : "executeRedeem", [id, reports]);
+      return this.#runner.run({ key: `lp:${id}`, kind: "lp", to: this.client.poolAddress, data, reportAt }, pay, ctx);
+    }
+    if (r.kind !== "Redeem" || ctx.timestamp < r.createdAt + this.#setup.pushFallbackDelay) return "busy";
+    const roundIds: bigint[] = this.#setup.feedIds.map(() => 0n);
+    try {
+      for (const m of markets) roundIds[m] = await this.#firstRoundAfter(m, r.createdAt);
+    } catch (e) {
+      this.#log.debug("lpRequest.noPushRound", { id, error: (e as Error).message });
+      return "busy";
+    }
+    this.#log.info("lpRequest.pushFallback", { id, kind: r.kind, roundIds, reason: "no report at its settlement second" });
+    const data = this.#pool.encodeFunctionData("executeRedeemAtPushRounds", [id, roundIds]);
+    return this.#runner.run({ key: `lp:${id}`, kind: "pushRound", to: this.client.poolAddress, data, reportAt: null }, pay, ctx);
   }
 }

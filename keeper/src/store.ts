@@ -41,6 +41,7 @@ export interface TrackedRequest {
 /** An LP request (pool) being watched. */
 export interface TrackedLpRequest {
   kind: "Deposit" | "Redeem";
+  createdAt: number;
   settlesAt: number;
   expiresAt: number;
   fee: string;

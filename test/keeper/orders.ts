@@ -95,6 +95,19 @@ describe("keeper: requests and orders", function () {
     expect((await w.lp.getLpClaimable(w.s.signers.lp.address)).deposits.assets).to.equal(5_000n * USDC);
     const lpEvents = await w.client.getLpRequestEvents();
     expect(lpEvents.map((e) => e.type)).to.include("LpRequestExecuted");
+
+    // Its redemption, with no report to be had: at the push rounds once the fallback opens.
+    const shares = (await w.lp.claimDeposit()).shares;
+    const blind = await w.keeper({ account: 1, reports: { latest: async () => null, at: async () => null } });
+    const red = await w.lp.requestRedeem({ shares, gasPrice: QUOTE_GAS_PRICE });
+    await w.setEth(3_001n);
+    await networkHelpers.time.increaseTo(red.settlesAt + 5);
+    await blind.k.cycle();
+    expect((await w.lp.getLpClaimable(w.s.signers.lp.address)).redemptions.shares).to.equal(0n);
+    await networkHelpers.time.increaseTo(red.settlesAt + 200);
+    await blind.k.cycle();
+    expect((await w.lp.getLpClaimable(w.s.signers.lp.address)).redemptions.shares).to.equal(shares);
+    expect(blind.events("lpRequest.pushFallback")).to.have.length(1);
   });
 
   it("test_keeper_executesAStopLossAndATakeProfitWhenCrossed_notBefore", async () => {
