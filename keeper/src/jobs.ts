@@ -46,6 +46,13 @@ export function executorPay(fee: bigint, gasLimit: bigint, gas: bigint, gasPrice
   return pay > fee ? fee : pay;
 }
 
+/** Runs `fn` over `items`, at most `limit` at a time, keeping the results in order. */
+export async function mapConcurrently<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += limit) out.push(...(await Promise.all(items.slice(i, i + limit).map(fn))));
+  return out;
+}
+
 const isRevert = (e: unknown) => e instanceof ContractRevertError || e instanceof UnknownRevertError;
 
 /** Reads the streams (feed ids) and request timing every execution module needs. */
@@ -74,6 +81,8 @@ export class JobRunner {
   /** Keys already logged and counted as unprofitable (once each). */
   readonly #unprofitable = new Set<string>();
   readonly #wouldExecute = new Set<string>();
+  /** Sends one at a time (nonces are taken in order); simulations run concurrently. */
+  #sending: Promise<unknown> = Promise.resolve();
   readonly #settled: { job: JobRecord; receipt: TransactionReceipt | null; how: string }[] = [];
   /** Called for every settled execution, after the metrics (the trackers re-read what it touched). */
   onSettled: (job: JobRecord, ok: boolean) => void = () => {};
@@ -159,8 +168,10 @@ export class JobRunner {
       this.metrics.set("keeper_dry_run_would_execute", this.#wouldExecute.size, {}, "Executions a dry run would have sent (distinct requests and orders)");
       return "dry";
     }
-    const sent = await this.executor.sendJob({ ...job, expectedPay: expected.toString() }, this.executor.gasLimitFor(gas), fees, ctx.block);
-    return sent ? "sent" : "busy";
+    const send = () => this.executor.sendJob({ ...job, expectedPay: expected.toString() }, this.executor.gasLimitFor(gas), fees, ctx.block);
+    const sending = this.#sending.then(send, send);
+    this.#sending = sending.catch(() => {});
+    return (await sending) ? "sent" : "busy";
   }
 
   /** Turns the settled executions into metrics and logs (needs the inclusion block's time). */

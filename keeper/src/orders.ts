@@ -22,7 +22,7 @@ import {
   type PositionView,
 } from "@bulkhead/sdk";
 import { GuardWatch } from "./guards.js";
-import type { JobContext, JobRunner } from "./jobs.js";
+import { mapConcurrently, type JobContext, type JobRunner } from "./jobs.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { Report, ReportSource } from "./reports.js";
 import type { JsonStore, TrackedGuard, TrackedOrder } from "./store.js";
@@ -45,6 +45,9 @@ export interface OrderCycle {
   /** Trailing-stop peaks that moved (the store must be saved). */
   peaks: number;
 }
+
+/** Executions simulated at once. */
+const CONCURRENCY = 16;
 
 const better = (isLong: boolean, price: bigint, than: bigint) => (isLong ? price > than : price < than);
 
@@ -221,21 +224,23 @@ export class OrderKeeper {
       if (!report || report.observedAt + this.#maxReportAge < ctx.timestamp + 1) continue;
       out.reports++;
       out.peaks += this.#observePeaks(market, report);
-      for (const id of this.index.due(market, report)) {
+      const due = this.index.due(market, report).filter((id) => {
         const o = this.#orders[id];
-        if (!o || ctx.timestamp > o.validUntil && o.validUntil !== 0) continue;
-        out.due++;
-        if ((await this.#executeOrder(id, o, report, ctx)) === "sent") out.sent++;
-      }
+        return o !== undefined && (o.validUntil === 0 || ctx.timestamp <= o.validUntil);
+      });
+      out.due += due.length;
+      const done = await mapConcurrently(due, CONCURRENCY, (id) => this.#executeOrder(id, this.#orders[id]!, report, ctx));
+      out.sent += done.filter((r) => r === "sent").length;
       if (this.#viewOf) {
-        for (const id of this.guards.index.due(market, report)) {
+        const viewOf = this.#viewOf;
+        const guards = this.guards.index.due(market, report).filter((id) => {
           const g = this.#guards[id];
-          const view = g && this.#viewOf(BigInt(g.positionId));
-          if (!g || !view || report.observedAt <= g.observedAfter) continue;
-          if (!this.guards.executes(g, view, report.price, this.#indexOf(market))) continue;
-          out.due++;
-          if ((await this.#executeTopUp(id, g, report, ctx, true)) === "sent") out.sent++;
-        }
+          const view = g && viewOf(BigInt(g.positionId));
+          return g !== undefined && view !== undefined && report.observedAt > g.observedAfter && this.guards.executes(g, view, report.price, this.#indexOf(market));
+        });
+        out.due += guards.length;
+        const topUps = await mapConcurrently(guards, CONCURRENCY, (id) => this.#executeTopUp(id, this.#guards[id]!, report, ctx, true));
+        out.sent += topUps.filter((r) => r === "sent").length;
       } else if (this.#guardsQuotedAt.get(market) !== report.observedAt) {
         this.#guardsQuotedAt.set(market, report.observedAt);
         for (const [id, g] of Object.entries(this.#guards)) {
@@ -316,16 +321,17 @@ export class OrderKeeper {
       delete this.#guards[id];
       this.guards.forget(id);
     }
-    for (const [id, o] of Object.entries(this.#orders)) {
+    const dead = Object.entries(this.#orders).filter(([id, o]) => {
       const expired = o.validUntil !== 0 && ctx.timestamp > o.validUntil;
       const gone = o.target === "Position" && o.kind !== "LimitOpen" && !this.#isOpen(BigInt(o.positionId));
-      if (!expired && !gone) continue;
-      const key = `prune:${id}`;
-      if (!this.#runner.idle(key, ctx.block)) continue;
+      return (expired || gone) && this.#runner.idle(`prune:${id}`, ctx.block);
+    });
+    const done = await mapConcurrently(dead, CONCURRENCY, async ([id, o]) => {
       const data = this.#iface.encodeFunctionData("prune", [BigInt(id)]);
       const pay = { fee: BigInt(o.fee), gasLimit: await this.#gasLimit(o.kind as OrderKindName) };
-      if ((await this.#runner.run({ key, kind: "prune", to: this.book, data, reportAt: null }, pay, ctx)) === "sent") sent++;
-    }
+      return this.#runner.run({ key: `prune:${id}`, kind: "prune", to: this.book, data, reportAt: null }, pay, ctx);
+    });
+    sent += done.filter((r) => r === "sent").length;
     return sent;
   }
 }

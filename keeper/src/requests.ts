@@ -15,10 +15,13 @@
  */
 import { Contract, Interface } from "ethers";
 import { bulkheadPoolAbi, bulkheadRouterInterface, type BulkheadClient } from "@bulkhead/sdk";
-import type { JobContext, JobRunner } from "./jobs.js";
+import { mapConcurrently, type JobContext, type JobRunner } from "./jobs.js";
 import { silentLogger, type Logger } from "./logger.js";
 import type { ReportSource } from "./reports.js";
 import type { JsonStore, TrackedLpRequest, TrackedRequest } from "./store.js";
+
+/** Requests simulated at once. */
+const CONCURRENCY = 16;
 
 export interface RequestKeeperOptions {
   logger?: Logger;
@@ -138,8 +141,8 @@ export class RequestKeeper {
   /** Executes every request whose settlement second has passed. */
   async execute(ctx: JobContext): Promise<{ sent: number; due: number }> {
     await this.#refresh();
-    let sent = 0;
     let due = 0;
+    const ready: [string, TrackedRequest][] = [];
     for (const [id, r] of Object.entries(this.#requests)) {
       if (ctx.timestamp > r.expiresAt) {
         this.#log.info("request.expired", { id, kind: r.kind, expiresAt: r.expiresAt });
@@ -148,9 +151,10 @@ export class RequestKeeper {
       }
       if (ctx.timestamp < r.settlesAt) continue;
       due++;
-      if (!this.#runner.idle(`request:${id}`, ctx.block)) continue;
-      if ((await this.#executeRequest(BigInt(id), r, ctx)) === "sent") sent++;
+      if (this.#runner.idle(`request:${id}`, ctx.block)) ready.push([id, r]);
     }
+    const done = await mapConcurrently(ready, CONCURRENCY, ([id, r]) => this.#executeRequest(BigInt(id), r, ctx));
+    let sent = done.filter((r) => r === "sent").length;
     for (const [id, r] of Object.entries(this.#lp)) {
       if (ctx.timestamp > r.expiresAt) {
         this.#log.info("lpRequest.expired", { id, kind: r.kind, expiresAt: r.expiresAt });
