@@ -12,7 +12,9 @@ import { network } from "hardhat";
 import { decodeReportV3, decodeSignedReport } from "@bulkhead/sdk";
 import { USDC, WAD } from "../helpers/fixture.js";
 import { FEED_IDS } from "../helpers/streams.js";
-import { QUOTE_GAS_PRICE, orderWorld, type OrderWorld } from "./helpers/orders.js";
+import { StreamsReports } from "../../keeper/src/reports.js";
+import { CREDENTIALS, QUOTE_GAS_PRICE, orderWorld, type OrderWorld } from "./helpers/orders.js";
+import { ReportFaultProxy } from "./helpers/reportProxy.js";
 
 const connection = await network.connect();
 const { ethers, networkHelpers } = connection;
@@ -225,6 +227,34 @@ describe("keeper: requests and orders", function () {
     await networkHelpers.mine(1);
     await k.cycle();
     expect((await w.events("OrderExecuted")).map((e) => (e as { orderId: bigint }).orderId)).to.deep.equal([stop.orderId]);
+  });
+
+  it("test_keeper_reportRequestsDroppedAndDelayed_everyDueOrderStillExecutesOnce", async () => {
+    const w = await world();
+    const { k } = await w.keeper();
+    const ids = [await w.openWith(k), await w.openWith(k), await w.openWith(k)];
+    const proxy = await new ReportFaultProxy(w.service.url, { drop: 0.25, unavailable: 0.2, delay: 0.3, delayMs: 150 }, 0x5eedn).listen();
+    try {
+      const faulty = await w.keeper({ account: 1, reports: new StreamsReports({ url: proxy.url, ...CREDENTIALS, timeoutMs: 2_000 }) });
+      const stops = [];
+      for (const id of ids) stops.push((await w.alice.placeStopLoss({ positionId: id, triggerPrice: 2_900n * WAD, slippageBps: 100, gasPrice: QUOTE_GAS_PRICE })).orderId);
+      await w.setEth(2_890n);
+      const r = await w.requestOpen();
+      await networkHelpers.time.increaseTo(r.settlesAt);
+      for (let i = 0; i < 20 && ((await w.events("OrderExecuted")).length < 3 || (await w.filledPosition(r.requestId)) === null); i++) {
+        await faulty.k.cycle();
+        await networkHelpers.mine(1);
+      }
+      await faulty.k.cycle();
+      const executed = (await w.events("OrderExecuted")).map((e) => (e as { orderId: bigint }).orderId);
+      expect([...executed].sort()).to.deep.equal([...stops].sort());
+      expect((await w.filledPosition(r.requestId)) !== null, "the request filled").to.equal(true);
+      expect(proxy.counts.drop + proxy.counts.unavailable, "faults were injected").to.be.greaterThan(0);
+      expect(faulty.metrics.get("keeper_executions_total", { kind: "order" })).to.equal(3);
+      expect(faulty.metrics.get("keeper_executions_total", { kind: "request" })).to.equal(1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("test_keeper_prunesTheOrderOfAClosedPosition_whenTheFeePays", async () => {
