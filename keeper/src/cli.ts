@@ -13,6 +13,7 @@ import { ConfigError, HELP, loadConfig, type KeeperConfig } from "./config.js";
 import { Keeper } from "./keeper.js";
 import { Logger } from "./logger.js";
 import { Metrics, MetricsServer } from "./metrics.js";
+import { StreamsReports } from "./reports.js";
 import { FailoverRpcProvider, probeChainIds, redactUrl } from "./rpc.js";
 import { JsonStore, StoreError } from "./store.js";
 
@@ -167,6 +168,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
       logger: log,
       metrics,
       rpcStats: provider.stats,
+      reports: config.streams ? new StreamsReports({ url: config.streams.url, apiKey: config.streams.apiKey, userSecret: config.streams.userSecret, ...(config.streams.ws ? { ws: config.streams.ws } : {}) }) : null,
+      minTopUpFee: config.minTopUpFee === null ? 1n : parseUnits(config.minTopUpFee, client.token.decimals),
       ...(crashAt ? { onCheckpoint: (point: string) => point === crashAt && process.kill(process.pid, "SIGKILL") } : {}),
     });
     await keeper.init();
@@ -194,6 +197,9 @@ export async function main(argv: readonly string[], env: Record<string, string |
       confirmations: config.confirmations,
       token: client.token.symbol,
       minProfit: config.minProfit === null ? null : formatAmount(parseUnits(config.minProfit, client.token.decimals), client.token),
+      streams: config.streams ? redactUrl(config.streams.url) : null,
+      requests: keeper.requests !== null,
+      orders: keeper.orders !== null,
       balance: wallet ? formatEther(await provider.getBalance(address)) : null,
     });
 

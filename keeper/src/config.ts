@@ -68,6 +68,11 @@ export const OPTIONS: readonly Spec[] = [
   { key: "logLevel", flag: "--log-level", env: "KEEPER_LOG_LEVEL", kind: "enum", choices: ["debug", "info", "warn", "error"], help: "default info" },
   { key: "rpcTimeoutMs", flag: "--rpc-timeout-ms", env: "KEEPER_RPC_TIMEOUT_MS", kind: "int", min: 100, max: 600_000, help: "per-request timeout (default 10000)" },
   { key: "rpcRetries", flag: "--rpc-retries", env: "KEEPER_RPC_RETRIES", kind: "int", min: 0, max: 100, help: "retries of a failed request across URLs (default 5)" },
+  { key: "streamsUrl", flag: "--streams-url", env: "KEEPER_STREAMS_URL", kind: "string", help: "Data Streams REST endpoint (Chainlink's API, or the local report service's URL); needed to execute requests and orders" },
+  { key: "streamsWs", flag: "--streams-ws", env: "KEEPER_STREAMS_WS", kind: "string", help: "Data Streams WebSocket endpoint (default: the REST URL with ws(s)://)" },
+  { key: "streamsApiKey", flag: "", env: "KEEPER_STREAMS_API_KEY", kind: "secret", help: "Data Streams API key (environment or config file only)" },
+  { key: "streamsUserSecret", flag: "", env: "KEEPER_STREAMS_USER_SECRET", kind: "secret", help: "Data Streams user secret (environment or config file only)" },
+  { key: "minTopUpFee", flag: "--min-top-up-fee", env: "KEEPER_MIN_TOP_UP_FEE", kind: "decimal", help: "least executor fee of a top-up guard, in collateral tokens (default: any fee above 0)" },
 ];
 
 /** Validated settings (before the chain is contacted). */
@@ -102,16 +107,21 @@ export interface KeeperConfig {
   logLevel: LogLevel;
   rpcTimeoutMs: number;
   rpcRetries: number;
+  /** The Data Streams API (or the local report service); null: no reports. */
+  streams: { url: string; ws: string | null; apiKey: string; userSecret: string } | null;
+  /** Decimal text; converted with the token's decimals once connected. */
+  minTopUpFee: string | null;
 }
 
-export const HELP = `Bulkhead keeper: liquidates unhealthy positions with liquidateMany.
+export const HELP = `Bulkhead keeper: liquidates unhealthy positions with liquidateMany, executes requests and orders.
 
 Usage: npm run keeper -- --network <name> [options]
        node keeper/bin/keeper.mjs --rpc <url> --deployment <file> [options]
 
 Options (flag, environment variable; a --config JSON file takes the camelCase names):
-${OPTIONS.map((o) => `  ${(o.flag + (o.kind === "bool" ? "" : " <" + (o.choices ? o.choices.join("|") : o.kind === "list" ? "url" : o.kind === "int" || o.kind === "decimal" ? "n" : "value") + ">")).padEnd(36)} ${o.env.padEnd(30)} ${o.help}`).join("\n")}
+${OPTIONS.filter((o) => o.flag !== "").map((o) => `  ${(o.flag + (o.kind === "bool" ? "" : " <" + (o.choices ? o.choices.join("|") : o.kind === "list" ? "url" : o.kind === "int" || o.kind === "decimal" ? "n" : "value") + ">")).padEnd(36)} ${o.env.padEnd(30)} ${o.help}`).join("\n")}
   --help                               show this text
+Environment or config file only: ${OPTIONS.filter((o) => o.flag === "").map((o) => `${o.env} (${o.help})`).join("; ")}.
 
 Precedence: flags, then environment, then the config file, then defaults.`;
 
@@ -141,7 +151,7 @@ function nearest(word: string, words: readonly string[]): string | undefined {
 function parseArgs(argv: readonly string[], problems: string[]): { raw: Raw; help: boolean } {
   const raw: Raw = {};
   let help = false;
-  const byFlag = new Map(OPTIONS.map((o) => [o.flag, o]));
+  const byFlag = new Map(OPTIONS.filter((o) => o.flag !== "").map((o) => [o.flag, o]));
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--help" || arg === "-h") {
@@ -212,7 +222,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
   const raw: Raw = { ...fileRaw, ...envRaw, ...args.raw };
   const source = (key: string) => (key in args.raw ? "flag" : key in envRaw ? "env" : "file");
   const spec = (key: string) => OPTIONS.find((o) => o.key === key)!;
-  const name = (key: string) => `${spec(key).flag} (${spec(key).env})`;
+  const name = (key: string) => (spec(key).flag === "" ? spec(key).env : `${spec(key).flag} (${spec(key).env})`);
 
   const str = (key: string): string | null => {
     const v = raw[key];
@@ -373,6 +383,33 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
   }
   if (nativePrice !== null && nativePriceMarket !== null) problems.push(`give either ${name("nativePrice")} or ${name("nativePriceMarket")}, not both`);
 
+  // Data Streams: an http(s) REST URL, a ws(s) URL, and both credentials, or none of them.
+  const urlOf = (key: string, protocols: string[]): string | null => {
+    const u = str(key);
+    if (u === null) return null;
+    try {
+      if (protocols.includes(new URL(u).protocol)) return u;
+    } catch {
+      /* reported below */
+    }
+    problems.push(`${name(key)}: ${JSON.stringify(u)} is not a ${protocols.map((p) => p.slice(0, -1)).join("/")} URL`);
+    return null;
+  };
+  const streamsUrl = urlOf("streamsUrl", ["http:", "https:"]);
+  const streamsWs = urlOf("streamsWs", ["ws:", "wss:"]);
+  const apiKey = raw.streamsApiKey === undefined ? null : String(raw.streamsApiKey).trim() || null;
+  const userSecret = raw.streamsUserSecret === undefined ? null : String(raw.streamsUserSecret).trim() || null;
+  let streams: KeeperConfig["streams"] = null;
+  if (streamsUrl !== null) {
+    if (apiKey === null || userSecret === null) {
+      problems.push(`${name("streamsUrl")} needs the Data Streams credentials: set ${[apiKey === null ? "KEEPER_STREAMS_API_KEY" : "", userSecret === null ? "KEEPER_STREAMS_USER_SECRET" : ""].filter(Boolean).join(" and ")} (for the local report service, the pair it was started with)`);
+    } else streams = { url: streamsUrl, ws: streamsWs, apiKey, userSecret };
+  } else if (raw.streamsUrl === undefined && (apiKey !== null || userSecret !== null || raw.streamsWs !== undefined)) {
+    problems.push(`Data Streams credentials or ${name("streamsWs")} given without ${name("streamsUrl")}: pass the REST endpoint too (for example https://api.testnet-dataengine.chain.link)`);
+  }
+  const minTopUpFee = raw.minTopUpFee === undefined ? null : String(raw.minTopUpFee).trim();
+  if (minTopUpFee !== null && !/^\d+(\.\d+)?$/.test(minTopUpFee)) problems.push(`${name("minTopUpFee")} must be a non-negative decimal number, got ${JSON.stringify(raw.minTopUpFee)}`);
+
   const config: KeeperConfig = {
     network: network ?? (deployment as Deployment | null)?.network ?? null,
     rpc,
@@ -402,6 +439,8 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     logLevel: choice<LogLevel>("logLevel", "info"),
     rpcTimeoutMs: int("rpcTimeoutMs", 10_000),
     rpcRetries: int("rpcRetries", 5),
+    streams,
+    minTopUpFee,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

@@ -29,7 +29,7 @@ import {
 import { silentLogger, type Logger } from "./logger.js";
 import type { Metrics } from "./metrics.js";
 import { RpcUnavailableError } from "./rpc.js";
-import type { JsonStore, PendingLiquidation, SentTx } from "./store.js";
+import type { JobRecord, JsonStore, PendingLiquidation, SentTx } from "./store.js";
 import type { Candidate } from "./evaluator.js";
 
 const GWEI = 10n ** 9n;
@@ -73,6 +73,8 @@ export interface ExecutorOptions {
   onStale?: (ids: bigint[]) => void;
   /** Test hook: called at named points of the send path (a test kills the process there). */
   onCheckpoint?: (point: "recorded" | "broadcast") => void;
+  /** Called when an execution (request or order) settles: mined (receipt), cancelled or dropped (null). */
+  onJobSettled?: (job: JobRecord, receipt: TransactionReceipt | null, how: "mined" | "cancelled" | "dropped") => void;
 }
 
 export interface ChainContext {
@@ -102,7 +104,8 @@ export class Executor {
   readonly store: JsonStore;
   readonly dryRun: boolean;
   readonly #signer: TxSigner | null;
-  readonly #o: Required<Omit<ExecutorOptions, "logger" | "metrics" | "onStale" | "onCheckpoint" | "minProfit" | "nativePrice" | "dryRun">>;
+  readonly #o: Required<Omit<ExecutorOptions, "logger" | "metrics" | "onStale" | "onCheckpoint" | "onJobSettled" | "minProfit" | "nativePrice" | "dryRun">>;
+  onJobSettled: NonNullable<ExecutorOptions["onJobSettled"]>;
   readonly #minProfit: bigint | null;
   readonly #nativePrice: NativePrice | null;
   readonly #log: Logger;
@@ -144,6 +147,7 @@ export class Executor {
     this.#metrics = options.metrics;
     this.#onStale = options.onStale ?? (() => {});
     this.#onCheckpoint = options.onCheckpoint ?? (() => {});
+    this.onJobSettled = options.onJobSettled ?? (() => {});
   }
 
   // ------------------------------------------------------------ state
@@ -156,6 +160,16 @@ export class Executor {
   /** Liquidation transactions signed and not settled. */
   get pendingCount(): number {
     return this.#pending.length;
+  }
+
+  /** Liquidation transactions (not executions) in flight. */
+  get #liquidationsInFlight(): number {
+    return this.#pending.filter((p) => !p.job).length;
+  }
+
+  /** Keys of the executions in flight (a key is never sent twice while its transaction is unsettled). */
+  busyJobs(): Set<string> {
+    return new Set(this.#pending.flatMap((p) => (p.job ? [p.job.key] : [])));
   }
 
   /** Ids in a transaction in flight, or liquidated by us and not yet confirmed closed, or set aside. */
@@ -356,6 +370,52 @@ export class Executor {
 
   // ------------------------------------------------------------ fees
 
+  /** The fees a transaction sent now gets, or null above the cap. */
+  feesAt(baseFee: bigint): { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | null {
+    return this.#fees(baseFee);
+  }
+
+  /** The gas limit a transaction with this estimate gets. */
+  gasLimitFor(estimate: bigint): bigint {
+    return (estimate * BigInt(this.#o.gasLimitPercent)) / 100n;
+  }
+
+  /**
+   * Signs, records (write-ahead) and broadcasts one execution. Returns false when the node
+   * refused it (the record is dropped; nothing was sent) or another transaction for the key is
+   * in flight.
+   */
+  async sendJob(job: JobRecord, gasLimit: bigint, fees: { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint }, block: number): Promise<boolean> {
+    if (this.dryRun) return false;
+    if (this.busyJobs().has(job.key)) return false;
+    if (this.#nonce < 0) await this.#syncNonce();
+    const nonce = this.#nonce;
+    const tx: TransactionRequest = { type: 2, chainId: this.client.chainId, nonce, to: job.to, data: job.data, value: 0n, gasLimit, ...fees };
+    const { raw, hash } = await this.#sign(tx);
+    const entry: PendingLiquidation = {
+      nonce,
+      ids: [],
+      job,
+      txs: [{ hash, raw, kind: "job", block, at: Date.now(), maxFeePerGas: fees.maxFeePerGas.toString(), maxPriorityFeePerGas: fees.maxPriorityFeePerGas.toString() }],
+    };
+    this.#pending.push(entry);
+    this.#nonce = nonce + 1;
+    this.store.save();
+    this.#onCheckpoint("recorded");
+    const outcome = await this.#broadcast(raw, hash);
+    this.#onCheckpoint("broadcast");
+    if (outcome === "sent" || outcome === "unknown") {
+      this.#metrics?.inc("keeper_txs_sent_total", 1, { kind: job.kind });
+      this.#log.info("execution.sent", { key: job.key, kind: job.kind, nonce, hash, expectedPay: job.expectedPay, maxFeeGwei: Number(fees.maxFeePerGas) / 1e9 });
+      return true;
+    }
+    this.#pending.splice(this.#pending.indexOf(entry), 1);
+    this.store.save();
+    this.#metrics?.inc("keeper_failures_total", 1, { kind: `send_${outcome}` });
+    await this.#syncNonce();
+    return false;
+  }
+
   #fees(baseFee: bigint): { maxFeePerGas: bigint; maxPriorityFeePerGas: bigint } | null {
     const cap = this.#o.maxFeePerGas;
     if (baseFee >= cap) return null;
@@ -385,7 +445,7 @@ export class Executor {
       }
       return { sent: 0, ids: 0 };
     }
-    if (!this.dryRun && this.#pending.length >= this.#o.maxPendingTxs) {
+    if (!this.dryRun && this.#liquidationsInFlight >= this.#o.maxPendingTxs) {
       this.#log.debug("liquidation.waiting", { pending: this.#pending.length, candidates: ids.length });
       return { sent: 0, ids: 0 };
     }
@@ -424,7 +484,7 @@ export class Executor {
     let sent = 0;
     let sentIds = 0;
     for (const b of batches) {
-      if (this.#pending.length >= this.#o.maxPendingTxs) break;
+      if (this.#liquidationsInFlight >= this.#o.maxPendingTxs) break;
       const expectedPrice = ctx.baseFeePerGas + fees.maxPriorityFeePerGas;
       if (this.#minProfit !== null) {
         const cost = this.#gasCostInTokens(b.gas, expectedPrice, ctx);
@@ -538,6 +598,17 @@ export class Executor {
     }
   }
 
+  /** Whether a stuck execution would still go through (a revert means someone else did it, or it is no longer due). */
+  async #stillExecutes(job: JobRecord): Promise<boolean> {
+    try {
+      await this.provider.call({ from: this.address, to: job.to, data: job.data });
+      return true;
+    } catch (e) {
+      if (!isRevert(this.client.toError(e))) throw e;
+      return false;
+    }
+  }
+
   async #known(hash: string): Promise<boolean> {
     const [tx, receipt] = await Promise.all([this.provider.getTransaction(hash), this.provider.getTransactionReceipt(hash)]);
     return tx !== null || receipt !== null;
@@ -571,6 +642,7 @@ export class Executor {
           this.#pending.splice(this.#pending.indexOf(entry), 1);
           this.#orphans.delete(entry.nonce);
           this.#onStale(entry.ids.map(BigInt));
+          if (entry.job) this.onJobSettled(entry.job, null, "dropped");
           this.store.save();
         }
         continue;
@@ -589,6 +661,11 @@ export class Executor {
   }
 
   #onReceipt(entry: PendingLiquidation, tx: SentTx, receipt: TransactionReceipt): bigint[] {
+    if (entry.job) {
+      this.#metrics?.inc("keeper_txs_mined_total", 1, { status: receipt.status === 1 ? "success" : "reverted" });
+      this.onJobSettled(entry.job, tx.kind === "cancel" ? null : receipt, tx.kind === "cancel" ? "cancelled" : "mined");
+      return [];
+    }
     const ours: PositionLiquidatedEvent[] = [];
     for (const log of receipt.logs) {
       if (log.address.toLowerCase() !== this.client.engineAddress.toLowerCase()) continue;
@@ -643,14 +720,15 @@ export class Executor {
       return;
     }
     if (tip > maxFee) tip = maxFee;
-    const sim = await this.#simulate(entry.ids.map(BigInt));
-    const cancel = !sim.ok || sim.liquidated === 0n;
+    const cancel = entry.job ? !(await this.#stillExecutes(entry.job)) : await this.#simulate(entry.ids.map(BigInt)).then((sim) => !sim.ok || sim.liquidated === 0n);
     const base = { type: 2, chainId: this.client.chainId, nonce: entry.nonce, value: 0n, maxFeePerGas: maxFee, maxPriorityFeePerGas: tip };
     const request: TransactionRequest = cancel
       ? { ...base, to: this.address, data: "0x", gasLimit: 21_000n }
-      : { ...base, to: this.client.engineAddress, data: this.#iface.encodeFunctionData("liquidateMany", [entry.ids.map(BigInt)]), gasLimit: Transaction.from(entry.txs[0]!.raw).gasLimit };
+      : entry.job
+        ? { ...base, to: entry.job.to, data: entry.job.data, gasLimit: Transaction.from(entry.txs[0]!.raw).gasLimit }
+        : { ...base, to: this.client.engineAddress, data: this.#iface.encodeFunctionData("liquidateMany", [entry.ids.map(BigInt)]), gasLimit: Transaction.from(entry.txs[0]!.raw).gasLimit };
     const { raw, hash } = await this.#sign(request);
-    entry.txs.push({ hash, raw, kind: cancel ? "cancel" : "liquidate", block: ctx.block, at: Date.now(), maxFeePerGas: maxFee.toString(), maxPriorityFeePerGas: tip.toString() });
+    entry.txs.push({ hash, raw, kind: cancel ? "cancel" : entry.job ? "job" : "liquidate", block: ctx.block, at: Date.now(), maxFeePerGas: maxFee.toString(), maxPriorityFeePerGas: tip.toString() });
     this.store.save();
     const outcome = await this.#broadcast(raw, hash);
     this.#metrics?.inc("keeper_txs_sent_total", 1, { kind: cancel ? "cancel" : "replacement" });

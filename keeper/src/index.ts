@@ -8,7 +8,13 @@ export { PositionTracker, type TrackerOptions, type SyncResult } from "./tracker
 export { Evaluator, type Candidate, type Evaluation, type MarketStatus, type SequencerStatus } from "./evaluator.js";
 export { Executor, type ExecutorOptions, type ChainContext, type NativePrice, type TxSigner } from "./executor.js";
 export { FailoverRpcProvider, RpcStats, RpcUnavailableError, isTransientRpcError, probeChainIds, redactUrl, type RpcOptions } from "./rpc.js";
-export { JsonStore, StoreError, STORE_VERSION, type StoreState, type PendingLiquidation, type SentTx } from "./store.js";
+export { JsonStore, StoreError, STORE_VERSION, migrate, type StoreState, type PendingLiquidation, type SentTx, type JobRecord, type JobsState } from "./store.js";
+export { JobRunner, executorPay, loadStreams, type JobContext, type Pay, type RunOutcome } from "./jobs.js";
+export { RequestKeeper } from "./requests.js";
+export { OrderKeeper } from "./orders.js";
+export { TriggerIndex, triggerOf, type TriggerEntry } from "./triggers.js";
+export { GuardWatch, guardDuePrice } from "./guards.js";
+export { StreamsReports, decodeReport, type Report, type ReportSource, type StreamsOptions } from "./reports.js";
 export { Metrics, MetricsServer, type HealthReport } from "./metrics.js";
 export { Logger, silentLogger, type LogFormat, type LogLevel } from "./logger.js";
 export { ConfigError, OPTIONS, loadConfig, type KeeperConfig } from "./config.js";

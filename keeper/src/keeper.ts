@@ -1,7 +1,8 @@
 /**
  * The keeper loop: on every new block, sync the tracked positions (tracker), settle the
- * transactions in flight (executor), evaluate every position at the block (evaluator), and
- * liquidate what is liquidatable (executor). A failed cycle is logged, counted and retried with
+ * transactions in flight (executor), evaluate every position at the block (evaluator),
+ * liquidate what is liquidatable (executor), then execute the requests and orders that are due
+ * (requests.ts, orders.ts, through jobs.ts). A failed cycle is logged, counted and retried with
  * backoff; nothing short of `stop()` ends the loop.
  * @module
  */
@@ -11,6 +12,10 @@ import { Executor, type ExecutorOptions, type TxSigner } from "./executor.js";
 import { silentLogger, type Logger } from "./logger.js";
 import { Metrics, type HealthReport } from "./metrics.js";
 import { PositionTracker, type TrackerOptions } from "./tracker.js";
+import { JobRunner, loadStreams, type JobContext } from "./jobs.js";
+import { OrderKeeper } from "./orders.js";
+import type { ReportSource } from "./reports.js";
+import { RequestKeeper } from "./requests.js";
 import type { JsonStore } from "./store.js";
 import type { RpcStats } from "./rpc.js";
 
@@ -23,6 +28,12 @@ export interface KeeperOptions extends Omit<TrackerOptions, "logger">, Omit<Exec
   metrics?: Metrics;
   /** Counters of the RPC transport, exported as metrics. */
   rpcStats?: RpcStats;
+  /** Signed reports (the Data Streams API); null: requests execute only at push rounds, orders not at all. */
+  reports?: ReportSource | null;
+  /** Least top-up executor fee, token units (default 1). */
+  minTopUpFee?: bigint;
+  /** Blocks an execution whose simulation reverted waits (default 2). */
+  retryBlocks?: number;
 }
 
 export interface CycleReport {
@@ -32,6 +43,8 @@ export interface CycleReport {
   sent: number;
   mined: number;
   evaluation: Evaluation;
+  /** Requests and orders: due now, and executions sent this cycle. */
+  executions: { due: number; sent: number; settled: number };
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -47,6 +60,11 @@ export class Keeper {
   readonly evaluator: Evaluator;
   readonly executor: Executor;
   readonly metrics: Metrics;
+  readonly jobs: JobRunner;
+  requests: RequestKeeper | null = null;
+  orders: OrderKeeper | null = null;
+  readonly #reports: ReportSource | null;
+  readonly #options: KeeperOptions;
   readonly #log: Logger;
   readonly #pollMs: number;
   readonly #maxBackoffMs: number;
@@ -58,6 +76,8 @@ export class Keeper {
   #lastError: string | null = null;
   #consecutiveFailures = 0;
   #lastEvaluation: Evaluation | null = null;
+  /** Borrow index by market at the last evaluated block (guards' local quotes). */
+  #indexes: bigint[] = [];
   #started = Date.now();
 
   constructor(client: BulkheadClient, signer: TxSigner | null, address: string, store: JsonStore, options: KeeperOptions = {}) {
@@ -76,7 +96,16 @@ export class Keeper {
       metrics: this.metrics,
       onStale: (ids) => this.tracker.markDirty(ids),
     });
+    this.#reports = options.reports ?? null;
+    this.#options = options;
+    this.jobs = new JobRunner(client, this.executor, { dryRun: options.dryRun, minTopUpFee: options.minTopUpFee, retryBlocks: options.retryBlocks, logger: this.#log, metrics: this.metrics });
+    this.jobs.onSettled = (job) => {
+      this.requests?.settled(job.key);
+      this.orders?.settled(job.key);
+    };
     const m = this.metrics;
+    m.declare("keeper_requests_pending", "gauge", "Trade and LP requests tracked, not yet executed");
+    m.declare("keeper_orders_pending", "gauge", "Trigger orders and top-up guards tracked, by kind");
     m.declare("keeper_positions_tracked", "gauge", "Open positions the keeper tracks");
     m.declare("keeper_positions_liquidatable", "gauge", "Tracked positions liquidatable at the last evaluated block");
     m.declare("keeper_liquidations_total", "counter", "Positions liquidated by this keeper");
@@ -92,6 +121,37 @@ export class Keeper {
   async init(): Promise<void> {
     await this.executor.init();
     await this.evaluator.loadMarkets();
+    const streams = await loadStreams(this.client);
+    if (streams) {
+      const logger = this.#log;
+      this.requests = new RequestKeeper(this.client, this.store, this.jobs, this.#reports, streams, { logger });
+      const book = await this.client.getOrderBook();
+      if (book) {
+        this.orders = new OrderKeeper(this.client, book, this.store, this.jobs, this.#reports, streams.feedIds, {
+          logger,
+          isOpen: (id) => this.tracker.has(id),
+          viewOf: (id) => this.tracker.views.get(id),
+          indexOf: (market) => this.#indexes[market] ?? null,
+        });
+      }
+      if (!this.#reports) logger.warn("streams.off", { reason: "no report source configured", action: "pass --streams-url and set KEEPER_STREAMS_API_KEY / KEEPER_STREAMS_USER_SECRET to execute requests and orders; exits still execute at push rounds" });
+    }
+  }
+
+  /** Applies new router, pool and book events, then executes what is due. */
+  async #executions(ctx: JobContext): Promise<{ due: number; sent: number; settled: number }> {
+    const settled = await this.jobs.drain(ctx);
+    if (!this.requests) return { due: 0, sent: 0, settled };
+    const jobs = this.store.state.jobs;
+    // Re-read the last `confirmations` blocks: a shallow reorg may have moved events there.
+    const from = Math.max(this.store.state.startBlock, jobs.scanned + 1 - (this.#options.confirmations ?? 2));
+    const events = (await this.requests.applyEvents(from, ctx.block)) + ((await this.orders?.applyEvents(from, ctx.block)) ?? 0);
+    jobs.scanned = ctx.block;
+    const r = await this.requests.execute(ctx);
+    const o = this.orders ? await this.orders.execute(ctx) : { due: 0, sent: 0, peaks: 0 };
+    // Sends saved already (write-ahead); this saves what was learnt: records, peaks, the scan.
+    if (events > 0 || o.peaks > 0 || settled > 0) this.store.save();
+    return { due: r.due + o.due, sent: r.sent + o.sent, settled };
   }
 
   /** One cycle at the latest block (tests and the loop call it). */
@@ -102,6 +162,7 @@ export class Keeper {
     const t1 = performance.now();
     const evaluation = await this.evaluator.evaluate(this.tracker.views.values(), sync.head, sync.headTimestamp);
     const ctx = { block: sync.head, baseFeePerGas, prices: evaluation.markets.map((m) => m.price) };
+    this.#indexes = evaluation.markets.map((m) => m.index);
     const t2 = performance.now();
     const settled = await this.executor.settle(ctx);
     if (settled.liquidated.length > 0) this.tracker.markDirty(settled.liquidated);
@@ -112,12 +173,14 @@ export class Keeper {
     );
     const t3 = performance.now();
     const sent = await this.executor.submit(evaluation.candidates, ctx);
-    const ms = { syncMs: Math.round(t1 - t0), evaluateMs: Math.round(t2 - t1), settleMs: Math.round(t3 - t2), submitMs: Math.round(performance.now() - t3) };
+    const t4 = performance.now();
+    const executions = await this.#executions({ block: sync.head, timestamp: sync.headTimestamp, baseFeePerGas });
+    const ms = { syncMs: Math.round(t1 - t0), evaluateMs: Math.round(t2 - t1), settleMs: Math.round(t3 - t2), submitMs: Math.round(t4 - t3), executeMs: Math.round(performance.now() - t4) };
     this.#lastEvaluation = evaluation;
     this.#lastBlock = sync.head;
     this.#lastCycleAt = Date.now();
     this.#updateMetrics(evaluation, sync.reorg);
-    if (evaluation.candidates.length > 0 || sent.sent > 0 || settled.mined > 0) {
+    if (evaluation.candidates.length > 0 || sent.sent > 0 || settled.mined > 0 || executions.sent > 0) {
       this.#log.info("cycle", {
         block: sync.head,
         tracked: this.tracker.size,
@@ -125,13 +188,15 @@ export class Keeper {
         blocked: evaluation.blocked,
         sent: sent.sent,
         mined: settled.mined,
+        executionsDue: executions.due,
+        executionsSent: executions.sent,
         pending: this.executor.pendingCount,
         ...ms,
       });
     } else {
       this.#log.debug("cycle", { block: sync.head, tracked: this.tracker.size, refreshed: sync.refreshed, mathMs: Math.round(evaluation.mathMs), ...ms });
     }
-    return { block: sync.head, tracked: this.tracker.size, candidates: evaluation.candidates.length, sent: sent.sent, mined: settled.mined, evaluation };
+    return { block: sync.head, tracked: this.tracker.size, candidates: evaluation.candidates.length, sent: sent.sent, mined: settled.mined, evaluation, executions };
   }
 
   #updateMetrics(e: Evaluation, reorg: "none" | "tip" | "deep"): void {
@@ -141,6 +206,16 @@ export class Keeper {
     m.set("keeper_last_block", e.block);
     m.set("keeper_checkpoint_block", this.tracker.checkpointBlock);
     m.set("keeper_pending_txs", this.executor.pendingCount);
+    if (this.requests) {
+      const r = this.requests.pending;
+      m.set("keeper_requests_pending", r.requests, { kind: "trade" });
+      m.set("keeper_requests_pending", r.lpRequests, { kind: "lp" });
+    }
+    if (this.orders) {
+      const o = this.orders.pending;
+      for (const kind of ["LimitOpen", "LimitIncrease", "StopLoss", "TakeProfit", "TrailingStop"]) m.set("keeper_orders_pending", o.byKind[kind] ?? 0, { kind });
+      m.set("keeper_orders_pending", o.guards, { kind: "TopUpGuard" });
+    }
     m.set("keeper_evaluation_math_ms", e.mathMs, {}, "Milliseconds of local health math in the last cycle");
     if (reorg !== "none") m.inc("keeper_reorgs_total", 1, { depth: reorg });
     for (const mk of e.markets) {
@@ -150,6 +225,12 @@ export class Keeper {
       m.set("keeper_feed_valid", mk.price === null ? 0 : 1, labels, "1 when the market has a valid price");
     }
     m.set("keeper_sequencer_up", e.sequencer === null ? 1 : e.sequencer.up && !e.sequencer.inGrace ? 1 : 0);
+    const streams = this.#reports?.requests;
+    if (streams) {
+      m.set("keeper_report_requests_total", streams.latest, { call: "latest" }, "Data Streams API requests by call");
+      m.set("keeper_report_requests_total", streams.at, { call: "at" });
+      m.set("keeper_report_failures_total", streams.failed, {}, "Data Streams API requests that failed (other than a missing report)");
+    }
     if (this.#rpcStats) {
       for (const [method, n] of this.#rpcStats.requests) m.set("keeper_rpc_requests_total", n, { method }, "JSON-RPC requests by method");
       m.set("keeper_rpc_retries_total", this.#rpcStats.retries, {}, "JSON-RPC attempts retried");
@@ -173,6 +254,9 @@ export class Keeper {
       positionsTracked: this.tracker.size,
       liquidatable: e?.candidates.length ?? 0,
       pendingTxs: this.executor.pendingCount,
+      requestsPending: this.requests?.pending ?? null,
+      ordersPending: this.orders ? { orders: this.orders.pending.orders, guards: this.orders.pending.guards } : null,
+      executions: this.metrics.total("keeper_executions_total"),
       liquidations: this.metrics.total("keeper_liquidations_total"),
       failures: this.metrics.total("keeper_failures_total"),
       consecutiveFailures: this.#consecutiveFailures,

@@ -326,10 +326,10 @@ describe("keeper units", function () {
 });
 
 describe("keeper: built on the SDK's public interface", () => {
-  it("keeper/ imports only node builtins, ethers, its own modules and the @bulkhead/sdk package", () => {
+  it("keeper/ imports only node builtins, ethers, its own modules, the @bulkhead/sdk package and Chainlink's Data Streams client", () => {
     // The keeper is an outside user of the SDK: no Hardhat at run time, the SDK only by its package
     // name (`@bulkhead/sdk`, declared in keeper/package.json, resolved to its build), nothing from
-    // the tests.
+    // the tests. Reports come through Chainlink's official client (issue 14), also declared.
     const root = join(import.meta.dirname, "..", "..", "keeper");
     const files = [...readdirSync(join(root, "src")).map((f) => join(root, "src", f)), join(root, "bin", "keeper.mjs")];
     const seen = new Set<string>();
@@ -339,10 +339,10 @@ describe("keeper: built on the SDK's public interface", () => {
       for (const [, spec] of source.matchAll(/\bimport\(\s*["']([^"']+)["']\s*\)/g)) seen.add(spec!);
     }
     const allowed = (s: string) =>
-      s.startsWith("node:") || s === "ethers" || s === "@bulkhead/sdk" || /^\.\.?\/(?!\.\.)[\w./-]+$/.test(s) || /^\.\.\/src\/[\w.-]+$/.test(s);
+      s.startsWith("node:") || s === "ethers" || s === "@bulkhead/sdk" || s === "@chainlink/data-streams-sdk" || /^\.\.?\/(?!\.\.)[\w./-]+$/.test(s) || /^\.\.\/src\/[\w.-]+$/.test(s);
     expect([...seen].filter((s) => !allowed(s)), "imports outside the keeper's boundary").to.deep.equal([]);
     expect(seen.has("@bulkhead/sdk"), "the keeper uses the SDK").to.equal(true);
     const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
-    expect(Object.keys(manifest.dependencies).sort(), "keeper/package.json dependencies").to.deep.equal(["@bulkhead/sdk", "ethers"]);
+    expect(Object.keys(manifest.dependencies).sort(), "keeper/package.json dependencies").to.deep.equal(["@bulkhead/sdk", "@chainlink/data-streams-sdk", "ethers"]);
   });
 });
