@@ -36,7 +36,7 @@ export const KEEPER_ACCOUNT = 19;
 /** The report service's API credentials: checked like Chainlink's (HMAC), loopback only. */
 export const DEVNET_CREDENTIALS = { apiKey: "devnet-api-key", userSecret: "devnet-user-secret" } as const;
 /** Environment the keeper gets for the report service (read by keepers that fetch reports). */
-export const STREAMS_ENV = { url: "DATA_STREAMS_API_URL", apiKey: "DATA_STREAMS_API_KEY", userSecret: "DATA_STREAMS_USER_SECRET" } as const;
+export const STREAMS_ENV = { url: "KEEPER_STREAMS_URL", apiKey: "KEEPER_STREAMS_API_KEY", userSecret: "KEEPER_STREAMS_USER_SECRET" } as const;
 export const DEFAULT_TRACE = "traces/day.csv";
 const BLOCK_TIME_MS = 1_000;
 
