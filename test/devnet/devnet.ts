@@ -1,7 +1,8 @@
 // `npm run devnet` as a developer runs it (the Hardhat CLI's `devnet` task, a child of this test
 // on free loopback ports), in trace mode: Chainlink's official Data Streams client fetches a report
 // from the printed URL with the printed credentials and it verifies on chain through the printed
-// VerifierProxy and the oracle's live checks; the push feeds follow the trace; SIGINT stops the
+// VerifierProxy and the oracle's live checks; the keeper it started executes an LP deposit and a
+// trader's open at their pinned reports; the push feeds follow the trace; SIGINT stops the
 // node, the report service and the keeper, and leaves nothing behind. Everything this file starts
 // is stopped by it, pass or fail. The shipped day trace is checked in-process.
 import { expect } from "chai";
@@ -181,6 +182,57 @@ describe("devnet --prices trace (npm run devnet, real processes)", function () {
     let refused: unknown;
     await stranger.getLatestReport(stream).catch((e) => (refused = e));
     expect(String(refused)).to.match(/401|unauthori[sz]ed|signature/i);
+  });
+
+  it("test_devnet_theKeeperExecutesAnLpDepositAndATradersOpenRequest_atTheirPinnedReports", async () => {
+    const abi = async (name: string) => (await hre.artifacts.readArtifact(name)).abi;
+    const [lp, trader] = await Promise.all([1, 2].map((i) => provider!.getSigner(i)));
+    const keeper = getAddress(info.keeper!.slice(0, 42));
+    const token = new Contract(info.token!.slice(0, 42), await abi("MockStablecoin"), provider);
+    const pool = new Contract(info.pool!, await abi("BulkheadPool"), provider);
+    const router = new Contract(info.router!, await abi("BulkheadRouter"), provider);
+    const engine = new Contract(info.engine!, await abi("Bulkhead"), provider);
+    const usd = (x: bigint) => x * 10n ** 6n;
+    const parse = (c: Contract, logs: readonly { topics: readonly string[]; data: string }[], name: string) =>
+      logs.map((l) => c.interface.parseLog({ topics: [...l.topics], data: l.data })).find((e: LogDescription | null) => e?.name === name)!;
+    /** The first `event` of `c` at or after `fromBlock` matching `filter`, waited for (the keeper sends it). */
+    const waitFor = async (c: Contract, event: string, fromBlock: number, match: (e: LogDescription) => boolean) => {
+      for (let i = 0; i < 150; i++) {
+        const logs = await provider!.getLogs({ address: await c.getAddress(), fromBlock, toBlock: "latest" });
+        for (const l of logs) {
+          const e = c.interface.parseLog({ topics: [...l.topics], data: l.data });
+          if (e?.name === event && match(e)) return { e, tx: (await provider!.getTransaction(l.transactionHash))! };
+        }
+        await sleep(200);
+      }
+      throw new Error(`no ${event}\n${devnet!.output.slice(-3000)}`);
+    };
+
+    // The LP requests a deposit; the keeper executes it; the LP claims its shares.
+    const asLp = (c: Contract) => c.connect(lp) as Contract;
+    await (await asLp(token).getFunction("faucet")(await lp.getAddress(), usd(100_000n))).wait();
+    await (await asLp(token).getFunction("approve")(info.pool!, usd(100_000n))).wait();
+    const lpFee = (await pool.getFunction("quoteExecutionFee")(1n, 10n ** 11n)) as bigint;
+    const dep = (await (await asLp(pool).getFunction("requestDeposit")(usd(100_000n), await lp.getAddress(), await lp.getAddress(), { value: lpFee })).wait())!;
+    const depId = parse(pool, dep.logs, "LpRequestCreated").args.getValue("requestId") as bigint;
+    const lpFilled = await waitFor(pool, "LpRequestExecuted", dep.blockNumber, (e) => e.args.getValue("requestId") === depId);
+    expect(lpFilled.tx.from).to.equal(keeper);
+    await (await asLp(pool).getFunction("deposit(uint256,address,address)")(usd(100_000n), await lp.getAddress(), await lp.getAddress())).wait();
+
+    // A trader's open request: the keeper fills it at the ask of the report its request pins.
+    const asTrader = (c: Contract) => c.connect(trader) as Contract;
+    await (await asTrader(token).getFunction("faucet")(await trader.getAddress(), usd(1_000n))).wait();
+    await (await asTrader(token).getFunction("approve")(info.router!, usd(1_000n))).wait();
+    const fee = (await router.getFunction("quoteExecutionFee")(1n, 10n ** 11n)) as bigint;
+    const req = (await (await asTrader(router).getFunction("requestOpen")(0, true, usd(500n), 10n ** 18n, 2n ** 96n - 1n, { value: fee })).wait())!;
+    const created = parse(router, req.logs, "RequestCreated");
+    const [id, settlesAt] = [created.args.getValue("requestId") as bigint, Number(created.args.getValue("settlesAt"))];
+    const filled = await waitFor(router, "RequestExecuted", req.blockNumber, (e) => e.args.getValue("requestId") === id);
+    expect(filled.tx.from).to.equal(keeper);
+    const api = createClient({ apiKey: info["api key"]!, userSecret: info["user secret"]!, endpoint: info["report service"]!, wsEndpoint: info["report service"]!.replace("http", "ws"), retryAttempts: 0, timeout: 5_000 });
+    const pinned = decodeReportV3(decodeSignedReport((await api.getReportByTimestamp(info["market 0"]!.split("stream ")[1]!, settlesAt)).fullReport).reportData);
+    expect(filled.e.args.getValue("fillPrice")).to.equal(pinned.ask);
+    expect(await engine.getFunction("ownerOf")(filled.e.args.getValue("positionId"))).to.equal(await trader.getAddress());
   });
 
   it("test_devnet_traceMode_pushFeedsFollowTheTrace_andReportsMatchThem", async () => {
