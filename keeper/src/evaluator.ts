@@ -18,6 +18,7 @@ import {
   type BulkheadClient,
   type PositionView,
 } from "@bulkhead/sdk";
+import { HealthIndex } from "./health-index.js";
 import { silentLogger, type Logger } from "./logger.js";
 
 const AGGREGATOR_ABI = [
@@ -71,6 +72,10 @@ export interface Evaluation {
   sequencer: SequencerStatus | null;
   /** Milliseconds of local math (reads excluded). */
   mathMs: number;
+  /** Positions whose health was computed exactly (all of them in a full evaluation). */
+  exact: number;
+  /** True when every position was evaluated (no index, or the backstop's block). */
+  full: boolean;
 }
 
 export interface EvaluatorOptions {
@@ -79,6 +84,15 @@ export interface EvaluatorOptions {
   warnEveryMs?: number;
   /** Warn once when a feed's age passes this share of its heartbeat (default 0.8). */
   agingShare?: number;
+  /**
+   * Evaluate exactly only the positions a price index says may be liquidatable (health-index.ts;
+   * default true). The result is the same as evaluating every position.
+   */
+  indexed?: boolean;
+  /** With the index: also evaluate every position this often (blocks, default 100; 0 never) and log any difference. */
+  fullEvaluationBlocks?: number;
+  /** Borrow-index headroom of the index's keys, WAD (see `HealthIndexOptions.headroom`). */
+  indexHeadroom?: bigint;
 }
 
 export class Evaluator {
@@ -91,6 +105,12 @@ export class Evaluator {
   #sequencer: { feed: string; grace: number } | null = null;
   /** Condition key -> last time warned. */
   readonly #warned = new Map<string, number>();
+  /** Positions by the price at which they may become liquidatable; null: every position every block. */
+  readonly index: HealthIndex | null;
+  readonly #fullEvery: number;
+  #lastFull = -Infinity;
+  /** Backstop evaluations that found a difference (a bug if ever above 0). */
+  mismatches = 0;
 
   constructor(client: BulkheadClient, options: EvaluatorOptions = {}) {
     this.client = client;
@@ -98,6 +118,8 @@ export class Evaluator {
     this.#engine = new Contract(client.engineAddress, bulkheadAbi as never, client.provider);
     this.#warnEveryMs = options.warnEveryMs ?? 60_000;
     this.#agingShare = options.agingShare ?? 0.8;
+    this.index = options.indexed === false ? null : new HealthIndex(client.unit, { headroom: options.indexHeadroom });
+    this.#fullEvery = options.fullEvaluationBlocks ?? 100;
   }
 
   get provider(): Provider {
@@ -224,11 +246,54 @@ export class Evaluator {
     const list = [...views];
     if (list.some((v) => v.position.marketId >= this.#markets.length)) await this.loadMarkets();
     const { markets, sequencer } = await this.readMarkets(block, timestamp);
+    return this.evaluateAt(list, markets, sequencer, block, timestamp);
+  }
+
+  /**
+   * The local part of `evaluate`: health of `views` at the markets' prices and indexes. With the
+   * index, only its candidates are computed, and every `fullEvaluationBlocks` all of them too.
+   */
+  evaluateAt(views: readonly PositionView[], markets: MarketStatus[], sequencer: SequencerStatus | null, block: number, timestamp: number): Evaluation {
     const started = performance.now();
+    const result = (candidates: Candidate[], blocked: number, exact: number, full: boolean): Evaluation => {
+      candidates.sort((a, b) => (a.reward === b.reward ? (a.id < b.id ? -1 : 1) : a.reward > b.reward ? -1 : 1));
+      return { block, timestamp, evaluated: views.length, candidates, blocked, markets, sequencer, mathMs: performance.now() - started, exact, full };
+    };
+    const index = this.index;
+    if (!index) {
+      const { candidates, blocked } = this.#exact(views, markets);
+      return result(candidates, blocked, views.length - blocked, true);
+    }
+    index.sync(views, (m) => markets[m]?.index ?? 0n);
+    const candidates: Candidate[] = [];
+    let blocked = views.length;
+    let exact = 0;
+    for (const m of markets) {
+      const n = index.count(m.id);
+      if (m.price === null || n === 0) continue;
+      blocked -= n;
+      if (index.needsRekey(m.id, m.index)) index.rekey(m.id, m.index);
+      const some = index.candidates(m.id, m.price);
+      exact += some.length;
+      candidates.push(...this.#exact(some, markets).candidates);
+    }
+    if (this.#fullEvery <= 0 || block - this.#lastFull < this.#fullEvery) return result(candidates, blocked, exact, false);
+    this.#lastFull = block;
+    const full = this.#exact(views, markets);
+    const got = new Set(candidates.map((c) => c.id));
+    const missed = full.candidates.filter((c) => !got.has(c.id));
+    if (missed.length > 0 || full.candidates.length !== candidates.length || full.blocked !== blocked) {
+      this.mismatches++;
+      this.#log.error("evaluation.indexMismatch", { block, indexed: candidates.length, full: full.candidates.length, missed: missed.slice(0, 10).map((c) => c.id), action: "using the full evaluation" });
+    }
+    return result(full.candidates, full.blocked, views.length - full.blocked, true);
+  }
+
+  #exact(views: Iterable<PositionView>, markets: MarketStatus[]): { candidates: Candidate[]; blocked: number } {
     const unit = this.client.unit;
     const candidates: Candidate[] = [];
     let blocked = 0;
-    for (const v of list) {
+    for (const v of views) {
       const m = markets[v.position.marketId];
       if (!m || m.price === null) {
         blocked++;
@@ -237,7 +302,6 @@ export class Evaluator {
       const h = HealthLib.health(v.position, v.risk, m.price, m.index, unit);
       if (h.liquidatable) candidates.push({ id: v.id, marketId: m.id, reward: h.liquidationFee, equity: h.equity, maintenance: h.maintenance });
     }
-    candidates.sort((a, b) => (a.reward === b.reward ? (a.id < b.id ? -1 : 1) : a.reward > b.reward ? -1 : 1));
-    return { block, timestamp, evaluated: list.length, candidates, blocked, markets, sequencer, mathMs: performance.now() - started };
+    return { candidates, blocked };
   }
 }
