@@ -74,8 +74,10 @@ export interface Evaluation {
   mathMs: number;
   /** Positions whose health was computed exactly (all of them in a full evaluation). */
   exact: number;
-  /** True when every position was evaluated (no index, or the backstop's block). */
+  /** True when every position was evaluated (no index). */
   full: boolean;
+  /** Positions the index's backstop evaluated exactly this block (a rolling slice). */
+  backstop: number;
 }
 
 export interface EvaluatorOptions {
@@ -89,7 +91,11 @@ export interface EvaluatorOptions {
    * default true). The result is the same as evaluating every position.
    */
   indexed?: boolean;
-  /** With the index: also evaluate every position this often (blocks, default 100; 0 never) and log any difference. */
+  /**
+   * With the index, a backstop: every position is also evaluated exactly once per this many
+   * blocks (default 100; 0 never), a slice each block; one the index missed is logged
+   * (`evaluation.indexMismatch`) and liquidated.
+   */
   fullEvaluationBlocks?: number;
   /** Borrow-index headroom of the index's keys, WAD (see `HealthIndexOptions.headroom`). */
   indexHeadroom?: bigint;
@@ -108,8 +114,10 @@ export class Evaluator {
   /** Positions by the price at which they may become liquidatable; null: every position every block. */
   readonly index: HealthIndex | null;
   readonly #fullEvery: number;
-  #lastFull = -Infinity;
-  /** Backstop evaluations that found a difference (a bug if ever above 0). */
+  /** Backstop: the next position of the views to check, and the last block checked. */
+  #cursor = 0;
+  #lastBlock = -1;
+  /** Liquidatable positions the backstop found that the index did not give (a bug if ever above 0). */
   mismatches = 0;
 
   constructor(client: BulkheadClient, options: EvaluatorOptions = {}) {
@@ -251,13 +259,13 @@ export class Evaluator {
 
   /**
    * The local part of `evaluate`: health of `views` at the markets' prices and indexes. With the
-   * index, only its candidates are computed, and every `fullEvaluationBlocks` all of them too.
+   * index, only its candidates are computed, plus the backstop's slice.
    */
   evaluateAt(views: readonly PositionView[], markets: MarketStatus[], sequencer: SequencerStatus | null, block: number, timestamp: number): Evaluation {
     const started = performance.now();
-    const result = (candidates: Candidate[], blocked: number, exact: number, full: boolean): Evaluation => {
+    const result = (candidates: Candidate[], blocked: number, exact: number, full: boolean, backstop = 0): Evaluation => {
       candidates.sort((a, b) => (a.reward === b.reward ? (a.id < b.id ? -1 : 1) : a.reward > b.reward ? -1 : 1));
-      return { block, timestamp, evaluated: views.length, candidates, blocked, markets, sequencer, mathMs: performance.now() - started, exact, full };
+      return { block, timestamp, evaluated: views.length, candidates, blocked, markets, sequencer, mathMs: performance.now() - started, exact, full, backstop };
     };
     const index = this.index;
     if (!index) {
@@ -277,16 +285,25 @@ export class Evaluator {
       exact += some.length;
       candidates.push(...this.#exact(some, markets).candidates);
     }
-    if (this.#fullEvery <= 0 || block - this.#lastFull < this.#fullEvery) return result(candidates, blocked, exact, false);
-    this.#lastFull = block;
-    const full = this.#exact(views, markets);
-    const got = new Set(candidates.map((c) => c.id));
-    const missed = full.candidates.filter((c) => !got.has(c.id));
-    if (missed.length > 0 || full.candidates.length !== candidates.length || full.blocked !== blocked) {
-      this.mismatches++;
-      this.#log.error("evaluation.indexMismatch", { block, indexed: candidates.length, full: full.candidates.length, missed: missed.slice(0, 10).map((c) => c.id), action: "using the full evaluation" });
+    // Backstop: a slice of the positions each block, so that every one is evaluated exactly
+    // every `fullEvaluationBlocks` blocks without a block that evaluates them all.
+    let checked = 0;
+    if (this.#fullEvery > 0 && views.length > 0 && block !== this.#lastBlock) {
+      this.#lastBlock = block;
+      const n = Math.ceil(views.length / this.#fullEvery);
+      if (this.#cursor >= views.length) this.#cursor = 0;
+      const slice = views.slice(this.#cursor, this.#cursor + n);
+      this.#cursor += n;
+      checked = slice.length;
+      const got = new Set(candidates.map((c) => c.id));
+      const missed = this.#exact(slice, markets).candidates.filter((c) => !got.has(c.id));
+      if (missed.length > 0) {
+        this.mismatches += missed.length;
+        this.#log.error("evaluation.indexMismatch", { block, missed: missed.slice(0, 10).map((c) => c.id), count: missed.length, action: "liquidating them too" });
+        candidates.push(...missed);
+      }
     }
-    return result(full.candidates, full.blocked, views.length - full.blocked, true);
+    return result(candidates, blocked, exact, false, checked);
   }
 
   #exact(views: Iterable<PositionView>, markets: MarketStatus[]): { candidates: Candidate[]; blocked: number } {

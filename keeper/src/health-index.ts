@@ -196,12 +196,13 @@ export class HealthIndex {
    * market seen for the first time. Many changes at once are applied by sorting again.
    */
   sync(views: Iterable<PositionView>, indexOf: (market: number) => bigint): { added: number; changed: number; removed: number } {
-    const seen = new Set<bigint>();
     const fresh: Entry[] = [];
     let changed = 0;
-    for (const v of views) {
-      seen.add(v.id);
+    let found = 0;
+    const list = [...views];
+    for (const v of list) {
       const e = this.#entries.get(v.id);
+      if (e) found++;
       if (e && (e.view === v || sameRecord(e.view, v))) {
         e.view = v;
         continue;
@@ -209,8 +210,10 @@ export class HealthIndex {
       if (e) changed++;
       fresh.push({ view: v, market: v.position.marketId, isLong: v.position.isLong, low: 0n, high: MAX });
     }
+    // Every indexed id was among the views (ids are unique): nothing to remove, no set to build.
     const removed: Entry[] = [];
-    if (seen.size - (fresh.length - changed) !== this.#entries.size) {
+    if (found !== this.#entries.size) {
+      const seen = new Set(list.map((v) => v.id));
       for (const [id, e] of this.#entries) if (!seen.has(id)) removed.push(e);
     }
     const bulk = fresh.length + removed.length > 256;

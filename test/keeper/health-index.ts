@@ -89,20 +89,36 @@ describe("keeper: health index", function () {
     });
   }
 
-  it("test_indexedEvaluation_backstopEvaluatesEveryPositionEveryNBlocks_andAgrees", () => {
+  it("test_indexedEvaluation_backstopChecksEveryPositionOncePerNBlocks_andLiquidatesWhatABrokenIndexMissed", () => {
     const rng = new Rng(77n);
     const prices = [3_000n * WAD, 60_000n * WAD];
     const indexes = [10n ** 16n, 10n ** 16n];
-    const list = Array.from({ length: 400 }, (_, i) => randomView(rng, BigInt(i + 1), { prices, indexes }));
-    const e = new Evaluator(offlineClient(), { fullEvaluationBlocks: 10 });
-    const fullAt: number[] = [];
-    for (let block = 100; block < 125; block++) {
-      const r = e.evaluateAt(list, marketStatus([(prices[0]! * BigInt(9_000 + block)) / 10_100n, prices[1]!], indexes), null, block, block);
-      if (r.full) fullAt.push(block);
-      expect(r.exact).to.be.at.most(list.length);
-    }
-    expect(fullAt).to.deep.equal([100, 110, 120]);
-    expect(e.mismatches).to.equal(0);
+    const list = Array.from({ length: 403 }, (_, i) => randomView(rng, BigInt(i + 1), { prices, indexes }));
+    const crash = marketStatus([(prices[0]! * 95n) / 100n, (prices[1]! * 106n) / 100n], indexes);
+    const expected = new Evaluator(offlineClient(), { indexed: false }).evaluateAt(list, crash, null, 1, 1).candidates.map((c) => c.id);
+    expect(expected.length).to.be.greaterThan(20);
+    const run = (e: Evaluator) => {
+      const found = new Set<bigint>();
+      let checked = 0;
+      for (let block = 100; block < 110; block++) {
+        const r = e.evaluateAt(list, crash, null, block, block);
+        checked += r.backstop;
+        for (const c of r.candidates) found.add(c.id);
+      }
+      return { found: sortIds([...found]), checked };
+    };
+    const sound = new Evaluator(offlineClient(), { fullEvaluationBlocks: 10 });
+    const a = run(sound);
+    expect(a.checked, "every position once in 10 blocks").to.equal(list.length);
+    expect(a.found).to.deep.equal(sortIds(expected));
+    expect(sound.mismatches).to.equal(0);
+    // An index that finds nothing: within 10 blocks the backstop has found and passed on every
+    // liquidatable position, and counted each as a mismatch.
+    const broken = new Evaluator(offlineClient(), { fullEvaluationBlocks: 10 });
+    broken.index!.candidates = () => [];
+    const b = run(broken);
+    expect(b.found).to.deep.equal(sortIds(expected));
+    expect(broken.mismatches).to.be.at.least(expected.length);
   });
 
   it("test_healthIndex_positionsOutsideTheirKeysAreHealthy_upToTheKeyIndex_evenWhereRoundingDecides", () => {
