@@ -99,6 +99,8 @@ export interface EvaluatorOptions {
   fullEvaluationBlocks?: number;
   /** Borrow-index headroom of the index's keys, WAD (see `HealthIndexOptions.headroom`). */
   indexHeadroom?: bigint;
+  /** Blocks over which the index computes a market's next keys (see `HealthIndexOptions.rekeyBlocks`). */
+  rekeyBlocks?: number;
 }
 
 export class Evaluator {
@@ -126,7 +128,7 @@ export class Evaluator {
     this.#engine = new Contract(client.engineAddress, bulkheadAbi as never, client.provider);
     this.#warnEveryMs = options.warnEveryMs ?? 60_000;
     this.#agingShare = options.agingShare ?? 0.8;
-    this.index = options.indexed === false ? null : new HealthIndex(client.unit, { headroom: options.indexHeadroom });
+    this.index = options.indexed === false ? null : new HealthIndex(client.unit, { headroom: options.indexHeadroom, rekeyBlocks: options.rekeyBlocks });
     this.#fullEvery = options.fullEvaluationBlocks ?? 100;
   }
 
@@ -280,7 +282,7 @@ export class Evaluator {
       const n = index.count(m.id);
       if (m.price === null || n === 0) continue;
       blocked -= n;
-      if (index.needsRekey(m.id, m.index)) index.rekey(m.id, m.index);
+      index.advance(m.id, m.index);
       const some = index.candidates(m.id, m.price);
       exact += some.length;
       candidates.push(...this.#exact(some, markets).candidates);

@@ -13,7 +13,9 @@
  * roots with `EPSILON` more debit and with the borrow fee accrued up to a per-market `keyIndex`
  * above the current borrow index: the fee only grows with the index (it never falls), so while
  * the market's index stays at or below `keyIndex` every position outside its keys is healthy.
- * When the index passes `keyIndex`, the market's keys are computed again (`needsRekey`).
+ * Once half the headroom is used, the next keys (for the index then plus the headroom) are
+ * computed a slice per block and swapped in when complete (`advance`); if the index passes
+ * `keyIndex` first, the market's keys are computed again at once.
  * - long: candidate at price p iff p <= low (loss side) or p >= high (gain capped);
  * - short: candidate iff p >= low.
  * @module
@@ -81,6 +83,8 @@ interface Entry {
   low: bigint;
   /** Longs only (MAX when the gain cap never liquidates it). */
   high: bigint;
+  /** Keys for the market's next key index, while they are being computed. */
+  next: { low: bigint; high: bigint; at: bigint } | null;
 }
 
 class MarketKeys {
@@ -101,6 +105,8 @@ export interface HealthIndexOptions {
    * a wider band of positions evaluated exactly each block.
    */
   headroom?: bigint;
+  /** Blocks over which the next keys are computed once half the headroom is used (default 16). */
+  rekeyBlocks?: number;
 }
 
 /** The same fields as the lens' record and risk: a view whose record did not change keeps its keys. */
@@ -126,12 +132,17 @@ export class HealthIndex {
   readonly headroom: bigint;
   readonly #entries = new Map<bigint, Entry>();
   readonly #markets = new Map<number, MarketKeys>();
-  /** Markets rekeyed since they were created (a rebuild after the index passed `keyIndex`). */
+  readonly rekeyBlocks: number;
+  /** Next keys being computed, by market. */
+  readonly #builds = new Map<number, { keyIndex: bigint; ids: bigint[]; cursor: number }>();
+  /** Times a market's keys were replaced: at once (the index passed `keyIndex`), or spread over blocks. */
   rekeys = 0;
+  spreadRekeys = 0;
 
   constructor(unit: bigint, options: HealthIndexOptions = {}) {
     this.unit = unit;
     this.headroom = options.headroom ?? 10n ** 15n;
+    this.rekeyBlocks = Math.max(1, options.rekeyBlocks ?? 16);
   }
 
   get size(): number {
@@ -146,6 +157,12 @@ export class HealthIndex {
   /** The borrow index a market's keys assume (null when it has none yet). */
   keyIndex(market: number): bigint | null {
     return this.#markets.get(market)?.keyIndex ?? null;
+  }
+
+  /** The keys `id` is indexed at (undefined when it is not indexed). */
+  keysFor(id: bigint): { low: bigint; high: bigint } | undefined {
+    const e = this.#entries.get(id);
+    return e && { low: e.low, high: e.high };
   }
 
   /** The keys of `v` when its market's index is at most `keyIndex`. */
@@ -208,7 +225,7 @@ export class HealthIndex {
         continue;
       }
       if (e) changed++;
-      fresh.push({ view: v, market: v.position.marketId, isLong: v.position.isLong, low: 0n, high: MAX });
+      fresh.push({ view: v, market: v.position.marketId, isLong: v.position.isLong, low: 0n, high: MAX, next: null });
     }
     // Every indexed id was among the views (ids are unique): nothing to remove, no set to build.
     const removed: Entry[] = [];
@@ -255,14 +272,56 @@ export class HealthIndex {
     return m !== undefined && index > m.keyIndex;
   }
 
-  /** Computes `market`'s keys again for a borrow index up to `index + headroom`. */
+  /** Computes `market`'s keys again, at once, for a borrow index up to `index + headroom`. */
   rekey(market: number, index: bigint): void {
     const m = this.#markets.get(market);
     if (!m) return;
+    this.#builds.delete(market);
     m.keyIndex = index + this.headroom;
-    for (const e of this.#entries.values()) if (e.market === market) Object.assign(e, this.keysOf(e.view, m.keyIndex));
+    for (const e of this.#entries.values()) {
+      if (e.market !== market) continue;
+      Object.assign(e, this.keysOf(e.view, m.keyIndex));
+      e.next = null;
+    }
     this.#rebuildLists([market]);
     this.rekeys++;
+  }
+
+  /**
+   * Call once per block before `candidates`, with the market's current borrow index: keeps its
+   * keys valid (at once when the index passed them), and once half the headroom is used
+   * computes the next keys a slice per block, swapping them in when all are computed.
+   */
+  advance(market: number, index: bigint): void {
+    const m = this.#markets.get(market);
+    if (!m) return;
+    if (index > m.keyIndex) return this.rekey(market, index);
+    let b = this.#builds.get(market);
+    if (!b) {
+      if (index <= m.keyIndex - this.headroom / 2n) return;
+      const ids: bigint[] = [];
+      for (const e of this.#entries.values()) if (e.market === market) ids.push(e.view.id);
+      this.#builds.set(market, (b = { keyIndex: index + this.headroom, ids, cursor: 0 }));
+    }
+    const at = b.keyIndex;
+    const end = Math.min(b.ids.length, b.cursor + Math.ceil(b.ids.length / this.rekeyBlocks));
+    for (; b.cursor < end; b.cursor++) {
+      const e = this.#entries.get(b.ids[b.cursor]!);
+      if (e && e.next?.at !== at) e.next = { ...this.keysOf(e.view, at), at };
+    }
+    if (b.cursor < b.ids.length) return;
+    // Complete: records added or changed meanwhile get theirs now; the lists are sorted again.
+    this.#builds.delete(market);
+    m.keyIndex = at;
+    for (const e of this.#entries.values()) {
+      if (e.market !== market) continue;
+      const next = e.next?.at === at ? e.next : this.keysOf(e.view, at);
+      e.low = next.low;
+      e.high = next.high;
+      e.next = null;
+    }
+    this.#rebuildLists([market]);
+    this.spreadRekeys++;
   }
 
   /**

@@ -27,8 +27,9 @@ describe("keeper: health index", function () {
         for (let i = 0; i < n; i++, next++) views.set(next, randomView(rng, next, { decimals, prices: live(), indexes }));
       };
       open(1_500);
-      // A small headroom: the keys are computed again many times over the run.
-      const indexed = new Evaluator(offlineClient(decimals), { fullEvaluationBlocks: 0, indexHeadroom: 10n ** 14n });
+      // A small headroom: the keys are replaced many times over the run, spread over blocks (3
+      // here) and, after an index jump past them, at once.
+      const indexed = new Evaluator(offlineClient(decimals), { fullEvaluationBlocks: 0, indexHeadroom: 10n ** 14n, rekeyBlocks: 3 });
       const full = new Evaluator(offlineClient(decimals), { indexed: false });
       let liquidatable = 0;
       let exact = 0;
@@ -71,6 +72,13 @@ describe("keeper: health index", function () {
         expect(a.candidates, "same order, rewards and health").to.deep.equal(b.candidates);
         expect(a.blocked).to.equal(b.blocked);
         expect(a.full).to.equal(false);
+        // Every record sits at the keys of its market's key index (none left at older ones).
+        if (block % 5 === 0) {
+          for (const v of list) {
+            const keyIndex = indexed.index!.keyIndex(v.position.marketId);
+            expect(indexed.index!.keysFor(v.id), `keys of ${v.id} at block ${block}`).to.deep.equal(indexed.index!.keysOf(v, keyIndex!));
+          }
+        }
         liquidatable += b.candidates.length;
         exact += a.exact;
         evaluated += b.exact;
@@ -82,7 +90,8 @@ describe("keeper: health index", function () {
           if (d >= -3n && d <= 3n) boundary = h.liquidatable ? { ...boundary, in: boundary.in + 1 } : { ...boundary, out: boundary.out + 1 };
         }
       }
-      expect(indexed.index!.rekeys, "the borrow index passed the keys' headroom").to.be.greaterThan(10);
+      expect(indexed.index!.rekeys, "the borrow index jumped past the keys").to.be.greaterThan(5);
+      expect(indexed.index!.spreadRekeys, "next keys computed over blocks and swapped in").to.be.greaterThan(5);
       expect(liquidatable, "prices reach many positions").to.be.greaterThan(1_000);
       expect(boundary.in + boundary.out, "prices within 3 wei of a liquidation price").to.be.greaterThan(50);
       expect(exact - liquidatable, "the index evaluates few healthy positions").to.be.lessThan((evaluated - liquidatable) / 5);
