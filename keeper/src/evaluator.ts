@@ -18,6 +18,7 @@ import {
   type BulkheadClient,
   type PositionView,
 } from "@bulkhead/sdk";
+import { HealthIndex } from "./health-index.js";
 import { silentLogger, type Logger } from "./logger.js";
 
 const AGGREGATOR_ABI = [
@@ -71,6 +72,12 @@ export interface Evaluation {
   sequencer: SequencerStatus | null;
   /** Milliseconds of local math (reads excluded). */
   mathMs: number;
+  /** Positions whose health was computed exactly (all of them in a full evaluation). */
+  exact: number;
+  /** True when every position was evaluated (no index). */
+  full: boolean;
+  /** Positions the index's backstop evaluated exactly this block (a rolling slice). */
+  backstop: number;
 }
 
 export interface EvaluatorOptions {
@@ -79,6 +86,21 @@ export interface EvaluatorOptions {
   warnEveryMs?: number;
   /** Warn once when a feed's age passes this share of its heartbeat (default 0.8). */
   agingShare?: number;
+  /**
+   * Evaluate exactly only the positions a price index says may be liquidatable (health-index.ts;
+   * default true). The result is the same as evaluating every position.
+   */
+  indexed?: boolean;
+  /**
+   * With the index, a backstop: every position is also evaluated exactly once per this many
+   * blocks (default 100; 0 never), a slice each block; one the index missed is logged
+   * (`evaluation.indexMismatch`) and liquidated.
+   */
+  fullEvaluationBlocks?: number;
+  /** Borrow-index headroom of the index's keys, WAD (see `HealthIndexOptions.headroom`). */
+  indexHeadroom?: bigint;
+  /** Blocks over which the index computes a market's next keys (see `HealthIndexOptions.rekeyBlocks`). */
+  rekeyBlocks?: number;
 }
 
 export class Evaluator {
@@ -91,6 +113,14 @@ export class Evaluator {
   #sequencer: { feed: string; grace: number } | null = null;
   /** Condition key -> last time warned. */
   readonly #warned = new Map<string, number>();
+  /** Positions by the price at which they may become liquidatable; null: every position every block. */
+  readonly index: HealthIndex | null;
+  readonly #fullEvery: number;
+  /** Backstop: the next position of the views to check, and the last block checked. */
+  #cursor = 0;
+  #lastBlock = -1;
+  /** Liquidatable positions the backstop found that the index did not give (a bug if ever above 0). */
+  mismatches = 0;
 
   constructor(client: BulkheadClient, options: EvaluatorOptions = {}) {
     this.client = client;
@@ -98,6 +128,8 @@ export class Evaluator {
     this.#engine = new Contract(client.engineAddress, bulkheadAbi as never, client.provider);
     this.#warnEveryMs = options.warnEveryMs ?? 60_000;
     this.#agingShare = options.agingShare ?? 0.8;
+    this.index = options.indexed === false ? null : new HealthIndex(client.unit, { headroom: options.indexHeadroom, rekeyBlocks: options.rekeyBlocks });
+    this.#fullEvery = options.fullEvaluationBlocks ?? 100;
   }
 
   get provider(): Provider {
@@ -224,11 +256,63 @@ export class Evaluator {
     const list = [...views];
     if (list.some((v) => v.position.marketId >= this.#markets.length)) await this.loadMarkets();
     const { markets, sequencer } = await this.readMarkets(block, timestamp);
+    return this.evaluateAt(list, markets, sequencer, block, timestamp);
+  }
+
+  /**
+   * The local part of `evaluate`: health of `views` at the markets' prices and indexes. With the
+   * index, only its candidates are computed, plus the backstop's slice.
+   */
+  evaluateAt(views: readonly PositionView[], markets: MarketStatus[], sequencer: SequencerStatus | null, block: number, timestamp: number): Evaluation {
     const started = performance.now();
+    const result = (candidates: Candidate[], blocked: number, exact: number, full: boolean, backstop = 0): Evaluation => {
+      candidates.sort((a, b) => (a.reward === b.reward ? (a.id < b.id ? -1 : 1) : a.reward > b.reward ? -1 : 1));
+      return { block, timestamp, evaluated: views.length, candidates, blocked, markets, sequencer, mathMs: performance.now() - started, exact, full, backstop };
+    };
+    const index = this.index;
+    if (!index) {
+      const { candidates, blocked } = this.#exact(views, markets);
+      return result(candidates, blocked, views.length - blocked, true);
+    }
+    index.sync(views, (m) => markets[m]?.index ?? 0n);
+    const candidates: Candidate[] = [];
+    let blocked = views.length;
+    let exact = 0;
+    for (const m of markets) {
+      const n = index.count(m.id);
+      if (m.price === null || n === 0) continue;
+      blocked -= n;
+      index.advance(m.id, m.index);
+      const some = index.candidates(m.id, m.price);
+      exact += some.length;
+      candidates.push(...this.#exact(some, markets).candidates);
+    }
+    // Backstop: a slice of the positions each block, so that every one is evaluated exactly
+    // every `fullEvaluationBlocks` blocks without a block that evaluates them all.
+    let checked = 0;
+    if (this.#fullEvery > 0 && views.length > 0 && block !== this.#lastBlock) {
+      this.#lastBlock = block;
+      const n = Math.ceil(views.length / this.#fullEvery);
+      if (this.#cursor >= views.length) this.#cursor = 0;
+      const slice = views.slice(this.#cursor, this.#cursor + n);
+      this.#cursor += n;
+      checked = slice.length;
+      const got = new Set(candidates.map((c) => c.id));
+      const missed = this.#exact(slice, markets).candidates.filter((c) => !got.has(c.id));
+      if (missed.length > 0) {
+        this.mismatches += missed.length;
+        this.#log.error("evaluation.indexMismatch", { block, missed: missed.slice(0, 10).map((c) => c.id), count: missed.length, action: "liquidating them too" });
+        candidates.push(...missed);
+      }
+    }
+    return result(candidates, blocked, exact, false, checked);
+  }
+
+  #exact(views: Iterable<PositionView>, markets: MarketStatus[]): { candidates: Candidate[]; blocked: number } {
     const unit = this.client.unit;
     const candidates: Candidate[] = [];
     let blocked = 0;
-    for (const v of list) {
+    for (const v of views) {
       const m = markets[v.position.marketId];
       if (!m || m.price === null) {
         blocked++;
@@ -237,7 +321,6 @@ export class Evaluator {
       const h = HealthLib.health(v.position, v.risk, m.price, m.index, unit);
       if (h.liquidatable) candidates.push({ id: v.id, marketId: m.id, reward: h.liquidationFee, equity: h.equity, maintenance: h.maintenance });
     }
-    candidates.sort((a, b) => (a.reward === b.reward ? (a.id < b.id ? -1 : 1) : a.reward > b.reward ? -1 : 1));
-    return { block, timestamp, evaluated: list.length, candidates, blocked, markets, sequencer, mathMs: performance.now() - started };
+    return { candidates, blocked };
   }
 }

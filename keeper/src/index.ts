@@ -5,7 +5,8 @@
  */
 export { Keeper, type KeeperOptions, type CycleReport } from "./keeper.js";
 export { PositionTracker, type TrackerOptions, type SyncResult } from "./tracker.js";
-export { Evaluator, type Candidate, type Evaluation, type MarketStatus, type SequencerStatus } from "./evaluator.js";
+export { Evaluator, type Candidate, type Evaluation, type EvaluatorOptions, type MarketStatus, type SequencerStatus } from "./evaluator.js";
+export { HealthIndex, EPSILON, type HealthIndexOptions } from "./health-index.js";
 export { Executor, type ExecutorOptions, type ChainContext, type NativePrice, type TxSigner } from "./executor.js";
 export { FailoverRpcProvider, RpcStats, RpcUnavailableError, isTransientRpcError, probeChainIds, redactUrl, type RpcOptions } from "./rpc.js";
 export { JsonStore, StoreError, STORE_VERSION, migrate, type StoreState, type PendingLiquidation, type SentTx, type JobRecord, type JobsState } from "./store.js";

@@ -217,6 +217,8 @@ export class Keeper {
       m.set("keeper_orders_pending", o.guards, { kind: "TopUpGuard" });
     }
     m.set("keeper_evaluation_math_ms", e.mathMs, {}, "Milliseconds of local health math in the last cycle");
+    m.set("keeper_evaluation_exact", e.exact + e.backstop, {}, "Positions whose health was computed exactly in the last cycle (price index candidates and backstop slice)");
+    m.set("keeper_evaluation_index_misses", this.evaluator.mismatches, {}, "Liquidatable positions the backstop found that the price index missed (a bug if above 0)");
     if (reorg !== "none") m.inc("keeper_reorgs_total", 1, { depth: reorg });
     for (const mk of e.markets) {
       if (mk.delisted) continue; // no feed to watch
