@@ -94,6 +94,16 @@ describe("top-up guards", () => {
       await expect(book.setTopUpGuard(1n, THRESHOLD, AMOUNT, BUDGET, FEE, t))
         .to.be.revertedWithCustomError(s.book, "ValidUntilInPast")
         .withArgs(t, t);
+      // Values past their storage: an amount or a fee above 2^96 - 1, a position id above 2^32 - 1.
+      await expect(book.setTopUpGuard(1n, THRESHOLD, MAX_COLLATERAL + 1n, BUDGET, FEE, 0n))
+        .to.be.revertedWithCustomError(s.book, "AmountTooLarge")
+        .withArgs(MAX_COLLATERAL + 1n, MAX_COLLATERAL);
+      await expect(book.setTopUpGuard(1n, THRESHOLD, AMOUNT, BUDGET, MAX_COLLATERAL + 1n, 0n))
+        .to.be.revertedWithCustomError(s.book, "AmountTooLarge")
+        .withArgs(MAX_COLLATERAL + 1n, MAX_COLLATERAL);
+      await expect(book.setTopUpGuard(2n ** 32n, THRESHOLD, AMOUNT, BUDGET, FEE, 0n))
+        .to.be.revertedWithCustomError(s.book, "AmountTooLarge")
+        .withArgs(2n ** 32n, 2n ** 32n - 1n);
       // The bounds themselves are accepted: a threshold just above 1 and at 10, a budget of one top-up.
       for (const [threshold, budget] of [[WAD + 1n, AMOUNT + FEE], [10n * WAD, BUDGET]] as const) {
         await expect(book.setTopUpGuard(1n, threshold, AMOUNT, budget, FEE, 0n)).to.emit(s.book, "TopUpGuardSet");
