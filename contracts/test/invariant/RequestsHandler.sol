@@ -306,7 +306,7 @@ contract RequestsHandler {
         uint256 n = _pending.length;
         uint256 id;
         for (uint256 i; i < n; ++i) {
-            uint256 candidate = _pending[(seed + i) % n];
+            uint256 candidate = _pending[(seed % n + i) % n];
             RequestKind kind = _ghost[candidate].kind;
             if ((kind == RequestKind.Decrease || kind == RequestKind.Close) && !_expired(_ghost[candidate])) {
                 id = candidate;
@@ -529,7 +529,7 @@ contract RequestsHandler {
     function _pickExecutable(uint256 seed) internal returns (bool, uint256) {
         uint256 n = _pending.length;
         for (uint256 i; i < n; ++i) {
-            uint256 id = _pending[(seed + i) % n];
+            uint256 id = _pending[(seed % n + i) % n];
             Ghost storage g = _ghost[id];
             if (_expired(g)) continue;
             if (block.timestamp < _settlesAt(g)) vm.warp(_settlesAt(g));

@@ -1,54 +1,25 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import {BulkheadRouter} from "../../BulkheadRouter.sol";
-import {BulkheadOracle} from "../../oracles/BulkheadOracle.sol";
-import {Ledger} from "../../interfaces/IBulkhead.sol";
-import {Timing} from "../../interfaces/IBulkheadOracle.sol";
 import {RequestKind, TradeRequest} from "../../interfaces/IBulkheadRouter.sol";
-import {InvariantBase} from "../utils/BaseTest.sol";
-import {ReportSigner} from "../utils/ReportSigner.sol";
+import {RequestSystemBase} from "./RequestSystemBase.sol";
 import {RequestsHandler} from "./RequestsHandler.sol";
 
 /// @notice DESIGN.md invariant 11 (escrow) under random two-step trading: requests of every kind
 /// with execution fees, executions with the pinned report (verified by Chainlink's real Verifier,
 /// signed by a local oracle set), wrong reports, push-round fallbacks, cancellations after expiry,
 /// push price moves and time. A campaign of its own, so the engine suite keeps its cost.
-contract RequestsInvariantsTest is InvariantBase {
-    /// @dev `localFeedId` of scripts/streams/oracleSet.ts: schema 0x0003, then keccak256(label) less its first two bytes.
-    bytes32 internal constant ETH_FEED_ID = bytes32(uint256(3) << 240 | uint256(keccak256("ETH/USD")) & (2 ** 240 - 1));
-    bytes32 internal constant BTC_FEED_ID = bytes32(uint256(3) << 240 | uint256(keccak256("BTC/USD")) & (2 ** 240 - 1));
-    /// @dev An amount seed of `amount` (not one of the handler's few-unit amounts).
-    uint256 internal constant AMOUNT_1000 = (1_000e6 << 3) | 1;
-    uint256 internal constant MAX_DEVIATION_BPS = 100;
-
-    ReportSigner internal signer;
-    BulkheadOracle internal oracle;
-    BulkheadRouter internal router;
+contract RequestsInvariantsTest is RequestSystemBase {
     RequestsHandler internal handler;
     /// @dev Requests settled (filled or cancelled) by the starting book, before the first run.
     uint256 internal _setUpSettled;
 
     function setUp() public {
-        _deploySystem(6, 1_000_000);
-        signer = new ReportSigner();
-        signer.configure(ETH_FEED_ID);
-        signer.configure(BTC_FEED_ID);
-        oracle = new BulkheadOracle(engine, signer.proxy(), Timing({settlementDelay: 2, expiry: 300, pushFallbackDelay: 120}));
-        oracle.setStream(ETH_MARKET, ETH_FEED_ID, MAX_DEVIATION_BPS);
-        oracle.setStream(BTC_MARKET, BTC_FEED_ID, MAX_DEVIATION_BPS);
-        router = new BulkheadRouter(engine, oracle);
-        engine.setSettler(address(router));
+        _deployRequestSystem();
         handler = new RequestsHandler(engine, pool, router, signer, [ethFeed, btcFeed], [ETH_FEED_ID, BTC_FEED_ID]);
 
         // A starting book: four positions filled through requests, and two requests pending.
-        handler.requestOpen(0, 0, true, AMOUNT_1000, 10e18, 1);
-        handler.requestOpen(1, 0, false, AMOUNT_1000, 5e18, 1);
-        handler.requestOpen(2, 1, true, AMOUNT_1000, 20e18, 1);
-        handler.requestOpen(3, 1, false, AMOUNT_1000, 3e18, 1);
-        for (uint256 i; i < 4; ++i) {
-            handler.execute(0, 0, 5, 1);
-        }
+        _openStartingBook(handler);
         handler.requestOpen(0, 1, false, AMOUNT_1000, 8e18, 1);
         handler.requestClose(0, 1);
         _setUpSettled = _settled();
@@ -151,21 +122,7 @@ contract RequestsInvariantsTest is InvariantBase {
     /// @notice [4] The pool holds exactly LP assets + insurance fund + protocol fees; LP assets cover
     /// the reserved max profit; every open position's vault holds at least its recorded collateral.
     function invariant_PoolConservedAndVaultsCovered() public view {
-        Ledger memory l = engine.ledger();
-        assertEq(
-            token.balanceOf(address(pool)),
-            uint256(l.lpAssets) + l.insuranceFund + l.protocolFees,
-            "pool balance != lpAssets + insurance + protocolFees"
-        );
-        assertGe(l.lpAssets, l.reserved, "lpAssets < reserved");
-        uint256[] memory ids = handler.openIds();
-        for (uint256 i; i < ids.length; ++i) {
-            assertGe(
-                token.balanceOf(engine.vaultOf(ids[i])),
-                engine.position(ids[i]).collateral,
-                string.concat("vault of position ", vm.toString(ids[i]), " < its collateral")
-            );
-        }
+        _assertPoolConservedAndVaultsCovered(handler.openIds());
     }
 
     // ---------------------------------------------------------------- 5. health after a fill
