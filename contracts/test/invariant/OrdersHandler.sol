@@ -17,7 +17,7 @@ import {
     OrderTarget,
     TopUpGuard
 } from "../../interfaces/IBulkheadOrderBook.sol";
-import {IBulkheadRouter, RequestKind} from "../../interfaces/IBulkheadRouter.sol";
+import {IBulkheadRouter, RequestKind, TradeRequest} from "../../interfaces/IBulkheadRouter.sol";
 import {HealthLib} from "../../libraries/HealthLib.sol";
 import {MathLib} from "../../libraries/MathLib.sol";
 import {OrderLogic} from "../../libraries/OrderLogic.sol";
@@ -632,6 +632,11 @@ contract OrdersHandler is RequestsHandler {
             _expectRefused(id, executor, call, abi.encodeWithSelector(IBulkheadOrderBook.PositionHealthy.selector, id, factor, g.threshold), "refused.healthy");
             return;
         }
+        int256 equityAfter = h.equity + int256(uint256(g.amount));
+        if (equityAfter < int256(h.maintenance)) {
+            _expectRefused(id, executor, call, abi.encodeWithSelector(IBulkheadOrderBook.TopUpCannotSave.selector, id, equityAfter, h.maintenance), "refused.cannotSave");
+            return;
+        }
         _topUp(id, g, executor, call);
     }
 
@@ -863,15 +868,19 @@ contract OrdersHandler is RequestsHandler {
     }
 
     /// @dev The book's view of an order's position: its own, or its source's (pending while that
-    /// open may still fill).
+    /// open may still fill: it exists and has not expired).
     function _positionOf(Order memory o) internal view returns (uint256 positionId, bool pending) {
         if (o.kind == OrderKind.LimitOpen) return (0, false);
         if (o.target == OrderTarget.Position) return (o.positionId, false);
         positionId = book.attachedPosition(o.target, o.positionId);
         if (positionId != 0) return (positionId, false);
-        pending = o.target == OrderTarget.OpenRequest
-            ? router.request(o.positionId).kind != RequestKind.None
-            : book.order(o.positionId).kind != OrderKind.None;
+        if (o.target == OrderTarget.OpenRequest) {
+            TradeRequest memory r = router.request(o.positionId);
+            pending = r.kind != RequestKind.None && block.timestamp <= uint256(r.createdAt) + r.expiry;
+        } else {
+            Order memory l = book.order(o.positionId);
+            pending = l.kind != OrderKind.None && (l.validUntil == 0 || block.timestamp <= l.validUntil);
+        }
     }
 
     /// @dev The handler approves no one: a position can be traded by its owner only.
