@@ -7,7 +7,8 @@
 // kills the keeper (SIGKILL, once right after a broadcast) and restarts it mid-run, then races a
 // second keeper with its own key; the second points the keeper at a report proxy that drops,
 // refuses and delays requests, and takes the report service down and back up on its port.
-// Counts: KEEPER_SCALE_POSITIONS / KEEPER_SCALE_ORDERS (CI defaults below). Everything started
+// Counts: KEEPER_SCALE_POSITIONS / KEEPER_SCALE_ORDERS (CI default 300 each; 500/500 passes in
+// about two minutes on 2 cores). Everything started
 // here is stopped in the after hooks.
 import { expect } from "chai";
 import { join } from "node:path";
@@ -22,9 +23,12 @@ import { ReportFaultProxy } from "./helpers/reportProxy.js";
 import { PATH, dueStep, fillPriceAt, scaleWorld, type PlannedOrder, type ScaleWorld } from "./helpers/scale.js";
 import { intervalMining } from "./helpers/scenario.js";
 
-const POSITIONS = Number(process.env.KEEPER_SCALE_POSITIONS ?? 150);
-const ORDERS = Number(process.env.KEEPER_SCALE_ORDERS ?? 150);
+const POSITIONS = Number(process.env.KEEPER_SCALE_POSITIONS ?? 300);
+const ORDERS = Number(process.env.KEEPER_SCALE_ORDERS ?? 300);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const RACE_BLOCKS = 3;
+/** Wall time of each step of the last drive (ms), for the log line. */
+const stepMs: number[] = [];
 
 /** What must happen at each step: orders executed (a bracket's first leg due), siblings cancelled, guards topped up. */
 function expectations(w: ScaleWorld) {
@@ -68,7 +72,9 @@ async function drive(
 ) {
   const steps: { timestamp: number; block: number }[] = [{ timestamp: 0, block: 0 }];
   const count = (m: Map<bigint, number>, k: number) => [...m.values()].filter((s) => s <= k).length;
+  stepMs.length = 0;
   for (let k = 1; k < PATH.length; k++) {
+    const began = Date.now();
     steps[k] = (await hook(k)) ?? (await w.setStep(k));
     const want = { exec: count(exp.exec, k), sibling: count(exp.sibling, k), topUp: count(exp.topUp, k) };
     const deadline = Date.now() + 60_000;
@@ -85,6 +91,7 @@ async function drive(
       if (Date.now() > deadline) throw new Error(`step ${k} (${PATH[k]}): want ${JSON.stringify(want)}, got ${JSON.stringify(got)}:\n${alive()[0]?.tail(30)}`);
       await sleep(200);
     }
+    stepMs.push(Date.now() - began);
   }
   return steps;
 }
@@ -117,23 +124,25 @@ async function checkOutcome(w: ScaleWorld, exp: ReturnType<typeof expectations>,
   expect(requests.map((e) => e.requestId).sort(), "each trade request filled once").to.deep.equal([...w.requestIds].sort());
   const lps = (await w.reader.getLpRequestEvents()).filter((e) => e.type === "LpRequestExecuted");
   expect(lps.map((e) => e.requestId)).to.deep.equal([w.lpRequestId]);
-  return { executed: executed.size, siblings: siblings.length, topUps: topUps.length, requests: requests.length + lps.length };
+  const prunes = events.filter((e) => e.type === "OrderCancelled" && e.reason === "Dead" && keeperSet.has(e.by.toLowerCase()) && !topUps.some((t) => t.transactionHash === e.transactionHash)).length;
+  return { executed: executed.size, siblings: siblings.length, topUps: topUps.length, requests: requests.length + lps.length, prunes };
 }
 
 /**
  * Every mined transaction of `keepers` since `fromBlock`: useful (succeeded) or reverted. A
- * reverted one must have lost a race: another transaction did the same thing in its block or
- * the block before (the loser had simulated before the winner was mined).
+ * reverted one must have lost a race: the other keeper did the same call at most RACE_BLOCKS
+ * blocks before (the loser simulated before the winner was mined; a cycle over hundreds of
+ * due orders on a loaded 2-core machine spans a block or two of 250 ms).
  */
 async function txAccounting(w: ScaleWorld, keepers: string[], fromBlock: number) {
   const head = await w.provider.getBlockNumber();
   const who = new Set(keepers.map((k) => k.toLowerCase()));
-  const txs: { from: string; hash: string; input: string; block: number }[] = [];
+  const txs: { from: string; to: string; hash: string; input: string; block: number }[] = [];
   for (let b = fromBlock; b <= head; b += 25) {
     const blocks = await Promise.all(
-      Array.from({ length: Math.min(25, head - b + 1) }, (_, i) => w.provider.send("eth_getBlockByNumber", ["0x" + (b + i).toString(16), true]) as Promise<{ number: string; transactions: { from: string; hash: string; input: string }[] }>),
+      Array.from({ length: Math.min(25, head - b + 1) }, (_, i) => w.provider.send("eth_getBlockByNumber", ["0x" + (b + i).toString(16), true]) as Promise<{ number: string; transactions: { from: string; to: string; hash: string; input: string }[] }>),
     );
-    for (const blk of blocks) for (const t of blk.transactions) if (who.has(t.from.toLowerCase())) txs.push({ from: t.from.toLowerCase(), hash: t.hash, input: t.input, block: Number(BigInt(blk.number)) });
+    for (const blk of blocks) for (const t of blk.transactions) if (who.has(t.from.toLowerCase())) txs.push({ from: t.from.toLowerCase(), to: t.to.toLowerCase(), hash: t.hash, input: t.input, block: Number(BigInt(blk.number)) });
   }
   const receipts = new Map<string, number>();
   for (let i = 0; i < txs.length; i += 100) {
@@ -142,13 +151,18 @@ async function txAccounting(w: ScaleWorld, keepers: string[], fromBlock: number)
   }
   const ok = txs.filter((t) => receipts.get(t.hash) === 1);
   const reverted = txs.filter((t) => receipts.get(t.hash) !== 1);
+  // What a transaction does: its contract, selector and first argument (the order or request id).
+  const what = (t: { to: string; input: string }) => t.to + t.input.slice(0, 10 + 64);
+  const unexplained: string[] = [];
   for (const r of reverted) {
-    const winner = ok.find((t) => t.input === r.input && t.from !== r.from);
-    expect(winner, `reverted tx ${r.hash} of ${r.from} lost to nobody`).to.not.equal(undefined);
-    expect(r.block <= winner!.block + 1, `reverted tx ${r.hash} mined at ${r.block}, after the winner at ${winner!.block} was known`).to.equal(true);
+    const winners = ok.filter((t) => what(t) === what(r));
+    const winner = winners.find((t) => t.from !== r.from);
+    if (!winner || r.block > winner.block + RACE_BLOCKS) unexplained.push(`${r.hash} of ${r.from} at block ${r.block} (${what(r)}); same call succeeded: ${JSON.stringify(winners.map((t) => ({ from: t.from, block: t.block })))}`);
   }
+  const calls: Record<string, number> = {};
+  for (const t of ok) calls[t.input.slice(0, 10)] = (calls[t.input.slice(0, 10)] ?? 0) + 1;
   const per = keepers.map((k) => ({ keeper: k, ok: ok.filter((t) => t.from === k.toLowerCase()).length, reverted: reverted.filter((t) => t.from === k.toLowerCase()).length }));
-  return { per, ok: ok.length, reverted: reverted.length };
+  return { per, ok: ok.length, reverted: reverted.length, unexplained, calls };
 }
 
 describe("keeper at scale: every order kind over a price path (real node and keeper processes)", function () {
@@ -242,18 +256,20 @@ describe("keeper at scale: every order kind over a price path (real node and kee
     const outcome = await checkOutcome(w, exp, steps, [a, b]);
     expect(keeperA.alive && keeperB!.alive, "both keepers still running").to.equal(true);
     const txs = await txAccounting(w, [a, b], fromBlock);
-    // Useful transactions: one per execution, top-up and request (no prunes on this path).
-    expect(txs.ok).to.equal(outcome.executed + outcome.topUps + outcome.requests);
-    expect(await w.provider.getTransactionCount(a, "latest")).to.equal(txs.per[0]!.ok + txs.per[0]!.reverted);
-    expect(await w.provider.getTransactionCount(b, "latest")).to.equal(txs.per[1]!.ok + txs.per[1]!.reverted);
     const sentA = keepers.filter((k) => k !== keeperB).flatMap((k) => k.events("execution.sent").map((l) => String(l.key)));
-    expect(new Set(sentA).size, "keeper A sent nothing twice across its restarts").to.equal(sentA.length);
     const simulationFailures = (m: string) => [...m.matchAll(/^keeper_execution_failures_total\{[^}]*reason="simulation"[^}]*\} (\d+)/gm)].reduce((s, x) => s + Number(x[1]), 0);
     const sims = [simulationFailures(await keeperA.metrics()), simulationFailures(await keeperB!.metrics())];
     console.log(
-      `      scale: ${POSITIONS} positions, ${w.orderOf.size} orders + ${w.guardOf.size} guards, ${w.requestIds.length + 1} requests; setup ${setup} ms ${JSON.stringify(w.timings)}, path ${pathMs} ms; ` +
-        `executed ${outcome.executed}, siblings ${outcome.siblings}, top-ups ${outcome.topUps}; txs ${JSON.stringify(txs.per)}; simulations refused (not sent) ${JSON.stringify(sims)}`,
+      `      scale: ${POSITIONS} positions, ${w.orderOf.size} orders + ${w.guardOf.size} guards, ${w.requestIds.length + 1} requests; setup ${setup} ms ${JSON.stringify(w.timings)}, path ${pathMs} ms (steps ${stepMs.join(",")}); ` +
+        `executed ${outcome.executed}, siblings ${outcome.siblings}, top-ups ${outcome.topUps}, prunes ${outcome.prunes}; txs ${JSON.stringify(txs.per)} ${JSON.stringify(txs.calls)}; simulations refused (not sent) ${JSON.stringify(sims)}`,
     );
+    // Every reverted transaction lost a race to the other keeper (sent before the winner was mined).
+    expect(txs.unexplained, "reverted transactions that lost no race").to.deep.equal([]);
+    // Useful transactions: one per execution, top-up, request and prune.
+    expect(txs.ok, `useful transactions by selector ${JSON.stringify(txs.calls)}`).to.equal(outcome.executed + outcome.topUps + outcome.requests + outcome.prunes);
+    expect(await w.provider.getTransactionCount(a, "latest")).to.equal(txs.per[0]!.ok + txs.per[0]!.reverted);
+    expect(await w.provider.getTransactionCount(b, "latest")).to.equal(txs.per[1]!.ok + txs.per[1]!.reverted);
+    expect(new Set(sentA).size, "keeper A sent nothing twice across its restarts").to.equal(sentA.length);
     await intervalMining(w.provider, 0);
   });
 
@@ -284,7 +300,7 @@ describe("keeper at scale: every order kind over a price path (real node and kee
     expect(keeper.alive).to.equal(true);
     expect(proxy.counts.drop + proxy.counts.unavailable, "faults injected").to.be.greaterThan(0);
     const txs = await txAccounting(w, [devAddress(14)], fromBlock);
-    expect(txs.reverted, "no transaction wasted").to.equal(0);
+    expect(txs.reverted, `no transaction wasted: ${txs.unexplained.join("\n")}`).to.equal(0);
     console.log(`      faults: ${JSON.stringify(proxy.counts)}; executed ${outcome.executed}, top-ups ${outcome.topUps}, requests ${outcome.requests}`);
     await intervalMining(w.provider, 0);
   });
