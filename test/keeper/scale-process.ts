@@ -8,8 +8,7 @@
 // second keeper with its own key; the second points the keeper at a report proxy that drops,
 // refuses and delays requests, and takes the report service down and back up on its port.
 // Counts: KEEPER_SCALE_POSITIONS / KEEPER_SCALE_ORDERS (CI default 300 each; 500/500 passes in
-// about two minutes on 2 cores). Everything started
-// here is stopped in the after hooks.
+// about two minutes on 2 cores). Everything started here is stopped in the after hooks.
 import { expect } from "chai";
 import { join } from "node:path";
 import type { OrderEvent } from "@bulkhead/sdk";
