@@ -49,13 +49,14 @@ function expectations(w: ScaleWorld) {
   return { exec, sibling, topUp };
 }
 
-type Done = { executed: Map<bigint, OrderEvent & { type: "OrderExecuted" }[]>; events: OrderEvent[] };
+type Executed = Extract<OrderEvent, { type: "OrderExecuted" }>;
 
-async function done(w: ScaleWorld): Promise<Done> {
+/** The book's events and its executions by order id. */
+async function done(w: ScaleWorld): Promise<{ executed: Map<bigint, Executed[]>; events: OrderEvent[] }> {
   const events = await w.reader.getOrderEvents();
-  const executed = new Map<bigint, (OrderEvent & { type: "OrderExecuted" })[]>();
+  const executed = new Map<bigint, Executed[]>();
   for (const e of events) if (e.type === "OrderExecuted") executed.set(e.orderId, [...(executed.get(e.orderId) ?? []), e]);
-  return { executed: executed as never, events };
+  return { executed, events };
 }
 
 /**
@@ -101,7 +102,7 @@ async function checkOutcome(w: ScaleWorld, exp: ReturnType<typeof expectations>,
   const inStep = (k: number, observedAt: number) => observedAt >= steps[k]!.timestamp && (k + 1 >= steps.length || observedAt <= steps[k + 1]!.timestamp);
   const keeperSet = new Set(keepers.map((k) => k.toLowerCase()));
   expect([...executed.keys()].sort(), "the orders executed").to.deep.equal([...exp.exec.keys()].sort());
-  for (const [id, es] of executed as unknown as Map<bigint, { executor: string; price: bigint; observedAt: number }[]>) {
+  for (const [id, es] of executed) {
     expect(es.length, `order ${id} executed ${es.length} times`).to.equal(1);
     const e = es[0]!;
     const o = w.orderOf.get(id)!;
