@@ -215,7 +215,7 @@ describe("keeper at scale: every order kind over a price path (real node and kee
     }
   };
 
-  it("test_keeperAtScale_everyOrderKindOverAPath_killedRestartedAndRaced_eachExecutesOnceAtItsStepAndPrice_noTxWasted", async () => {
+  it("test_keeperAtScale_everyOrderKindOverAPath_killedRestartedAndRaced_eachExecutesOnceAtItsStepAndPrice_everyRevertedTxLostARace", async () => {
     const t0 = Date.now();
     const w = await scaleWorld({ positions: POSITIONS, orders: ORDERS, traders: 6, requests: 10 }, started);
     const setup = Date.now() - t0;
