@@ -105,7 +105,9 @@ describe("keeper executing requests and orders (real node process)", function ()
     const fills = filled(await waitUntil("the open requests", requestEvents, (es) => filled(es).length === POSITIONS));
     expect(fills.map((e) => e.requestId).sort()).to.deep.equal([...requests].sort());
     for (const e of fills) if (e.type === "RequestExecuted") expect(e.executor).to.equal(keeperAddress);
-    const positions = fills.map((e) => (e.type === "RequestExecuted" ? e.positionId : 0n));
+    // In request order: request i was made by trader i % 2 (the keeper may fill them in any order).
+    const positionOf = new Map(fills.map((e) => [e.requestId, e.type === "RequestExecuted" ? e.positionId : 0n]));
+    const positions = requests.map((id) => positionOf.get(id)!);
 
     // Orders: stop-losses 2,990..2,950 (each with a far take-profit that dies with it),
     // take-profits 3,010..3,050, trailing stops of 0.5 %.
@@ -171,8 +173,16 @@ describe("keeper executing requests and orders (real node process)", function ()
       if (take !== undefined) expect(e.price >= (take * 99n) / 100n, `take-profit ${e.orderId} filled at ${e.price}`).to.equal(true);
     }
     // No transaction of the keeper was wasted: one per request, order and prune, none twice.
+    // (An empty self-transfer freeing a nonce stuck past its deadline is the executor's recovery,
+    // which a loaded 2-core machine can trigger: it is counted apart.)
     const nonce = await provider.getTransactionCount(keeperAddress, "latest");
-    expect(nonce).to.equal(POSITIONS + executed.length + dead.size);
+    let cancels = 0;
+    const head = await provider.getBlockNumber();
+    for (let b = 0; b <= head; b++) {
+      const block = (await provider.send("eth_getBlockByNumber", ["0x" + b.toString(16), true])) as { transactions: { from: string; to: string; input: string }[] };
+      for (const t of block.transactions) if (t.from.toLowerCase() === keeperAddress.toLowerCase() && t.to?.toLowerCase() === t.from.toLowerCase() && t.input === "0x") cancels++;
+    }
+    expect(nonce - cancels).to.equal(POSITIONS + executed.length + dead.size);
     const sentKeys = keepers.flatMap((k) => k.events("execution.sent").map((l) => String(l.key)));
     expect(new Set(sentKeys).size, "no execution sent twice").to.equal(sentKeys.length);
     await intervalMining(provider, 0);

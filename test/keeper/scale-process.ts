@@ -161,8 +161,11 @@ async function txAccounting(w: ScaleWorld, keepers: string[], fromBlock: number)
   }
   const calls: Record<string, number> = {};
   for (const t of ok) calls[t.input.slice(0, 10)] = (calls[t.input.slice(0, 10)] ?? 0) + 1;
+  // A keeper frees the nonce of an execution stuck past its deadline with an empty self-transfer
+  // (its store's "cancel"); under load on 2 cores that happens now and then. It is not an execution.
+  const cancels = ok.filter((t) => t.input === "0x" && t.to === t.from).length;
   const per = keepers.map((k) => ({ keeper: k, ok: ok.filter((t) => t.from === k.toLowerCase()).length, reverted: reverted.filter((t) => t.from === k.toLowerCase()).length }));
-  return { per, ok: ok.length, reverted: reverted.length, unexplained, calls };
+  return { per, ok: ok.length, cancels, reverted: reverted.length, unexplained, calls };
 }
 
 describe("keeper at scale: every order kind over a price path (real node and keeper processes)", function () {
@@ -265,8 +268,8 @@ describe("keeper at scale: every order kind over a price path (real node and kee
     );
     // Every reverted transaction lost a race to the other keeper (sent before the winner was mined).
     expect(txs.unexplained, "reverted transactions that lost no race").to.deep.equal([]);
-    // Useful transactions: one per execution, top-up, request and prune.
-    expect(txs.ok, `useful transactions by selector ${JSON.stringify(txs.calls)}`).to.equal(outcome.executed + outcome.topUps + outcome.requests + outcome.prunes);
+    // Useful transactions: one per execution, top-up, request and prune (besides nonce-freeing cancels).
+    expect(txs.ok - txs.cancels, `useful transactions by selector ${JSON.stringify(txs.calls)}`).to.equal(outcome.executed + outcome.topUps + outcome.requests + outcome.prunes);
     expect(await w.provider.getTransactionCount(a, "latest")).to.equal(txs.per[0]!.ok + txs.per[0]!.reverted);
     expect(await w.provider.getTransactionCount(b, "latest")).to.equal(txs.per[1]!.ok + txs.per[1]!.reverted);
     expect(new Set(sentA).size, "keeper A sent nothing twice across its restarts").to.equal(sentA.length);
