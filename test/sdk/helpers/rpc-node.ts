@@ -20,7 +20,10 @@ export interface RpcNode {
 /** Starts a node process (`hardhat node` unless told otherwise) on 127.0.0.1 with an ethers provider on it. */
 export async function startNode(kind: NodeKind = "hardhat", timeoutMs = 60_000): Promise<RpcNode> {
   const node = await startNodeProcess(kind, timeoutMs);
-  const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, pollingInterval: 50 });
+  // No response cache (ethers keeps identical requests 250 ms, the block number among them): the
+  // tests quote right after a price update sent from another signer, and a quote pinned to a
+  // block number from before that update would price the old answer.
+  const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, pollingInterval: 50, cacheTimeout: -1 });
   return {
     kind,
     url: node.url,
