@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: BUSL-1.1
 pragma solidity 0.8.30;
 
-import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {SafeTransferLib} from "solady/src/utils/SafeTransferLib.sol";
@@ -115,8 +114,7 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
         (uint96 trigger, uint96 acceptable) = _checkOrder(p.kind, isLong, marketId, p.trigger, p.acceptablePrice);
         _checkValidUntil(p.validUntil);
         if (p.size > ConstantsLib.MAX_SIZE) revert AmountTooLarge(p.size, ConstantsLib.MAX_SIZE);
-        ExecutionFeeLib.checkPaid(fee, _executionGas[p.kind]);
-        if (fee > type(uint64).max) revert ExecutionFeeTooLarge(fee, type(uint64).max);
+        ExecutionFeeLib.checkPaid(fee, _executionGas[p.kind], type(uint64).max);
         orderId = ++_lastOrderId;
         _orders[orderId] = Order({
             owner: msg.sender,
@@ -421,7 +419,7 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
         (positionId, pending) = _positionOf(o);
         if (pending) revert OrderNotActive(orderId);
         size = positionId == 0 ? 0 : _engine.position(positionId).size;
-        if (size == 0 || !_mayTrade(positionId, o.owner)) revert OrderPositionGone(orderId, positionId);
+        if (size == 0 || !TradeLib.mayTrade(_engine, positionId, o.owner)) revert OrderPositionGone(orderId, positionId);
     }
 
     /// @dev The position of an order's target: its own, or the one its source opened (`pending`
@@ -444,14 +442,7 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
     /// @dev Whether `account` may still trade position `positionId` (it exists, and `account` owns
     /// it, is approved for it or is the owner's operator): what the engine checks at the fill.
     function _canTrade(uint256 positionId, address account) internal view returns (bool) {
-        return positionId != 0 && _engine.position(positionId).size != 0 && _mayTrade(positionId, account);
-    }
-
-    /// @dev `_canTrade` for a position known to exist.
-    function _mayTrade(uint256 positionId, address account) internal view returns (bool) {
-        IERC721 nft = IERC721(address(_engine));
-        address owner = nft.ownerOf(positionId);
-        return account == owner || nft.getApproved(positionId) == account || nft.isApprovedForAll(owner, account);
+        return positionId != 0 && _engine.position(positionId).size != 0 && TradeLib.mayTrade(_engine, positionId, account);
     }
 
     function _expired(uint256 validUntil) internal view returns (bool) {
@@ -539,7 +530,7 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
         if (g.owner == address(0)) revert OrderNotFound(orderId);
         if (_expired(g.validUntil)) revert OrderExpired(orderId, g.validUntil, block.timestamp);
         Position memory p = _engine.position(g.positionId);
-        if (p.size == 0 || !_mayTrade(g.positionId, g.owner)) revert OrderPositionGone(orderId, g.positionId);
+        if (p.size == 0 || !TradeLib.mayTrade(_engine, g.positionId, g.owner)) revert OrderPositionGone(orderId, g.positionId);
         ReportPrices memory r = _freshReport(orderId, p.marketId, g.observedAfter, signedReport);
         Health memory h = HealthLib.health(
             p, _engine.riskParams(p.marketId, p.riskVersion), r.price, _engine.currentBorrowIndex(p.marketId), _unit

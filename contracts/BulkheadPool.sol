@@ -468,7 +468,7 @@ contract BulkheadPool is ERC4626, ReentrancyGuardTransient, IBulkheadPool {
         if (amount > type(uint128).max) revert AmountTooLarge(amount, type(uint128).max);
         if (controller == address(0)) revert ERC20InvalidReceiver(address(0));
         uint256 gasLimit = _executionGas[kind];
-        ExecutionFeeLib.checkPaid(msg.value, gasLimit);
+        ExecutionFeeLib.checkPaid(msg.value, gasLimit, type(uint96).max);
         requestId = ++_lastRequestId;
         _requests[requestId] = LpRequest({
             controller: controller,

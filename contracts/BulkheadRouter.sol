@@ -123,7 +123,7 @@ contract BulkheadRouter is IBulkheadRouter, ReentrancyGuardTransient {
         if (amount > ConstantsLib.MAX_COLLATERAL) revert AmountTooLarge(amount, ConstantsLib.MAX_COLLATERAL);
         if (_oracle.stream(marketId).feedId == bytes32(0)) revert IBulkheadOracle.StreamNotConfigured(marketId);
         uint256 gasLimit = _executionGas[kind];
-        ExecutionFeeLib.checkPaid(msg.value, gasLimit);
+        ExecutionFeeLib.checkPaid(msg.value, gasLimit, type(uint96).max);
         Timing memory t = _oracle.timing();
         // A buy never fills above MAX_PRICE, so a larger acceptable price means the same as it.
         uint256 acceptable = acceptablePrice < ConstantsLib.MAX_PRICE ? acceptablePrice : ConstantsLib.MAX_PRICE;

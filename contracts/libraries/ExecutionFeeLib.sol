@@ -15,11 +15,12 @@ library ExecutionFeeLib {
     /// to re-enter anything costly (every entry is nonReentrant anyway).
     uint256 internal constant PAYMENT_GAS = 10_000;
 
-    /// @dev The fee a request with `gasLimit` needs at the transaction's gas price; reverts below it.
-    function checkPaid(uint256 paid, uint256 gasLimit) internal view {
+    /// @dev The fee a request with `gasLimit` needs at the transaction's gas price, and at most
+    /// `max` (what its record stores); reverts outside.
+    function checkPaid(uint256 paid, uint256 gasLimit, uint256 max) internal view {
         uint256 required = gasLimit * tx.gasprice;
         if (paid < required) revert IExecutionFees.ExecutionFeeTooLow(paid, required);
-        if (paid > type(uint96).max) revert IExecutionFees.ExecutionFeeTooLarge(paid, type(uint96).max);
+        if (paid > max) revert IExecutionFees.ExecutionFeeTooLarge(paid, max);
     }
 
     /// @dev The executor's share of `fee`, rounded down (in the requester's favour): the gas used

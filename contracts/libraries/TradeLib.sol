@@ -140,10 +140,14 @@ library TradeLib {
     {
         p = engine.position(positionId);
         if (p.size == 0) revert IBulkheadRouter.PositionNotFound(positionId);
+        if (!mayTrade(engine, positionId, caller)) revert IBulkheadRouter.NotPositionOwner(positionId, caller);
+    }
+
+    /// @dev Whether `account` may trade the existing position `positionId`: its owner or an
+    /// ERC-721 approved address or operator.
+    function mayTrade(IBulkhead engine, uint256 positionId, address account) internal view returns (bool) {
         IERC721 nft = IERC721(address(engine));
         address owner = nft.ownerOf(positionId);
-        if (caller != owner && nft.getApproved(positionId) != caller && !nft.isApprovedForAll(owner, caller)) {
-            revert IBulkheadRouter.NotPositionOwner(positionId, caller);
-        }
+        return account == owner || nft.getApproved(positionId) == account || nft.isApprovedForAll(owner, account);
     }
 }
