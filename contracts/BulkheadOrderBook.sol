@@ -182,7 +182,7 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
 
     /// @dev The stored trigger and acceptable price of an order, checked: a trailing stop's trail
     /// within its bounds; any other trigger non-zero, in range and waiting on its side of the push
-    /// price; a stop's acceptable price reachable; a limit's bound is its limit. A buyer's
+    /// price; a stop's acceptable price reachable, a buyer's non-zero; a limit's bound is its limit. A buyer's
     /// acceptable price above MAX_PRICE means MAX_PRICE (no fill is higher).
     function _checkOrder(OrderKind kind, bool isLong, uint256 marketId, uint256 trigger, uint256 acceptablePrice)
         internal
@@ -205,6 +205,8 @@ contract BulkheadOrderBook is IBulkheadOrderBook, ReentrancyGuardTransient {
                 revert AcceptablePriceUnreachable(trigger, acceptablePrice);
             }
         }
+        // A buyer's bound of 0 is never met (every fill price is positive); a seller's 0 is no bound.
+        if (acceptablePrice == 0 && OrderLogic.buys(kind, isLong)) revert AcceptablePriceUnreachable(trigger, 0);
         if (acceptablePrice > ConstantsLib.MAX_PRICE) acceptablePrice = ConstantsLib.MAX_PRICE;
         return (uint96(trigger), uint96(acceptablePrice));
     }

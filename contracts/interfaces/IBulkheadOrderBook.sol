@@ -116,7 +116,8 @@ interface IBulkheadOrderBook is IExecutionFees {
     error OrderKindInvalid(OrderKind kind, OrderTarget target);
     /// @notice The trigger is on the wrong side of the current price for this kind and side.
     error TriggerOnWrongSide(OrderKind kind, bool isLong, uint256 trigger, uint256 currentPrice);
-    /// @notice A stop's acceptable price can never be met once the stop triggers.
+    /// @notice The acceptable price can never be met: a stop's once it triggers, or a buying
+    /// exit's (a short's take-profit or trailing stop) of 0. `trigger` is a trailing stop's trail.
     error AcceptablePriceUnreachable(uint256 trigger, uint256 acceptablePrice);
     /// @notice `validUntil` is in the past (0 means valid until cancelled).
     error ValidUntilInPast(uint256 validUntil, uint256 blockTimestamp);

@@ -63,6 +63,7 @@ export class AcceptablePriceUnreachableError extends ContractRevertError<{ trigg
   override name = "AcceptablePriceUnreachableError";
   protected override describe(f: ErrorFormatter) {
     const a = this.args;
+    if (a.acceptablePrice === 0n) return "a buying exit's acceptable price of 0 can never be met (every fill price is positive)";
     return `the stop's acceptable price ${f.price(a.acceptablePrice)} can never be met once it triggers at ${f.price(a.trigger)} (a seller's must be at most the trigger, a buyer's at least)`;
   }
 }

@@ -124,6 +124,23 @@ describe("stop-loss and take-profit orders", () => {
       await expect(b.place(params({ kind: OrderKind.StopLoss, positionId: 2n, trigger: ABOVE, acceptablePrice: ABOVE }), { value })).to.emit(s.book, "OrderPlaced");
     });
 
+    it("test_placeExit_aShortsBuyingExitWithAcceptablePriceZero_revertsAcceptablePriceUnreachable", async () => {
+      const s = await networkHelpers.loadFixture(withPositions);
+      const b = s.book.connect(s.signers.alice);
+      // A short's take-profit and trailing stop buy at the ask: a bound of 0 never fills, so it is
+      // refused at placement rather than standing unexecutable; a long's 0 (a seller's) is no bound.
+      await expect(b.place(params({ kind: OrderKind.TakeProfit, positionId: 2n, trigger: BELOW, acceptablePrice: 0n }), { value: await s.orderFee(OrderKind.TakeProfit) }))
+        .to.be.revertedWithCustomError(s.book, "AcceptablePriceUnreachable")
+        .withArgs(BELOW, 0n);
+      await expect(b.place(params({ kind: OrderKind.TrailingStop, positionId: 2n, trigger: 500n, acceptablePrice: 0n }), { value: await s.orderFee(OrderKind.TrailingStop) }))
+        .to.be.revertedWithCustomError(s.book, "AcceptablePriceUnreachable")
+        .withArgs(500n, 0n);
+      await expect(b.place(params({ kind: OrderKind.TrailingStop, positionId: 1n, trigger: 500n, acceptablePrice: 0n }), { value: await s.orderFee(OrderKind.TrailingStop) }))
+        .to.emit(s.book, "OrderPlaced");
+      await expect(b.place(params({ kind: OrderKind.TakeProfit, positionId: 2n, trigger: BELOW, acceptablePrice: 1n }), { value: await s.orderFee(OrderKind.TakeProfit) }))
+        .to.emit(s.book, "OrderPlaced");
+    });
+
     it("test_placeExit_aZeroTrigger_anAmount_orValuesPastTheirStorage_revert", async () => {
       const s = await networkHelpers.loadFixture(withPositions);
       const b = s.book.connect(s.signers.alice);

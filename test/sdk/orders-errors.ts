@@ -3,6 +3,7 @@
 import { expect } from "chai";
 import { Interface } from "ethers";
 import {
+  AcceptablePriceUnreachableError,
   ContractRevertError,
   FillPastAcceptablePriceError,
   OrderBookAlreadySetError,
@@ -37,6 +38,9 @@ describe("SDK: order errors", () => {
     const wrongSide = decodeRevert(book.encodeErrorResult("TriggerOnWrongSide", [3n, true, 3_100n * 10n ** 18n, 3_000n * 10n ** 18n]), ctx);
     expect(wrongSide).to.be.instanceOf(TriggerOnWrongSideError);
     expect(wrongSide.message).to.match(/^a long's StopLoss must wait below the current price 3,?000/);
+    const unreachable = decodeRevert(book.encodeErrorResult("AcceptablePriceUnreachable", [2_980n * 10n ** 18n, 0n]), ctx);
+    expect(unreachable).to.be.instanceOf(AcceptablePriceUnreachableError);
+    expect(unreachable.message).to.equal("a buying exit's acceptable price of 0 can never be met (every fill price is positive)");
     const past = decodeRevert(book.encodeErrorResult("FillPastAcceptablePrice", [4n, 2_900n * 10n ** 18n, 2_850n * 10n ** 18n]), ctx);
     expect(past).to.be.instanceOf(FillPastAcceptablePriceError);
     expect(past.message).to.match(/^order 4 would fill at .*2,?850.*past its acceptable price .*2,?900.*stays in the book$/);

@@ -292,6 +292,7 @@ describe("SDK: trigger orders", function () {
 
   it("test_sdk_invalidOrders_throwNamingTheField_beforeSending", async () => {
     const id = await open(true);
+    const short = await open(false);
     const nonce = await ethers.provider.getTransactionCount(s.signers.alice.address);
     const field = async (p: Promise<unknown>, name: string, message: RegExp) => {
       const e = await expectRejection(p, InvalidOrderError, message);
@@ -301,6 +302,8 @@ describe("SDK: trigger orders", function () {
     await field(alice.placeTakeProfit({ positionId: id, triggerPrice: PX }), "trigger", /must be above the current price/);
     await field(alice.placeStopLoss({ positionId: id, triggerPrice: pct(PX, -100n), acceptablePrice: PX }), "acceptablePrice", /can never be met/);
     await field(alice.placeTrailingStop({ positionId: id, trailBps: 5n }), "trailBps", /10 to 5000 bps, got 5/);
+    await field(alice.placeTakeProfit({ positionId: short, triggerPrice: pct(PX, -100n), acceptablePrice: 0n }), "acceptablePrice", /^acceptablePrice: a short's TakeProfit buys to close: an acceptable price of 0 can never be met/);
+    await field(alice.placeTrailingStop({ positionId: short, trailBps: 500n, acceptablePrice: 0n }), "acceptablePrice", /a short's TrailingStop buys to close/);
     await field(alice.placeTrailingStop({ positionId: id, trailBps: 5_001n }), "trailBps", /got 5001/);
     await field(alice.placeLimitOpen({ market: ETH, side: "long", amount: 100n * USDC, size: WAD, limitPrice: pct(PX, 100n) }), "trigger", /a long's LimitOpen must be below/);
     await field(alice.placeLimitOpen({ market: ETH, side: "long", amount: 0n, size: WAD, limitPrice: pct(PX, -100n) }), "amount", /got 0/);

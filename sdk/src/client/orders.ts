@@ -147,6 +147,9 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
         throw new InvalidOrderError("acceptablePrice", `a ${isLong ? "long" : "short"}'s stop fills at ${isLong ? "at most" : "at least"} its trigger ${trigger}: acceptable price ${acceptablePrice} can never be met`);
       }
     }
+    if (acceptablePrice === 0n && OrderLogic.buys(kind, isLong)) {
+      throw new InvalidOrderError("acceptablePrice", `a short's ${kind} buys to close: an acceptable price of 0 can never be met (leave it out to fill at any price)`);
+    }
     if (size < 0n || size > MAX_SIZE) throw new InvalidOrderError("size", `size must be in [0, ${MAX_SIZE}], got ${size}`);
     if (isLimitKind(kind) && size === 0n) throw new InvalidOrderError("size", "a limit order's size must be positive");
     await this.#checkValidUntil(validUntil);
