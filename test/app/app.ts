@@ -1,0 +1,212 @@
+// The reference app (app/) in a real browser: Debian's Chromium driven by playwright-core, the
+// app built by Vite and served from 127.0.0.1, a `hardhat node` with the deploy script's
+// deployment, and an injected EIP-1193 wallet forwarding to the node's unlocked accounts. Every
+// number the page shows is checked against the SDK reading the same chain.
+import { expect } from "chai";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { formatPrice, type BulkheadClient, type PositionView } from "@bulkhead/sdk";
+import { skipUnderCoverage } from "../helpers/processes.js";
+import {
+  ACCOUNTS, buildApp, CHROMIUM_MISSING, findChromium, injectWallet, launchChromium, ROOT, serveStatic, setInput, startLocalSystem,
+  type InjectedWallet, type LocalSystem,
+} from "./harness.js";
+
+const WAD = 10n ** 18n;
+const USDC = 10n ** 6n;
+// BULKHEAD_APP_SCREENSHOTS=1 refreshes docs/app-*.png; a normal run writes nothing into the tree.
+const SCREENSHOTS = process.env.BULKHEAD_APP_SCREENSHOTS === "1";
+
+describe("app: the reference trading app in Chromium against a node", function () {
+  this.timeout(300_000);
+  let sys: LocalSystem | undefined;
+  let server: { url: string; close(): Promise<void> } | undefined;
+  let browser: Browser | undefined;
+  let outDir: string | undefined;
+  let page: Page;
+  let wallet: InjectedWallet;
+  let trader: BulkheadClient;
+  let keeper: BulkheadClient;
+  let traderAddress: string;
+  let ethId: bigint;
+  let btcId: bigint;
+  const pageLog: string[] = [];
+
+  const row = (id: bigint) => page.locator(`[data-testid="position-${id}"]`);
+  const raw = async (id: bigint, cell: string) => (await row(id).locator(`[data-testid="${cell}"]`).getAttribute("data-raw")) ?? "";
+  const shot = async (name: string) => {
+    if (SCREENSHOTS) await page.screenshot({ path: path.join(ROOT, "docs", `app-${name}.png`), fullPage: true });
+  };
+  /** The position as the SDK reads it at the block the page's row was read at. */
+  const sdkView = async (id: bigint): Promise<PositionView> => {
+    const block = Number(await row(id).getAttribute("data-block"));
+    const [view] = await trader.getPositions([id], block);
+    return view!;
+  };
+
+  /** Polls `check` until it holds (the page re-reads the chain on every new block). */
+  const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  before(function () {
+    skipUnderCoverage(this);
+    if (findChromium() === null) {
+      if (process.env.CI === "true") throw new Error(CHROMIUM_MISSING);
+      console.log(`      ${CHROMIUM_MISSING}`);
+      this.skip();
+    }
+  });
+
+  before(async () => {
+    sys = await startLocalSystem();
+    trader = await sys.client(ACCOUNTS.trader);
+    keeper = await sys.client(ACCOUNTS.keeper);
+    traderAddress = await trader.signer!.getAddress();
+    outDir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-dist-"));
+    await buildApp(sys.recordFile, outDir);
+    server = await serveStatic(outDir);
+    browser = await launchChromium(findChromium()!);
+    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    page.on("pageerror", (e) => pageLog.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => pageLog.push(`${m.type()}: ${m.text()}`));
+    wallet = await injectWallet(page, sys.node.url, traderAddress);
+    await page.goto(server.url);
+    await page.getByTestId("connect").click();
+    await page.getByTestId("markets").waitFor();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") console.log(pageLog.slice(-30).join("\n"));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await sys?.stop();
+    if (outDir) await rm(outDir, { recursive: true, force: true });
+  });
+
+  it("test_app_connect_showsMarketsWithTheSdkPrice", async () => {
+    await until(async () => (await page.getByTestId("account").innerText()).includes(traderAddress.slice(0, 6)), "the connected account");
+    const ethPrice = (await trader.getMarket(0)).price!;
+    expect(await page.getByTestId("market-0").getByTestId("market-price").innerText()).to.equal(`$${formatPrice(ethPrice, { thousands: "," })}`);
+    expect(wallet.requests).to.include("eth_requestAccounts");
+  });
+
+  it("test_app_ticket_opensAPositionIntoTheQuotedVault_andShowsTheSdkLiquidationPrice", async () => {
+    await page.getByTestId("side-long").click();
+    await setInput(page, '[data-testid="ticket-collateral"]', "100");
+    await setInput(page, '[data-testid="ticket-leverage"]', "200"); // 20.0x
+    await until(async () => (await page.getByTestId("ticket-leverage-value").innerText()) === "20.0x", "the leverage label");
+    await page.getByTestId("quote").waitFor();
+    const quotedVault = await page.getByTestId("quote-vault").innerText();
+    await page.getByTestId("ticket-open").click();
+    await page.getByTestId("notice").waitFor();
+    const [view] = await trader.getPositionsOf(traderAddress);
+    ethId = view!.id;
+    expect(quotedVault).to.equal(trader.vaultOf(ethId));
+    expect(view!.vault).to.equal(quotedVault);
+    expect(await page.getByTestId("notice").innerText()).to.contain(view!.vault);
+    await row(ethId).waitFor();
+    expect(await row(ethId).getByTestId("vault").getAttribute("title")).to.equal(view!.vault);
+
+    const sdk = await sdkView(ethId);
+    expect(await raw(ethId, "liquidation-price")).to.equal(String(sdk.health!.liquidationPrice));
+    expect(await row(ethId).getByTestId("liquidation-price").innerText()).to.equal(`$${formatPrice(sdk.health!.liquidationPrice, { thousands: "," })}`);
+    expect(await raw(ethId, "collateral")).to.equal(String(sdk.position.collateral));
+    expect(sdk.position.isLong).to.equal(true);
+    expect(sdk.position.collateral).to.equal(100n * USDC);
+  });
+
+  it("test_app_topUp_raisesHealth", async () => {
+    // A second position of the same trader (BTC short, opened through the SDK) to watch stay put.
+    const btc = await trader.open({ market: 1, side: "short", collateral: 200n * USDC, leverage: 5n * WAD });
+    btcId = btc.id;
+    await row(btcId).waitFor();
+    const before = BigInt(await raw(ethId, "health"));
+    await row(ethId).getByTestId("manage").click();
+    await setInput(page, `[data-testid="detail-${ethId}"] [data-testid="topup-amount"]`, "50");
+    await page.locator(`[data-testid="detail-${ethId}"] [data-testid="topup"]`).click();
+    await until(async () => (await raw(ethId, "collateral")) === String(150n * USDC), "the topped-up collateral");
+    const after = BigInt(await raw(ethId, "health"));
+    expect(after > before, `health ${after} after the top-up, ${before} before`).to.equal(true);
+    const sdk = await sdkView(ethId);
+    expect(await raw(ethId, "health")).to.equal(String(sdk.health!.healthFactor));
+    await shot("trade");
+  });
+
+  it("test_app_priceMove_showsTheHealthWarning", async () => {
+    await setInput(page, '[data-testid="threshold"]', "2");
+    expect(await page.getByTestId("health-warning").count()).to.equal(0);
+    const v = await sdkView(ethId);
+    // The price at which the SDK's local math puts its health at 1.5: healthy, but under 2.
+    let lo = v.health!.liquidationPrice;
+    let hi = v.position.entryPrice;
+    while (hi - lo > 10n ** 12n) {
+      const mid = (lo + hi) / 2n;
+      if (trader.healthAt(v, mid).healthFactor! < (3n * WAD) / 2n) lo = mid;
+      else hi = mid;
+    }
+    await sys!.setPrice(0, hi);
+    const warning = page.getByTestId("health-warning");
+    await warning.waitFor();
+    expect(await warning.innerText()).to.match(new RegExp(`Position #${ethId} \\(ETH/USD long\\) has health \\d+\\.\\d\\d, under your warning level of 2`));
+    expect(await warning.count()).to.equal(1); // the BTC short is not warned about
+    const hf = BigInt(await raw(ethId, "health"));
+    expect(hf > WAD && hf < 2n * WAD, String(hf)).to.equal(true);
+    await shot("warning");
+  });
+
+  it("test_app_liquidation_showsInHistory_andLeavesTheOtherPositionUnchanged", async () => {
+    const other = { collateral: await raw(btcId, "collateral"), vault: await row(btcId).getByTestId("vault").getAttribute("title"), liq: await raw(btcId, "liquidation-price") };
+    const otherBalance = (await trader.getPositions([btcId]))[0]!.vaultBalance;
+    const v = await sdkView(ethId);
+    await sys!.setPrice(0, (v.health!.liquidationPrice * 99n) / 100n);
+    const { event } = await keeper.liquidate({ id: ethId });
+    expect(event.id).to.equal(ethId);
+    await row(ethId).waitFor({ state: "detached" });
+
+    expect(await raw(btcId, "collateral")).to.equal(other.collateral);
+    expect(await row(btcId).getByTestId("vault").getAttribute("title")).to.equal(other.vault);
+    // The BTC short's liquidation price moves only with its own accrued borrow fee.
+    const btcNow = await sdkView(btcId);
+    expect(await raw(btcId, "liquidation-price")).to.equal(String(btcNow.health!.liquidationPrice));
+    expect(BigInt(await raw(btcId, "liquidation-price")) - BigInt(other.liq) <= 0n).to.equal(true);
+    expect(btcNow.vaultBalance).to.equal(otherBalance);
+
+    await page.getByTestId("tab-history").click();
+    const liquidated = page.getByTestId(`history-PositionLiquidated-${ethId}`);
+    await liquidated.waitFor();
+    expect(await liquidated.innerText()).to.contain("Liquidated");
+    for (const type of ["PositionOpened", "CollateralAdded"]) await page.getByTestId(`history-${type}-${ethId}`).waitFor();
+    await page.getByTestId(`history-PositionOpened-${btcId}`).waitFor();
+    await shot("history");
+    await page.getByTestId("tab-pool").click();
+    await page.getByTestId("share-price").waitFor();
+    await shot("pool");
+    await page.getByTestId("tab-trade").click();
+  });
+
+  it("test_app_rejectedSignature_showsItsSentence_andSendsNothing", async () => {
+    const sent = wallet.requests.filter((m) => m === "eth_sendTransaction").length;
+    wallet.rejectNext = true;
+    await row(btcId).getByTestId("manage").click();
+    await page.locator(`[data-testid="detail-${btcId}"] [data-testid="close"]`).click();
+    const error = page.getByTestId("error");
+    await error.waitFor();
+    const text = await error.innerText();
+    expect(text).to.match(/rejected the transaction/i);
+    expect(text).to.not.match(/0x[0-9a-f]{8}/i);
+    expect(wallet.requests.filter((m) => m === "eth_sendTransaction").length).to.equal(sent + 1);
+    expect(wallet.rejectNext).to.equal(false);
+    expect((await trader.getPositions([btcId]))[0]).to.not.equal(null);
+    await row(btcId).waitFor();
+  });
+});
