@@ -190,7 +190,7 @@ describe("app: the reference trading app in Chromium against a node", function (
     await shot("history");
     await page.getByTestId("tab-pool").click();
     await page.getByTestId("share-price").waitFor();
-    await shot("pool");
+    expect(await page.getByTestId("share-price").innerText()).to.match(/USDC per share/);
     await page.getByTestId("tab-trade").click();
   });
 
@@ -210,3 +210,113 @@ describe("app: the reference trading app in Chromium against a node", function (
     await row(btcId).waitFor();
   });
 });
+
+describe("app: on a two-step deployment (requests, order book)", function () {
+  this.timeout(300_000);
+  let sys: LocalSystem | undefined;
+  let server: { url: string; close(): Promise<void> } | undefined;
+  let browser: Browser | undefined;
+  let outDir: string | undefined;
+  let page: Page;
+  let trader: BulkheadClient;
+  let executor: BulkheadClient;
+  let traderAddress: string;
+  let positionId: bigint;
+
+  const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check().catch(() => false))) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  before(function () {
+    skipUnderCoverage(this);
+    if (findChromium() === null) {
+      if (process.env.CI === "true") throw new Error(CHROMIUM_MISSING);
+      console.log(`      ${CHROMIUM_MISSING}`);
+      this.skip();
+    }
+  });
+
+  before(async () => {
+    sys = await startLocalSystem("localhost-requests.json");
+    trader = await sys.client(ACCOUNTS.trader);
+    executor = await sys.client(ACCOUNTS.keeper);
+    traderAddress = await trader.signer!.getAddress();
+    outDir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-dist-"));
+    await buildApp(sys.recordFile, outDir);
+    server = await serveStatic(outDir);
+    browser = await launchChromium(findChromium()!);
+    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    await injectWallet(page, sys.node.url, traderAddress);
+    await page.goto(server.url);
+    await page.getByTestId("connect").click();
+    await page.getByTestId("markets").waitFor();
+  });
+
+  after(async () => {
+    await browser?.close();
+    await server?.close();
+    await sys?.stop();
+    if (outDir) await rm(outDir, { recursive: true, force: true });
+  });
+
+  it("test_app_twoStep_ticketSendsARequest_shownPendingUntilExecuted", async () => {
+    await setInput(page, '[data-testid="ticket-collateral"]', "200");
+    await setInput(page, '[data-testid="ticket-leverage"]', "50"); // 5.0x
+    await page.getByTestId("quote").waitFor();
+    await until(async () => (await page.getByTestId("ticket-open").innerText()).startsWith("Request long 5.0x"), "the request button");
+    await page.getByTestId("ticket-open").click();
+    await page.getByTestId("notice").waitFor();
+    const pending = page.getByTestId("pending-opens");
+    await pending.waitFor();
+    expect(await pending.innerText()).to.match(/Open request #\d+: ETH\/USD long .* (waiting for report|executable)/);
+
+    const [created] = (await trader.getRequestEvents({ account: traderAddress })).filter((e) => e.type === "RequestCreated");
+    const request = (await trader.getRequest(created!.requestId))!;
+    // The deployment's many blocks ran the node's clock ahead of the wall clock: mine up to the
+    // pinned second instead of waiting for it.
+    while ((await sys!.provider.getBlock("latest"))!.timestamp <= request.settlesAt) await sys!.provider.send("evm_mine", []);
+    const report = sys!.signReport(0, request.settlesAt, (await trader.getMarket(0)).price!);
+    const done = await executor.executeRequest({ requestId: request.id, report });
+    expect(done.filled).to.equal(true);
+    positionId = (done.event as { positionId: bigint }).positionId;
+    await page.locator(`[data-testid="position-${positionId}"]`).waitFor();
+    await pending.waitFor({ state: "detached" });
+  });
+
+  it("test_app_twoStep_placesAStopLossAndATakeProfit_listedAsTheSdkReadsThem", async () => {
+    const row = page.locator(`[data-testid="position-${positionId}"]`);
+    await row.getByTestId("manage").click();
+    const detail = page.getByTestId(`detail-${positionId}`);
+    await setInput(page, `[data-testid="detail-${positionId}"] [data-testid="sl-price"]`, "2800");
+    await detail.getByTestId("place-sl").click();
+    await until(async () => (await detail.getByTestId("order").count()) === 1, "the stop-loss in the list");
+    await setInput(page, `[data-testid="detail-${positionId}"] [data-testid="tp-price"]`, "3300");
+    await detail.getByTestId("place-tp").click();
+    await until(async () => (await detail.getByTestId("order").count()) === 2, "the take-profit in the list");
+
+    const { orders } = await trader.getPositionOrders(positionId);
+    expect(orders.map((o) => [o.kind, o.trigger])).to.have.deep.members([["StopLoss", 2800n * WAD], ["TakeProfit", 3300n * WAD]]);
+    const shown = await detail.getByTestId("order").allInnerTexts();
+    expect(shown.some((t) => t.startsWith("Stop-loss") && t.includes("$2,800.00"))).to.equal(true);
+    expect(shown.some((t) => t.startsWith("Take-profit") && t.includes("$3,300.00"))).to.equal(true);
+    await shot(page, "orders");
+  });
+
+  it("test_app_twoStep_badStopPrice_isRefusedWithASentenceNamingTheField", async () => {
+    const detail = page.getByTestId(`detail-${positionId}`);
+    await setInput(page, `[data-testid="detail-${positionId}"] [data-testid="sl-price"]`, "3,1");
+    await detail.getByTestId("place-sl").click();
+    const error = page.getByTestId("error");
+    await error.waitFor();
+    expect(await error.innerText()).to.match(/^The stop price must be a number of USD, like 100 or 250\.5\./);
+    expect((await trader.getPositionOrders(positionId)).orders).to.have.length(2);
+  });
+});
+
+async function shot(page: Page, name: string) {
+  if (SCREENSHOTS) await page.screenshot({ path: path.join(ROOT, "docs", `app-${name}.png`), fullPage: true });
+}

@@ -9,7 +9,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { Contract, JsonRpcProvider } from "ethers";
-import { BulkheadClient, type Deployment } from "@bulkhead/sdk";
+import { BulkheadClient, type Deployment, type ReportV3 } from "@bulkhead/sdk";
+import { LocalOracleSet } from "../../scripts/streams/oracleSet.js";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { freePort, npmRun, ROOT, run, startNodeProcess, type NodeProcess } from "../helpers/processes.js";
 
@@ -38,16 +39,21 @@ export interface LocalSystem {
   node: NodeProcess;
   dir: string;
   recordFile: string;
-  record: Deployment & { orderBook?: string; markets: (Deployment["markets"][number] & { feedDecimals?: number })[] };
+  record: Deployment & { orderBook?: string; markets: (Deployment["markets"][number] & { feedDecimals?: number; configDigest?: string })[] };
   provider: JsonRpcProvider;
   client(account: number): Promise<BulkheadClient>;
   /** Sets a market's push-feed answer (the local MockV3Aggregator takes it from anyone). */
   setPrice(marketId: number, priceWad: bigint): Promise<void>;
+  /** A Data Streams report of `marketId` for second `at`, signed by the local oracle set the deployment trusts. */
+  signReport(marketId: number, at: number, priceWad: bigint): string;
   stop(): Promise<void>;
 }
 
-/** A node, `npm run deploy -- --network localhost` into a temporary record, an LP deposit and a funded trader. */
-export async function startLocalSystem(): Promise<LocalSystem> {
+/**
+ * A node, `npm run deploy -- --network localhost` into a temporary record (`parameters`: a file of
+ * ignition/parameters/, default localhost.json), an LP deposit and funded accounts.
+ */
+export async function startLocalSystem(parameters = "localhost.json"): Promise<LocalSystem> {
   const dir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-"));
   const node = await startNodeProcess("hardhat");
   const provider = new JsonRpcProvider(node.url, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 100 });
@@ -59,7 +65,7 @@ export async function startLocalSystem(): Promise<LocalSystem> {
   try {
     const res = await npmRun(
       "deploy",
-      ["--network", "localhost", "--deployments-dir", path.join(dir, "deployments"), "--journal-dir", path.join(dir, "journal")],
+      ["--network", "localhost", "--parameters", path.join(ROOT, "ignition", "parameters", parameters), "--deployments-dir", path.join(dir, "deployments"), "--journal-dir", path.join(dir, "journal")],
       { LOCALHOST_RPC_URL: node.url, NO_COLOR: "1" },
     );
     if (res.code !== 0) throw new Error(`deploy failed:\n${res.stdout}\n${res.stderr}`);
@@ -71,14 +77,34 @@ export async function startLocalSystem(): Promise<LocalSystem> {
     for (const a of [ACCOUNTS.lp, ACCOUNTS.trader, ACCOUNTS.keeper]) {
       await (await token.getFunction("faucet")(await (await provider.getSigner(a)).getAddress(), 2_000_000n * 10n ** 6n)).wait();
     }
-    await (await client(ACCOUNTS.lp)).deposit({ assets: 1_000_000n * 10n ** 6n });
+    const lp = await client(ACCOUNTS.lp);
+    const assets = 1_000_000n * 10n ** 6n;
+    if (await lp.isPoolAsync()) {
+      // An engine with a settler has an ERC-7540 pool: request, execute (no open interest, so no
+      // report is read), claim.
+      const { requestId } = await lp.requestDeposit({ assets });
+      await lp.executeLpRequest({ requestId, reports: record.markets.map(() => "0x") });
+      await lp.claimDeposit();
+    } else {
+      await lp.deposit({ assets });
+    }
     const setPrice = async (marketId: number, priceWad: bigint) => {
       const m = record.markets.find((x) => x.id === marketId)!;
       const decimals = m.feedDecimals ?? 8;
       const feed = new Contract(m.feed, ["function updateAnswer(int256)"], deployer);
       await (await feed.getFunction("updateAnswer")(priceWad / 10n ** BigInt(18 - decimals))).wait();
     };
-    return { node, dir, recordFile, record, provider, client, setPrice, stop };
+    const oracleSet = LocalOracleSet.deterministic();
+    const signReport = (marketId: number, at: number, priceWad: bigint) => {
+      const m = record.markets.find((x) => x.id === marketId)!;
+      const spread = priceWad / 1000n;
+      const report: ReportV3 = {
+        feedId: m.streamId!, validFromTimestamp: at, observationsTimestamp: at, nativeFee: 0n, linkFee: 0n,
+        expiresAt: at + 3600, price: priceWad, bid: priceWad - spread, ask: priceWad + spread,
+      };
+      return oracleSet.sign(report, m.configDigest!, { epoch: at, round: 0 });
+    };
+    return { node, dir, recordFile, record, provider, client, setPrice, signReport, stop };
   } catch (e) {
     await stop();
     throw e;

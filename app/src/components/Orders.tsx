@@ -78,6 +78,7 @@ export function Orders({ client, snap, view, run, busy }: Props) {
         <input value={trail} placeholder="trail, bps" onChange={(e) => setTrail(e.target.value)} data-testid="trail-bps" />
         <button disabled={busy} onClick={() => void place("Trailing stop", () => client.placeTrailingStop({ positionId: id, trailBps: parsePositive(trail, 0, "The trail", "basis points") }))}>Trailing stop</button>
       </div>
+      <p className="muted">Top-up guard: below health · add {sym} · up to a budget of {sym}</p>
       <div className="action">
         <input className="narrow" value={guard.threshold} title="health factor" onChange={(e) => setGuard({ ...guard, threshold: e.target.value })} />
         <input className="narrow" value={guard.amount} title={`${sym} per top-up`} onChange={(e) => setGuard({ ...guard, amount: e.target.value })} />
