@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { formatPrice, type BulkheadClient, type PositionView } from "@bulkhead/sdk";
+import { formatAmount, formatPrice, type BulkheadClient, type PositionView } from "@bulkhead/sdk";
 import { skipUnderCoverage } from "../helpers/processes.js";
 import {
   ACCOUNTS, buildApp, CHROMIUM_MISSING, findChromium, injectWallet, launchChromium, ROOT, serveStatic, setInput, startLocalSystem,
@@ -192,6 +192,35 @@ describe("app: the reference trading app in Chromium against a node", function (
     await page.getByTestId("share-price").waitFor();
     expect(await page.getByTestId("share-price").innerText()).to.match(/USDC per share/);
     await page.getByTestId("tab-trade").click();
+  });
+
+  it("test_app_wrongNetwork_offersTheSwitch_thenAnEmptyWalletIsToldBeforeSigning", async () => {
+    // A wallet on chain 1 with no USDC: the app names both chains, switches on request, and the
+    // ticket says what is missing instead of asking for an approval.
+    const context = await browser!.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const other = await context.newPage();
+      const empty = await (await sys!.provider.getSigner(ACCOUNTS.empty)).getAddress();
+      const w = await injectWallet(other, sys!.node.url, empty, { chainId: 1 });
+      await other.goto(server!.url);
+      await other.getByTestId("connect").click();
+      const banner = other.getByTestId("wrong-network");
+      await banner.waitFor();
+      expect(await banner.innerText()).to.match(/^Your wallet is on chain 1; this app trades on chain 31337 \(localhost\)\./);
+      await banner.getByRole("button", { name: "Switch to localhost" }).click();
+      await other.getByTestId("markets").waitFor();
+      expect(w.requests).to.include("wallet_switchEthereumChain");
+      await banner.waitFor({ state: "detached" });
+      const problem = other.getByTestId("quote-problem");
+      await problem.waitFor();
+      const q = await trader.quoteOpen({ market: 0, side: "long", collateral: 100n * USDC, leverage: 5n * WAD }); // the ticket's defaults
+      const needs = formatAmount(100n * USDC + q.openFee, trader.token, { maxDecimals: 2, rounding: "nearest", thousands: "," });
+      expect(await problem.innerText()).to.equal(`Your wallet has 0 USDC; this trade needs ${needs} (collateral and open fee).`);
+      expect(await other.getByTestId("ticket-open").isDisabled()).to.equal(true);
+      expect(w.requests).to.not.include("eth_sendTransaction");
+    } finally {
+      await context.close();
+    }
   });
 
   it("test_app_rejectedSignature_showsItsSentence_andSendsNothing", async () => {

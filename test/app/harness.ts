@@ -33,7 +33,7 @@ export function launchChromium(executablePath: string): Promise<Browser> {
 }
 
 /** Dev accounts of the node, by role. */
-export const ACCOUNTS = { deployer: 0, lp: 2, trader: 3, keeper: 5 } as const;
+export const ACCOUNTS = { deployer: 0, lp: 2, trader: 3, keeper: 5, empty: 7 } as const;
 
 export interface LocalSystem {
   node: NodeProcess;
@@ -158,29 +158,43 @@ export interface InjectedWallet {
   rejectNext: boolean;
   /** JSON-RPC methods the page sent, in order. */
   requests: string[];
+  /** The chain the wallet says it is on (null: the node's); `wallet_switchEthereumChain` moves it and emits `chainChanged`. */
+  chainId: number | null;
 }
 
 /**
  * Injects an EIP-1193 provider, announced through EIP-6963 (and set as window.ethereum), whose
  * requests the test process forwards to the node as `account`.
  */
-export async function injectWallet(page: Page, nodeUrl: string, account: string): Promise<InjectedWallet> {
-  const wallet: InjectedWallet = { rejectNext: false, requests: [] };
+export async function injectWallet(page: Page, nodeUrl: string, account: string, opts: { chainId?: number } = {}): Promise<InjectedWallet> {
+  const wallet: InjectedWallet = { rejectNext: false, requests: [], chainId: opts.chainId ?? null };
   let id = 0;
-  await page.exposeFunction("__bulkheadWalletRpc", async (method: string, params: unknown[]) => {
-    wallet.requests.push(method);
-    if (method === "eth_requestAccounts" || method === "eth_accounts") return { result: [account] };
-    if (method === "wallet_switchEthereumChain") return { result: null };
-    if (method === "eth_sendTransaction" && wallet.rejectNext) {
-      wallet.rejectNext = false;
-      return { error: { code: 4001, message: "User rejected the request." } };
-    }
+  const send = async (method: string, params: unknown[]) => {
     const res = await fetch(nodeUrl, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params: params ?? [] }),
     });
-    const json = (await res.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
+    return (await res.json()) as { result?: unknown; error?: { code: number; message: string; data?: unknown } };
+  };
+  const rpc = async (method: string, params: unknown[]) => (await send(method, params)).result;
+  await page.exposeFunction("__bulkheadWalletRpc", async (method: string, params: unknown[]) => {
+    wallet.requests.push(method);
+    if (method === "eth_requestAccounts" || method === "eth_accounts") return { result: [account] };
+    if (method === "eth_chainId" && wallet.chainId !== null) return { result: `0x${wallet.chainId.toString(16)}` };
+    if (method === "wallet_switchEthereumChain") {
+      const to = Number((params[0] as { chainId: string }).chainId);
+      const node = Number(await rpc("eth_chainId", []));
+      if (to !== node) return { error: { code: 4902, message: "Unrecognized chain ID." } };
+      wallet.chainId = null;
+      setTimeout(() => void page.evaluate((id) => (window as unknown as { __bulkheadWalletEmit(e: string, a: unknown): void }).__bulkheadWalletEmit("chainChanged", id), `0x${to.toString(16)}`), 0);
+      return { result: null };
+    }
+    if (method === "eth_sendTransaction" && wallet.rejectNext) {
+      wallet.rejectNext = false;
+      return { error: { code: 4001, message: "User rejected the request." } };
+    }
+    const json = await send(method, params);
     return json.error ? { error: json.error } : { result: json.result };
   });
   // Plain JavaScript text: a serialized TypeScript function would carry the test transpiler's helpers.
@@ -207,6 +221,7 @@ const WALLET_SCRIPT = `(() => {
   };
   const info = { uuid: "6b0b8f5e-0000-4000-8000-000000000001", name: "Test Wallet", icon: "data:image/svg+xml,<svg xmlns='http://www.w3.org/2000/svg'/>", rdns: "dev.bulkhead.testwallet" };
   const announce = () => window.dispatchEvent(new CustomEvent("eip6963:announceProvider", { detail: Object.freeze({ info, provider }) }));
+  window.__bulkheadWalletEmit = (event, arg) => listeners.get(event)?.forEach((fn) => fn(arg));
   window.addEventListener("eip6963:requestProvider", announce);
   announce();
   window.ethereum = provider;
