@@ -3,15 +3,13 @@
 // deployment, and an injected EIP-1193 wallet forwarding to the node's unlocked accounts. Every
 // number the page shows is checked against the SDK reading the same chain.
 import { expect } from "chai";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { formatAmount, formatPrice, type BulkheadClient, type PositionView } from "@bulkhead/sdk";
 import { skipUnderCoverage } from "../helpers/processes.js";
 import {
-  ACCOUNTS, buildApp, CHROMIUM_MISSING, findChromium, injectWallet, launchChromium, ROOT, serveStatic, setInput, startLocalSystem,
-  type InjectedWallet, type LocalSystem,
+  ACCOUNTS, injectWallet, requireChromium, ROOT, setInput, startApp, until,
+  type AppRig, type InjectedWallet, type LocalSystem,
 } from "./harness.js";
 
 const WAD = 10n ** 18n;
@@ -21,10 +19,8 @@ const SCREENSHOTS = process.env.BULKHEAD_APP_SCREENSHOTS === "1";
 
 describe("app: the reference trading app in Chromium against a node", function () {
   this.timeout(300_000);
-  let sys: LocalSystem | undefined;
-  let server: { url: string; close(): Promise<void> } | undefined;
-  let browser: Browser | undefined;
-  let outDir: string | undefined;
+  let rig: AppRig | undefined;
+  let sys: LocalSystem;
   let page: Page;
   let wallet: InjectedWallet;
   let trader: BulkheadClient;
@@ -32,13 +28,10 @@ describe("app: the reference trading app in Chromium against a node", function (
   let traderAddress: string;
   let ethId: bigint;
   let btcId: bigint;
-  const pageLog: string[] = [];
 
   const row = (id: bigint) => page.locator(`[data-testid="position-${id}"]`);
   const raw = async (id: bigint, cell: string) => (await row(id).locator(`[data-testid="${cell}"]`).getAttribute("data-raw")) ?? "";
-  const shot = async (name: string) => {
-    if (SCREENSHOTS) await page.screenshot({ path: path.join(ROOT, "docs", `app-${name}.png`), fullPage: true });
-  };
+  const shot = (name: string) => screenshot(page, name);
   /** The position as the SDK reads it at the block the page's row was read at. */
   const sdkView = async (id: bigint): Promise<PositionView> => {
     const block = Number(await row(id).getAttribute("data-block"));
@@ -46,51 +39,25 @@ describe("app: the reference trading app in Chromium against a node", function (
     return view!;
   };
 
-  /** Polls `check` until it holds (the page re-reads the chain on every new block). */
-  const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-
   before(function () {
     skipUnderCoverage(this);
-    if (findChromium() === null) {
-      if (process.env.CI === "true") throw new Error(CHROMIUM_MISSING);
-      console.log(`      ${CHROMIUM_MISSING}`);
-      this.skip();
-    }
+    requireChromium(this);
   });
 
   before(async () => {
-    sys = await startLocalSystem();
+    rig = await startApp("localhost.json", ACCOUNTS.trader);
+    ({ sys, page, wallet } = rig);
     trader = await sys.client(ACCOUNTS.trader);
     keeper = await sys.client(ACCOUNTS.keeper);
     traderAddress = await trader.signer!.getAddress();
-    outDir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-dist-"));
-    await buildApp(sys.recordFile, outDir);
-    server = await serveStatic(outDir);
-    browser = await launchChromium(findChromium()!);
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    page.on("pageerror", (e) => pageLog.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => pageLog.push(`${m.type()}: ${m.text()}`));
-    wallet = await injectWallet(page, sys.node.url, traderAddress);
-    await page.goto(server.url);
-    await page.getByTestId("connect").click();
-    await page.getByTestId("markets").waitFor();
   });
 
   afterEach(function () {
-    if (this.currentTest?.state === "failed") console.log(pageLog.slice(-30).join("\n"));
+    if (this.currentTest?.state === "failed") console.log(rig?.log.slice(-30).join("\n"));
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    await sys?.stop();
-    if (outDir) await rm(outDir, { recursive: true, force: true });
+    await rig?.close();
   });
 
   it("test_app_connect_showsMarketsWithTheSdkPrice", async () => {
@@ -154,7 +121,7 @@ describe("app: the reference trading app in Chromium against a node", function (
       if (trader.healthAt(v, mid).healthFactor! < (3n * WAD) / 2n) lo = mid;
       else hi = mid;
     }
-    await sys!.setPrice(0, hi);
+    await sys.setPrice(0, hi);
     const warning = page.getByTestId("health-warning");
     await warning.waitFor();
     expect(await warning.innerText()).to.match(new RegExp(`Position #${ethId} \\(ETH/USD long\\) has health \\d+\\.\\d\\d, under your warning level of 2`));
@@ -168,7 +135,7 @@ describe("app: the reference trading app in Chromium against a node", function (
     const other = { collateral: await raw(btcId, "collateral"), vault: await row(btcId).getByTestId("vault").getAttribute("title"), liq: await raw(btcId, "liquidation-price") };
     const otherBalance = (await trader.getPositions([btcId]))[0]!.vaultBalance;
     const v = await sdkView(ethId);
-    await sys!.setPrice(0, (v.health!.liquidationPrice * 99n) / 100n);
+    await sys.setPrice(0, (v.health!.liquidationPrice * 99n) / 100n);
     const { event } = await keeper.liquidate({ id: ethId });
     expect(event.id).to.equal(ethId);
     await row(ethId).waitFor({ state: "detached" });
@@ -197,12 +164,12 @@ describe("app: the reference trading app in Chromium against a node", function (
   it("test_app_wrongNetwork_offersTheSwitch_thenAnEmptyWalletIsToldBeforeSigning", async () => {
     // A wallet on chain 1 with no USDC: the app names both chains, switches on request, and the
     // ticket says what is missing instead of asking for an approval.
-    const context = await browser!.newContext({ viewport: { width: 1360, height: 900 } });
+    const context = await rig!.browser.newContext({ viewport: { width: 1360, height: 900 } });
     try {
       const other = await context.newPage();
-      const empty = await (await sys!.provider.getSigner(ACCOUNTS.empty)).getAddress();
-      const w = await injectWallet(other, sys!.node.url, empty, { chainId: 1 });
-      await other.goto(server!.url);
+      const empty = await (await sys.provider.getSigner(ACCOUNTS.empty)).getAddress();
+      const w = await injectWallet(other, sys.node.url, empty, { chainId: 1 });
+      await other.goto(rig!.url);
       await other.getByTestId("connect").click();
       const banner = other.getByTestId("wrong-network");
       await banner.waitFor();
@@ -242,54 +209,33 @@ describe("app: the reference trading app in Chromium against a node", function (
 
 describe("app: on a two-step deployment (requests, order book)", function () {
   this.timeout(300_000);
-  let sys: LocalSystem | undefined;
-  let server: { url: string; close(): Promise<void> } | undefined;
-  let browser: Browser | undefined;
-  let outDir: string | undefined;
+  let rig: AppRig | undefined;
+  let sys: LocalSystem;
   let page: Page;
   let trader: BulkheadClient;
   let executor: BulkheadClient;
   let traderAddress: string;
   let positionId: bigint;
 
-  const until = async (check: () => Promise<boolean>, what: string, timeoutMs = 30_000) => {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check().catch(() => false))) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
-
   before(function () {
     skipUnderCoverage(this);
-    if (findChromium() === null) {
-      if (process.env.CI === "true") throw new Error(CHROMIUM_MISSING);
-      console.log(`      ${CHROMIUM_MISSING}`);
-      this.skip();
-    }
+    requireChromium(this);
   });
 
   before(async () => {
-    sys = await startLocalSystem("localhost-requests.json");
+    rig = await startApp("localhost-requests.json", ACCOUNTS.trader);
+    ({ sys, page } = rig);
     trader = await sys.client(ACCOUNTS.trader);
     executor = await sys.client(ACCOUNTS.keeper);
     traderAddress = await trader.signer!.getAddress();
-    outDir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-dist-"));
-    await buildApp(sys.recordFile, outDir);
-    server = await serveStatic(outDir);
-    browser = await launchChromium(findChromium()!);
-    page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    await injectWallet(page, sys.node.url, traderAddress);
-    await page.goto(server.url);
-    await page.getByTestId("connect").click();
-    await page.getByTestId("markets").waitFor();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") console.log(rig?.log.slice(-30).join("\n"));
   });
 
   after(async () => {
-    await browser?.close();
-    await server?.close();
-    await sys?.stop();
-    if (outDir) await rm(outDir, { recursive: true, force: true });
+    await rig?.close();
   });
 
   it("test_app_twoStep_ticketSendsARequest_shownPendingUntilExecuted", async () => {
@@ -307,8 +253,8 @@ describe("app: on a two-step deployment (requests, order book)", function () {
     const request = (await trader.getRequest(created!.requestId))!;
     // The deployment's many blocks ran the node's clock ahead of the wall clock: mine up to the
     // pinned second instead of waiting for it.
-    while ((await sys!.provider.getBlock("latest"))!.timestamp <= request.settlesAt) await sys!.provider.send("evm_mine", []);
-    const report = sys!.signReport(0, request.settlesAt, (await trader.getMarket(0)).price!);
+    while ((await sys.provider.getBlock("latest"))!.timestamp <= request.settlesAt) await sys.provider.send("evm_mine", []);
+    const report = sys.signReport(0, request.settlesAt, (await trader.getMarket(0)).price!);
     const done = await executor.executeRequest({ requestId: request.id, report });
     expect(done.filled).to.equal(true);
     positionId = (done.event as { positionId: bigint }).positionId;
@@ -332,7 +278,7 @@ describe("app: on a two-step deployment (requests, order book)", function () {
     const shown = await detail.getByTestId("order").allInnerTexts();
     expect(shown.some((t) => t.startsWith("Stop-loss") && t.includes("$2,800.00"))).to.equal(true);
     expect(shown.some((t) => t.startsWith("Take-profit") && t.includes("$3,300.00"))).to.equal(true);
-    await shot(page, "orders");
+    await screenshot(page, "orders");
   });
 
   it("test_app_twoStep_badStopPrice_isRefusedWithASentenceNamingTheField", async () => {
@@ -346,6 +292,6 @@ describe("app: on a two-step deployment (requests, order book)", function () {
   });
 });
 
-async function shot(page: Page, name: string) {
+async function screenshot(page: Page, name: string) {
   if (SCREENSHOTS) await page.screenshot({ path: path.join(ROOT, "docs", `app-${name}.png`), fullPage: true });
 }

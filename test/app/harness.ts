@@ -39,7 +39,7 @@ export interface LocalSystem {
   node: NodeProcess;
   dir: string;
   recordFile: string;
-  record: Deployment & { orderBook?: string; markets: (Deployment["markets"][number] & { feedDecimals?: number; configDigest?: string })[] };
+  record: Omit<Deployment, "markets"> & { orderBook?: string; markets: (Deployment["markets"][number] & { feedDecimals?: number; configDigest?: string })[] };
   provider: JsonRpcProvider;
   client(account: number): Promise<BulkheadClient>;
   /** Sets a market's push-feed answer (the local MockV3Aggregator takes it from anyone). */
@@ -238,3 +238,62 @@ export async function setInput(page: Page, selector: string, value: string): Pro
 }
 
 export { ROOT };
+
+/** Skips the suite (printing why) without a browser, or fails it under CI=true, where one must be installed. */
+export function requireChromium(suite: Mocha.Context): void {
+  if (findChromium() !== null) return;
+  if (process.env.CI === "true") throw new Error(CHROMIUM_MISSING);
+  console.log(`      ${CHROMIUM_MISSING}`);
+  suite.skip();
+}
+
+/** Polls `check` until it holds (the page re-reads the chain on every new block). */
+export async function until(check: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** The whole rig: a deployed node, the built app served, Chromium with the wallet connected as `account`. */
+export interface AppRig {
+  sys: LocalSystem;
+  url: string;
+  browser: Browser;
+  page: Page;
+  wallet: InjectedWallet;
+  /** The page's errors and console lines, for a failing test's output. */
+  log: string[];
+  close(): Promise<void>;
+}
+
+export async function startApp(parameters: string, account: number): Promise<AppRig> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    const sys = await startLocalSystem(parameters);
+    closers.push(sys.stop);
+    const outDir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-dist-"));
+    closers.push(() => rm(outDir, { recursive: true, force: true }));
+    await buildApp(sys.recordFile, outDir);
+    const server = await serveStatic(outDir);
+    closers.push(server.close);
+    const browser = await launchChromium(findChromium()!);
+    closers.push(() => browser.close());
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const log: string[] = [];
+    page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
+    const wallet = await injectWallet(page, sys.node.url, await (await sys.provider.getSigner(account)).getAddress());
+    await page.goto(server.url);
+    await page.getByTestId("connect").click();
+    await page.getByTestId("markets").waitFor();
+    return { sys, url: server.url, browser, page, wallet, log, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
