@@ -1,0 +1,184 @@
+// Everything the app asks of the SDK beyond its plain methods sits here, so that when the SDK
+// grows a method for it (balance in quotes, typed wallet errors, trade history, batched reads,
+// watchers) the swap is made in this one file and the screens do not change.
+import { BrowserProvider, Contract, type Eip1193Provider as EthersEip1193 } from "ethers";
+import {
+  BulkheadClient,
+  BulkheadError,
+  parseDeployment,
+  TradesRequireRequestError,
+  type Deployment,
+  type PositionEvent,
+  type PositionView,
+  type RequestView,
+  type RiskParams,
+} from "@bulkhead/sdk";
+import { bulkheadAbi } from "@bulkhead/sdk/abis";
+import { ConstantsLib, HealthLib } from "@bulkhead/sdk/math";
+import type { Eip1193Provider } from "./wallet";
+
+const WAD = ConstantsLib.WAD;
+
+/** A deployment record with the fields the SDK's `Deployment` leaves out (written by the deploy script). */
+export type AppDeployment = Deployment & { orderBook?: string };
+
+/** Thrown by the app's own checks of what the user typed; its message is the sentence shown. */
+export class InputError extends Error {
+  override name = "InputError";
+}
+
+// ---------------------------------------------------------------- configuration
+
+/**
+ * The deployments the app can trade on, from `deployment.json` next to the page: one record as
+ * `npm run deploy` / `npm run devnet` write it, or an array of them (one per chain).
+ */
+export async function loadDeployments(url = "deployment.json"): Promise<AppDeployment[]> {
+  let res: Response;
+  try {
+    res = await fetch(url, { cache: "no-store" });
+  } catch {
+    throw new InputError("The app could not load its deployment record (deployment.json); check that the server is running.");
+  }
+  if (!res.ok) {
+    throw new InputError("No deployment record was found: run `npm run node` and `npm run deploy -- --network localhost` (or `npm run devnet`), then reload.");
+  }
+  const json = (await res.json()) as unknown;
+  const records = Array.isArray(json) ? json : [json];
+  return records.map((r) => ({ ...parseDeployment(r), orderBook: typeof (r as AppDeployment).orderBook === "string" ? (r as AppDeployment).orderBook : undefined }));
+}
+
+/** Block explorers of the chains Bulkhead has deploy configurations for; a local chain has none. */
+const EXPLORERS: Record<number, string> = {
+  1: "https://etherscan.io",
+  11155111: "https://sepolia.etherscan.io",
+  42161: "https://arbiscan.io",
+  421614: "https://sepolia.arbiscan.io",
+  8453: "https://basescan.org",
+  84532: "https://sepolia.basescan.org",
+};
+
+export function explorerLink(chainId: number, kind: "address" | "tx", value: string): string | null {
+  const base = EXPLORERS[chainId];
+  return base ? `${base}/${kind}/${value}` : null;
+}
+
+// ---------------------------------------------------------------- connection
+
+/** A client on the wallet's signer. Reads go through the wallet too, as in any dapp. */
+export async function connectClient(wallet: Eip1193Provider, account: string, deployment: AppDeployment): Promise<BulkheadClient> {
+  // No response cache: a read right after the user's own transaction must see it.
+  const provider = new BrowserProvider(wallet as EthersEip1193, deployment.chainId, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 1_000 });
+  const signer = await provider.getSigner(account);
+  return BulkheadClient.connect(signer, { addresses: deployment, pollingInterval: 1_000 });
+}
+
+// ---------------------------------------------------------------- errors
+
+const REJECTED = "You rejected the transaction in your wallet.";
+
+function walletCode(e: unknown): unknown {
+  const x = e as { code?: unknown; info?: { error?: { code?: unknown } }; error?: { code?: unknown } } | null;
+  return x?.info?.error?.code ?? x?.error?.code ?? x?.code;
+}
+
+/** True for an EIP-1193 user rejection (code 4001), however ethers wrapped it. */
+export function isUserRejection(e: unknown): boolean {
+  const x = e as { code?: unknown } | null;
+  return x?.code === "ACTION_REJECTED" || walletCode(e) === 4001;
+}
+
+/** Every failure as one sentence: the SDK's typed errors carry theirs; the rest are worded here. */
+export function errorSentence(e: unknown): string {
+  if (e instanceof BulkheadError || e instanceof InputError) return e.message;
+  if (isUserRejection(e)) return REJECTED;
+  const code = walletCode(e);
+  const message = e instanceof Error ? e.message : String(e);
+  if (code === 4100) return "Your wallet has not authorised this site: connect it again.";
+  if (code === 4902) return "Your wallet does not know this chain: add it in the wallet, then switch.";
+  if (code === -32002) return "Your wallet already has a request open: answer it there first.";
+  if (code === "INSUFFICIENT_FUNDS") return "Your wallet does not have enough of the chain's native token to pay for gas.";
+  if (code === "NETWORK_ERROR" && /network changed/.test(message)) return "Your wallet switched networks during the request; the app reconnected, so try again.";
+  if (code === "BAD_DATA" && /could not decode result data/.test(message)) {
+    return "A contract of the deployment record has no code on this chain: the record does not match the network your wallet is on.";
+  }
+  if (code === "UNKNOWN_ERROR" || code === "SERVER_ERROR") return "Your wallet's node did not answer as expected; check its connection and try again.";
+  // ethers' own messages are long and carry calldata; keep their first clause only.
+  const first = message.split(/ \(|\n/)[0]!.trim();
+  return first.length > 0 && first.length < 160 ? `${first[0]!.toUpperCase()}${first.slice(1)}${/[.!?]$/.test(first) ? "" : "."}` : "Something went wrong; nothing was sent.";
+}
+
+/** Quote issues a front-end shows: on a two-step deployment `TradesRequireRequest` is the route, not a problem. */
+export const quoteIssues = (issues: readonly Error[]) => issues.filter((i) => !(i instanceof TradesRequireRequestError));
+
+// ---------------------------------------------------------------- reads
+
+/** The vault the next position will get: the engine numbers positions in order, and the vault address follows from the id. */
+export async function nextVault(client: BulkheadClient): Promise<{ id: bigint; vault: string }> {
+  const engine = new Contract(client.engineAddress, bulkheadAbi, client.provider);
+  const id = (await engine.getFunction("nextPositionId")()) as bigint;
+  return { id, vault: client.vaultOf(id) };
+}
+
+const aggregatorAbi = ["function latestRoundData() view returns (uint80, int256, uint256, uint256, uint80)"] as const;
+
+/** Seconds since each market's push feed last updated, at the latest block (null when the feed cannot be read). */
+export async function feedAges(client: BulkheadClient): Promise<Map<number, number | null>> {
+  const block = await client.provider.getBlock("latest");
+  const now = block?.timestamp ?? Math.floor(Date.now() / 1000);
+  const entries = await Promise.all(
+    client.markets.map(async (m) => {
+      try {
+        const round = (await new Contract(m.feed, aggregatorAbi, client.provider).getFunction("latestRoundData")()) as bigint[];
+        return [m.id, Math.max(0, now - Number(round[3]))] as const;
+      } catch {
+        return [m.id, null] as const;
+      }
+    }),
+  );
+  return new Map(entries);
+}
+
+/** The signer's token balance (what a ticket checks before asking for an approval). */
+export async function tokenBalance(client: BulkheadClient, account: string): Promise<bigint> {
+  const token = new Contract(client.token.address, ["function balanceOf(address) view returns (uint256)"], client.provider);
+  return (await token.getFunction("balanceOf")(account)) as bigint;
+}
+
+/** Health at another price, computed in the browser with the SDK's mirror of the contract math. */
+export function healthAt(view: Pick<PositionView, "position" | "risk" | "index">, price: bigint, unit: bigint) {
+  const p = view.position;
+  const risk: RiskParams = view.risk;
+  const h = HealthLib.withLiquidationPrice(HealthLib.health(p, risk, price, view.index, unit), p, risk, unit);
+  return { ...h, healthFactor: h.maintenance === 0n ? null : (h.equity * WAD) / h.maintenance };
+}
+
+/** One line of the history tab. */
+export interface HistoryEntry {
+  event: PositionEvent;
+  marketId: number | null;
+  isLong: boolean | null;
+}
+
+/** Every event of the positions `owner` opened, newest first (later: the SDK's `getTradeHistory`). */
+export async function tradeHistory(client: BulkheadClient, owner: string): Promise<HistoryEntry[]> {
+  const events = await client.getPositionEvents({});
+  const mine = new Map<bigint, { marketId: number; isLong: boolean }>();
+  for (const e of events) if (e.type === "PositionOpened" && e.owner.toLowerCase() === owner.toLowerCase()) mine.set(e.id, { marketId: e.marketId, isLong: e.isLong });
+  return events
+    .filter((e) => mine.has(e.id))
+    .map((event) => ({ event, marketId: mine.get(event.id)?.marketId ?? null, isLong: mine.get(event.id)?.isLong ?? null }))
+    .reverse();
+}
+
+/** Requests of `account` still pending on the router, with their status. */
+export async function pendingRequests(client: BulkheadClient, account: string): Promise<RequestView[]> {
+  const events = await client.getRequestEvents({ account });
+  const ids = new Set<bigint>();
+  for (const e of events) {
+    if (e.type === "RequestCreated") ids.add(e.requestId);
+    else ids.delete(e.requestId);
+  }
+  const views = await Promise.all([...ids].map((id) => client.getRequest(id)));
+  return views.filter((v): v is RequestView => v !== null);
+}
