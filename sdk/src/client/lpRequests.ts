@@ -151,6 +151,7 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
   async requestDeposit(req: { assets: bigint; controller?: string; gasPrice?: bigint } & TxOptions): Promise<TxResult & { requestId: bigint; settlesAt: number; expiresAt: number }> {
     const c = this.ctx;
     const me = await c.requireSigner("requestDeposit").getAddress();
+    c.validate(req, { assets: "amount", controller: "address?", gasPrice: "bigint?" });
     await this.#requireAsync("requestDeposit");
     if (req.assets <= 0n) throw new InvalidRequestError("assets must be positive");
     const { fee } = await this.quoteLpExecutionFee("Deposit", req.gasPrice);
@@ -161,6 +162,7 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
   async requestRedeem(req: { shares: bigint; controller?: string; gasPrice?: bigint } & TxOptions): Promise<TxResult & { requestId: bigint; settlesAt: number; expiresAt: number }> {
     const c = this.ctx;
     const me = await c.requireSigner("requestRedeem").getAddress();
+    c.validate(req, { shares: "shares", controller: "address?", gasPrice: "bigint?" });
     await this.#requireAsync("requestRedeem");
     if (req.shares <= 0n) throw new InvalidRequestError("shares must be positive");
     const { fee } = await this.quoteLpExecutionFee("Redeem", req.gasPrice);

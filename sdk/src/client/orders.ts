@@ -36,6 +36,9 @@ import type { RequestCreatedEvent } from "../requests.js";
 
 const { WAD, MAX_PRICE, MAX_SIZE, MAX_COLLATERAL, MIN_TRAIL_BPS, MAX_TRAIL_BPS, MAX_TOP_UP_THRESHOLD } = ConstantsLib;
 
+const PLACE_FIELDS = { validUntil: "count?", gasPrice: "bigint?" } as const;
+const TARGET_FIELDS = { positionId: "id?", openRequestId: "id?", limitOrderId: "id?" } as const;
+
 /** What an exit order acts on: an open position, a pending open request, or a limit-open order of the book. */
 export type OrderTargetSpec = { positionId: PositionId } | { openRequestId: bigint } | { limitOrderId: bigint };
 
@@ -205,6 +208,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Places a limit open: `amount` is escrowed in the book (approved when needed); it opens `size` once the fill price reaches `limitPrice`. */
   async placeLimitOpen(req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
+    this.ctx.validate(req, { market: "market", side: "side", amount: "amount", size: "size", limitPrice: "price", ...PLACE_FIELDS });
     this.#positive("amount", req.amount);
     const t: Resolved = { target: "Position", positionId: 0n, marketId: req.market, isLong: req.side === "long" };
     return this.#place(await this.#params("LimitOpen", t, req.limitPrice, 0n, req.size, req.amount, req.validUntil ?? 0), req);
@@ -212,12 +216,14 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Places a limit increase of position `id`: `amount` escrowed, `sizeDelta` added once the fill price reaches `limitPrice`. */
   async placeLimitIncrease(req: { id: PositionId; amount: bigint; sizeDelta: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
+    this.ctx.validate(req, { id: "id", amount: "amount", sizeDelta: "size", limitPrice: "price", ...PLACE_FIELDS });
     this.#positive("amount", req.amount);
     const t = await this.#resolve({ positionId: req.id });
     return this.#place(await this.#params("LimitIncrease", t, req.limitPrice, 0n, req.sizeDelta, req.amount, req.validUntil ?? 0), req);
   }
 
   async #exit(kind: "StopLoss" | "TakeProfit", req: ExitOrderRequest): Promise<Placed> {
+    this.ctx.validate(req, { ...TARGET_FIELDS, triggerPrice: "price", size: "size?", ...PLACE_FIELDS });
     const t = await this.#resolve(req);
     const acceptable = this.#defaultAcceptable(kind, t.isLong, req);
     return this.#place(await this.#params(kind, t, req.triggerPrice, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0), req);
@@ -235,6 +241,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Places a trailing stop of `trailBps` from the running peak since placement. */
   async placeTrailingStop(req: TrailingStopRequest): Promise<Placed> {
+    this.ctx.validate(req, { ...TARGET_FIELDS, trailBps: "bigint", size: "size?", ...PLACE_FIELDS });
     const t = await this.#resolve(req);
     const acceptable = this.#defaultAcceptable("TrailingStop", t.isLong, req);
     return this.#place(await this.#params("TrailingStop", t, req.trailBps, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0), req);
@@ -244,6 +251,9 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
   async placeBracket(req: OrderTargetSpec & PlaceOptions & { stopLoss: ExitLeg; takeProfit: ExitLeg; size?: bigint }): Promise<TxResult & { stopLossId: bigint; takeProfitId: bigint; events: OrderPlacedEvent[]; executionFee: ExecutionFeeQuote }> {
     const c = this.ctx;
     c.requireSigner("placeBracket");
+    c.validate(req, { ...TARGET_FIELDS, size: "size?", ...PLACE_FIELDS });
+    c.validate(req.stopLoss, { triggerPrice: "price" });
+    c.validate(req.takeProfit, { triggerPrice: "price" });
     const t = await this.#resolve(req);
     const size = req.size ?? 0n;
     const validUntil = req.validUntil ?? 0;
@@ -337,7 +347,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
     const owner = await c.requireSigner(method).getAddress();
     const { guards } = await this.uses.reads.getOrders({ owner });
     const needed = guards.reduce((sum, g) => (g.id === editing ? sum : sum + g.budget), budget);
-    const approvals: TransactionReceipt[] = await c.ensureAllowance(await book.getAddress(), needed, opts.approval ?? "exact");
+    const approvals: TransactionReceipt[] = await c.ensureAllowance(await book.getAddress(), needed, opts.approval ?? "exact", opts);
     const r = await this.#send(method, args, opts);
     const event = r.events.find((e): e is TopUpGuardSetEvent => e.type === "TopUpGuardSet")!;
     return { ...txResult(r), approvals: [...approvals, ...r.approvals], orderId: event.orderId, event };
@@ -352,6 +362,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
    */
   async setTopUpGuard(req: { id: PositionId; threshold: bigint; amount: bigint; budget: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
     this.ctx.requireSigner("setTopUpGuard");
+    this.ctx.validate(req, { id: "id", threshold: "factor", amount: "amount", budget: "amount", executorFee: "amount?", validUntil: "count?" });
     const g = { threshold: req.threshold, amount: req.amount, budget: req.budget, executorFee: req.executorFee ?? 0n, validUntil: req.validUntil ?? 0 };
     await this.#checkGuard(g);
     if (!(await this.uses.positions.getPosition(req.id))) throw this.ctx.reason({ name: "PositionNotFound", args: { id: req.id } });
