@@ -43,12 +43,13 @@ export class Trades extends ClientModule<{ positions: Positions; quotes: Quotes 
     return out;
   }
 
-  /** Prepares a plan (unsigned transactions, simulated) or executes it: the one path of every trade. */
+  /** The unsigned transactions of a plan, simulated (`ClientContext.prepare`). */
   async #prepare<Q>(plan: Plan<Q>, opts: TxOptions): Promise<PreparedTransactions & { quote: Q }> {
     const p = await this.ctx.prepare(this.ctx.engine, plan.method, plan.args, opts, plan.pull);
     return { transactions: p.transactions, simulated: p.simulated, quote: plan.quote };
   }
 
+  /** Sends a plan: the same preparation, then its transactions in order (`ClientContext.execute`). */
   async #execute<Q>(plan: Plan<Q>, opts: TxOptions) {
     return { r: await this.ctx.execute<unknown>(this.ctx.engine, plan.method, plan.args, opts, plan.pull), quote: plan.quote };
   }
