@@ -29,6 +29,7 @@ import {
   type SubmittedInfo,
 } from "../../sdk/src/index.js";
 import { ETH_MARKET, USDC, WAD } from "../helpers/fixture.js";
+import { deployOrderSystem } from "../helpers/orders.js";
 import { deployForSdk, expectRejection } from "./helpers/system.js";
 
 const ETH = Number(ETH_MARKET);
@@ -127,6 +128,38 @@ describe("sdk for front-ends (in-process network, EIP-1193 wallet)", function ()
     expect(wallet.sent()).to.equal(sent);
     await client.addCollateral({ id, amount: 40n * USDC }); // approves, then tops up
     expect(wallet.sent()).to.equal(sent + 2);
+  });
+
+  it("test_requestsAndOrdersThatEscrow_checkTheBalanceBeforeAnyApproval", async () => {
+    const s = await deployOrderSystem(ethers);
+    const addresses = { engine: await s.engine.getAddress(), lens: await s.lens.getAddress(), startBlock: 0 };
+    const account = (await ethers.getSigners())[ZERO_BALANCE_INDEX]!;
+    const wallet = new TestWallet();
+    const signer = await new BrowserProvider(wallet, undefined, { cacheTimeout: -1 }).getSigner(account.address);
+    const client = await BulkheadClient.connect(signer, { addresses });
+    const router = (await client.getRequestRouter())!;
+    const req = { market: ETH, side: "long" as const, amount: 1_000n * USDC, size: WAD };
+
+    const q = await client.quoteRequestOpen(req);
+    expect([q.balance, q.ok]).to.deep.equal([0n, false]);
+    expect(q.issues[0]).to.be.instanceOf(InsufficientBalanceError);
+    const message = "needs 1000 USDC more in the wallet: balance 0, needed 1000";
+    expect(q.issues[0]!.message).to.equal(message);
+    await expectRejection(client.requestOpen(req), InsufficientBalanceError, message);
+    await expectRejection(client.placeLimitOpen({ ...req, amount: 50n * USDC, limitPrice: 2_900n * WAD }), InsufficientBalanceError, "needs 50 USDC more in the wallet: balance 0, needed 50");
+    expect(wallet.sent()).to.equal(0);
+
+    // Funded: the approval of the router, then the request with its execution fee as value.
+    await (await s.token.faucet(account.address, 1_000n * USDC)).wait();
+    const p = await client.prepareRequestOpen(req);
+    expect(p.quote.ok).to.equal(true);
+    expect(p.transactions.map((t) => [t.kind, t.to, t.value])).to.deep.equal([
+      ["approval", await s.token.getAddress(), 0n],
+      ["call", router, p.quote.executionFee.fee],
+    ]);
+    expect(new Interface(erc20Abi).decodeFunctionData("approve", p.transactions[0]!.data)).to.deep.equal([router, 1_000n * USDC]);
+    expect(p.quote.executionFee.fee).to.be.greaterThan(0n);
+    expect(wallet.sent()).to.equal(0);
   });
 
   // ---------------------------------------------------------------- wallet and network errors
