@@ -47,10 +47,16 @@ class TestWallet implements Eip1193Provider {
   readonly byMethod = new Map<string, number>();
   rejectSignatures = false;
   chainId: number | undefined;
+  /** Simulations of an approve to a non-zero amount revert, as USDT's do while the allowance is not zero. */
+  refuseApprovalChanges = false;
 
   async request(args: Request): Promise<unknown> {
     this.byMethod.set(args.method, (this.byMethod.get(args.method) ?? 0) + 1);
     if (args.method === "eth_chainId" && this.chainId !== undefined) return `0x${this.chainId.toString(16)}`;
+    const call = (args.params as { data?: string }[] | undefined)?.[0];
+    if (args.method === "eth_call" && this.refuseApprovalChanges && call?.data?.startsWith("0x095ea7b3") && BigInt(`0x${call.data.slice(74)}`) !== 0n) {
+      throw Object.assign(new Error("execution reverted"), { code: 3, data: "0x" });
+    }
     if (args.method === "eth_sendTransaction" && this.rejectSignatures) throw Object.assign(new Error("User rejected the request."), { code: 4001 });
     return connection.provider.request(args as never);
   }
@@ -263,6 +269,23 @@ describe("sdk for front-ends (in-process network, EIP-1193 wallet)", function ()
     const w = await client.prepareWithdraw({ assets: 1n * USDC });
     expect(w.transactions.map((t) => [t.kind, t.to, t.description])).to.deep.equal([["call", sys.addresses.pool, "withdraw on the pool"]]);
     expect(wallet.byMethod.get("eth_sendTransaction")).to.equal(3); // approve (engine), approve (pool), deposit
+  });
+
+  it("test_prepare_tokenRefusingToChangeANonZeroAllowance_resetsItFirst", async () => {
+    const { account, wallet, client } = await walletClient(ZERO_BALANCE_INDEX, { fund: 1_000n * USDC });
+    await client.approve({ amount: 1n * USDC }); // from zero: no simulation, one approve
+    expect(wallet.byMethod.get("eth_sendTransaction")).to.equal(1);
+    wallet.refuseApprovalChanges = true;
+    const p = await client.prepareOpen({ market: ETH, side: "long", collateral: 100n * USDC, leverage: 5n * WAD });
+    const erc20 = new Interface(erc20Abi);
+    expect(p.transactions.map((t) => [t.kind, t.kind === "approval" ? erc20.decodeFunctionData("approve", t.data)[1] : null])).to.deep.equal([
+      ["approval", 0n],
+      ["approval", p.quote.requiredAllowance],
+      ["call", null],
+    ]);
+    const opened = await client.open({ market: ETH, side: "long", collateral: 100n * USDC, leverage: 5n * WAD });
+    expect(opened.approvals).to.have.length(2);
+    expect(await sys.token.allowance(account.address, sys.addresses.engine)).to.equal(p.quote.requiredAllowance - 100n * USDC - opened.event.openFee);
   });
 
   it("test_onSubmitted_getsEachHashBeforeItIsMined_approvalsFirst", async () => {

@@ -141,6 +141,9 @@ export interface TokenPull {
   spender: string;
   amount: bigint;
   needed?: bigint;
+  /** The allowance and balance a quote just read, so that they are not read again. */
+  allowance?: bigint;
+  balance?: bigint;
   /**
    * The errors a quote predicts for the call: the first is thrown when the call cannot be
    * simulated before its approval, so that no approval is asked for a call that would revert.
@@ -395,11 +398,13 @@ export class ClientContext {
       description: value === MaxUint256 ? `approve unlimited ${this.token.symbol} for ${spender}` : `approve ${formatAmount(value, this.token)} for ${spender}`,
     });
     const out: UnsignedTransaction[] = [];
-    try {
-      await signer.call({ to, data: tx(amount).data });
-    } catch (e) {
-      if (current === 0n) throw this.toError(e);
-      out.push(tx(0n));
+    // From zero every token accepts an approve; only a change of a non-zero one needs asking.
+    if (current !== 0n) {
+      try {
+        await signer.call({ to, data: tx(amount).data });
+      } catch {
+        out.push(tx(0n));
+      }
     }
     out.push(tx(amount));
     return out;
@@ -481,7 +486,7 @@ export class ClientContext {
     if (!pullFailed || !pull) throw simulationError;
     const owner = await signer.getAddress();
     const needed = pull.needed ?? pull.amount;
-    const [allowance, balance] = await Promise.all([this.#allowanceOf(owner, pull.spender), this.#balanceOf(owner)]);
+    const [allowance, balance] = await Promise.all([pull.allowance ?? this.#allowanceOf(owner, pull.spender), pull.balance ?? this.#balanceOf(owner)]);
     // The balance before any approval: a wallet that cannot pay is not asked to sign anything.
     if (balance < needed) throw this.reason({ name: "ERC20InsufficientBalance", args: { sender: owner, balance, needed } });
     if (allowance >= pull.amount) throw simulationError;

@@ -66,7 +66,8 @@ export class Trades extends ClientModule<{ positions: Positions; quotes: Quotes 
 
   /** The engine pulls the allowance a quote asks for; the wallet must hold what the fill pulls at the quoted price. */
   #pull(quote: OpenQuote | IncreaseQuote) {
-    return { spender: this.ctx.engineAddress, amount: quote.requiredAllowance, needed: quote.requiredBalance, issues: quote.issues };
+    const known = quote.allowance !== null && quote.balance !== null ? { allowance: quote.allowance, balance: quote.balance } : {};
+    return { spender: this.ctx.engineAddress, amount: quote.requiredAllowance, needed: quote.requiredBalance, issues: quote.issues, ...known };
   }
 
   async prepareOpen(req: OpenRequest & TxOptions) {
