@@ -197,6 +197,7 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
    * those prices (pause, free liquidity, a degenerate valuation) and cancelled it instead.
    */
   async executeLpRequest(req: { requestId: bigint; reports: readonly string[] } & TxOptions): Promise<TxResult & { filled: boolean }> {
+    this.ctx.validate(req, { requestId: "id" });
     const c = this.ctx;
     c.requireSigner("executeLpRequest");
     const r = await this.getLpRequest(req.requestId);
@@ -216,6 +217,7 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
 
   /** Cancels an expired LP request (controller or operator): escrow and fee return to the controller. */
   async cancelLpRequest(req: { requestId: bigint } & TxOptions): Promise<TxResult> {
+    this.ctx.validate(req, { requestId: "id" });
     const c = this.ctx;
     c.requireSigner("cancelLpRequest");
     return txResult(await c.execute(c.pool, "cancelRequest", [req.requestId], req));

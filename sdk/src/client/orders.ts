@@ -303,6 +303,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
    * the slippage default). Only reports observed after the edit fill it.
    */
   async editOrder(req: { orderId: bigint; size?: bigint; triggerPrice?: bigint; trailBps?: bigint; acceptablePrice?: bigint; slippageBps?: number; validUntil?: number } & TxOptions): Promise<TxResult & { event: OrderEditedEvent }> {
+    this.ctx.validate(req, { orderId: "id", size: "size?", triggerPrice: "price?", trailBps: "bigint?", validUntil: "count?" });
     const c = this.ctx;
     c.requireSigner("editOrder");
     const o = await this.uses.reads.getOrder(req.orderId);
@@ -318,6 +319,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Cancels an order or guard of the signer's: its escrow and fee return. */
   async cancelOrder(req: { orderId: bigint } & TxOptions): Promise<TxResult & { event: OrderCancelledEvent }> {
+    this.ctx.validate(req, { orderId: "id" });
     this.ctx.requireSigner("cancelOrder");
     const r = await this.#send("cancel", [req.orderId], req);
     return { ...txResult(r), event: r.events.find((e): e is OrderCancelledEvent => e.type === "OrderCancelled")! };
@@ -325,6 +327,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Removes an expired order, or one whose position is gone (anyone): the caller is paid its gas from the fee. */
   async pruneOrder(req: { orderId: bigint } & TxOptions): Promise<TxResult & { event: OrderCancelledEvent }> {
+    this.ctx.validate(req, { orderId: "id" });
     this.ctx.requireSigner("pruneOrder");
     const r = await this.#send("prune", [req.orderId], req);
     return { ...txResult(r), event: r.events.find((e): e is OrderCancelledEvent => e.type === "OrderCancelled")! };
@@ -371,6 +374,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Changes a guard (what is not given stays); its budget is set to `budget`, not added to. */
   async editTopUpGuard(req: { orderId: bigint; threshold?: bigint; amount?: bigint; budget?: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
+    this.ctx.validate(req, { orderId: "id", threshold: "factor?", amount: "amount?", budget: "amount?", executorFee: "amount?", validUntil: "count?" });
     const c = this.ctx;
     c.requireSigner("editTopUpGuard");
     const cur = await this.uses.reads.getTopUpGuard(req.orderId);
@@ -384,6 +388,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Executes a limit, stop-loss or take-profit order with a signed report that crosses it. */
   async executeOrder(req: { orderId: bigint; report: string } & TxOptions): Promise<TxResult & { positionId: PositionId; event: OrderExecutedEvent; events: OrderEvent[] }> {
+    this.ctx.validate(req, { orderId: "id", report: "hex" });
     this.ctx.requireSigner("executeOrder");
     const r = await this.#send<bigint>("execute", [req.orderId, req.report], req);
     return this.#executed(r, req.orderId);
@@ -391,6 +396,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Executes a trailing stop with its peak report (earlier) and a fresh report at least the trail past it. */
   async executeTrailingStop(req: { orderId: bigint; peakReport: string; report: string } & TxOptions): Promise<TxResult & { positionId: PositionId; event: OrderExecutedEvent; events: OrderEvent[] }> {
+    this.ctx.validate(req, { orderId: "id", peakReport: "hex", report: "hex" });
     this.ctx.requireSigner("executeTrailingStop");
     const r = await this.#send<bigint>("executeTrailingStop", [req.orderId, req.peakReport, req.report], req);
     return this.#executed(r, req.orderId);
@@ -403,6 +409,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Tops up a guarded position whose health factor at a fresh report is below its threshold. */
   async executeTopUp(req: { orderId: bigint; report: string } & TxOptions): Promise<TxResult & { event: TopUpExecutedEvent; events: OrderEvent[] }> {
+    this.ctx.validate(req, { orderId: "id", report: "hex" });
     this.ctx.requireSigner("executeTopUp");
     const r = await this.#send("executeTopUp", [req.orderId, req.report], req);
     return { ...txResult(r), event: r.events.find((e): e is TopUpExecutedEvent => e.type === "TopUpExecuted")!, events: r.events };

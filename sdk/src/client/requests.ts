@@ -317,6 +317,7 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
 
   /** Executes `requestId` with its signed report (hex, as the Data Streams API returns `fullReport`). */
   async execute(req: { requestId: bigint; report: string } & TxOptions): Promise<TxResult & { filled: boolean; event: RequestExecutedEvent | RequestCancelledEvent }> {
+    this.ctx.validate(req, { requestId: "id", report: "hex" });
     const c = this.ctx;
     c.requireSigner("execute");
     const { router } = await this.#contracts();
@@ -329,6 +330,7 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
    * from the feed when not given.
    */
   async executeAtPushRound(req: { requestId: bigint; roundId?: bigint } & TxOptions): Promise<TxResult & { filled: boolean; event: RequestExecutedEvent | RequestCancelledEvent }> {
+    this.ctx.validate(req, { requestId: "id", roundId: "bigint?" });
     const c = this.ctx;
     c.requireSigner("executeAtPushRound");
     const { router } = await this.#contracts();
@@ -360,6 +362,7 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
 
   /** Cancels an expired request of the signer: its escrow and fee return. */
   async cancel(req: { requestId: bigint } & TxOptions): Promise<TxResult & { event: RequestCancelledEvent }> {
+    this.ctx.validate(req, { requestId: "id" });
     const c = this.ctx;
     c.requireSigner("cancel");
     const { router } = await this.#contracts();
