@@ -496,6 +496,31 @@ export class BulkheadClient {
     return this.#requests.prepareRequestClose(req);
   }
 
+  /** The unsigned transactions of {@link placeLimitOpen} ([approval of the book for `amount` if needed, place with its fee as value]). */
+  async preparePlaceLimitOpen(req: Parameters<BulkheadClient["placeLimitOpen"]>[0]): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceLimitOpen(req);
+  }
+
+  /** The unsigned transactions of {@link placeLimitIncrease}. */
+  async preparePlaceLimitIncrease(req: Parameters<BulkheadClient["placeLimitIncrease"]>[0]): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceLimitIncrease(req);
+  }
+
+  /** The unsigned transaction of {@link placeStopLoss}. */
+  async preparePlaceStopLoss(req: ExitOrderRequest): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceStopLoss(req);
+  }
+
+  /** The unsigned transaction of {@link placeTakeProfit}. */
+  async preparePlaceTakeProfit(req: ExitOrderRequest): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceTakeProfit(req);
+  }
+
+  /** The unsigned transaction of {@link placeTrailingStop}. */
+  async preparePlaceTrailingStop(req: TrailingStopRequest): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceTrailingStop(req);
+  }
+
   // ------------------------------------------------------------ transactions: pool (client/pool.ts)
 
   /** LP deposit of `assets` into the pool; returns the shares minted. */

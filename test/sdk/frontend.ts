@@ -165,7 +165,21 @@ describe("sdk for front-ends (in-process network, EIP-1193 wallet)", function ()
     ]);
     expect(new Interface(erc20Abi).decodeFunctionData("approve", p.transactions[0]!.data)).to.deep.equal([router, 1_000n * USDC]);
     expect(p.quote.executionFee.fee).to.be.greaterThan(0n);
+
+    // Order placements: the book's approval for the escrow, then the placement with its fee.
+    const book = (await client.getOrderBook())!;
+    const limit = { ...req, amount: 50n * USDC, limitPrice: 2_900n * WAD };
+    const lp = await client.preparePlaceLimitOpen(limit);
+    expect(lp.transactions.map((t) => [t.kind, t.to, t.value])).to.deep.equal([
+      ["approval", await s.token.getAddress(), 0n],
+      ["call", book, lp.executionFee.fee],
+    ]);
     expect(wallet.sent()).to.equal(0);
+    const placed = await client.placeLimitOpen(limit);
+    const sl = await client.preparePlaceStopLoss({ limitOrderId: placed.orderId, triggerPrice: 2_500n * WAD });
+    expect(sl.transactions.map((t) => [t.kind, t.to, t.value])).to.deep.equal([["call", book, sl.executionFee.fee]]);
+    expect(sl.simulated).to.equal(true);
+    await expectRejection(client.preparePlaceStopLoss({ limitOrderId: placed.orderId, triggerPrice: 3_500n * WAD }), InvalidOrderError, /^trigger: a long's StopLoss must be below the current price/);
   });
 
   // ---------------------------------------------------------------- wallet and network errors

@@ -26,7 +26,7 @@ import {
   type TopUpGuardSetEvent,
 } from "../orders.js";
 import type { MarketId, PositionId } from "../types.js";
-import { ClientModule, txResult, type Executed, type TxOptions, type TxResult } from "./context.js";
+import { ClientModule, txResult, type Executed, type PreparedTransactions, type TxOptions, type TxResult } from "./context.js";
 import type { Markets } from "./markets.js";
 import type { OrderReads } from "./orderReads.js";
 import type { Positions } from "./positions.js";
@@ -202,49 +202,107 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
     return { ...txResult(r), orderId: event.orderId, event, executionFee };
   }
 
+  /** The unsigned transactions of a placement ([approval of the book for its escrow if needed, place with its fee]). */
+  async #preparePlace(p: Params, opts: PlaceOptions): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    const c = this.ctx;
+    c.requireSigner("placeOrder");
+    const kind = Object.keys(OrderKind)[p.kind] as OrderKindName;
+    const executionFee = await this.uses.reads.quoteOrderFee(kind, opts.gasPrice);
+    const book = await this.uses.reads.book();
+    const pull = p.amount ? { spender: await book.getAddress(), amount: p.amount } : undefined;
+    const { transactions, simulated } = await c.prepare(book, "place", [p], { ...opts, value: executionFee.fee }, pull);
+    return { transactions, simulated, executionFee };
+  }
+
+  /** Prepares (unsigned transactions) or sends a placement built by `params`. */
+  #placement<R>(params: (req: R) => Promise<Params>) {
+    return {
+      send: async (req: R & PlaceOptions) => this.#place(await params(req), req),
+      prepare: async (req: R & PlaceOptions) => this.#preparePlace(await params(req), req),
+    };
+  }
+
   #positive(field: string, x: bigint): void {
     if (x <= 0n || x > MAX_COLLATERAL) throw new InvalidOrderError(field, `must be in (0, ${MAX_COLLATERAL}], got ${x}`);
   }
 
-  /** Places a limit open: `amount` is escrowed in the book (approved when needed); it opens `size` once the fill price reaches `limitPrice`. */
-  async placeLimitOpen(req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
+  readonly #limitOpen = this.#placement(async (req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; limitPrice: bigint } & PlaceOptions) => {
     this.ctx.validate(req, { market: "market", side: "side", amount: "amount", size: "size", limitPrice: "price", ...PLACE_FIELDS });
     this.#positive("amount", req.amount);
     const t: Resolved = { target: "Position", positionId: 0n, marketId: req.market, isLong: req.side === "long" };
-    return this.#place(await this.#params("LimitOpen", t, req.limitPrice, 0n, req.size, req.amount, req.validUntil ?? 0), req);
+    return this.#params("LimitOpen", t, req.limitPrice, 0n, req.size, req.amount, req.validUntil ?? 0);
+  });
+
+  readonly #limitIncrease = this.#placement(async (req: { id: PositionId; amount: bigint; sizeDelta: bigint; limitPrice: bigint } & PlaceOptions) => {
+    this.ctx.validate(req, { id: "id", amount: "amount", sizeDelta: "size", limitPrice: "price", ...PLACE_FIELDS });
+    this.#positive("amount", req.amount);
+    const t = await this.#resolve({ positionId: req.id });
+    return this.#params("LimitIncrease", t, req.limitPrice, 0n, req.sizeDelta, req.amount, req.validUntil ?? 0);
+  });
+
+  #exit(kind: "StopLoss" | "TakeProfit") {
+    return this.#placement(async (req: ExitOrderRequest) => {
+      this.ctx.validate(req, { ...TARGET_FIELDS, triggerPrice: "price", size: "size?", ...PLACE_FIELDS });
+      const t = await this.#resolve(req);
+      const acceptable = this.#defaultAcceptable(kind, t.isLong, req);
+      return this.#params(kind, t, req.triggerPrice, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0);
+    });
+  }
+
+  readonly #stopLoss = this.#exit("StopLoss");
+  readonly #takeProfit = this.#exit("TakeProfit");
+
+  readonly #trailingStop = this.#placement(async (req: TrailingStopRequest) => {
+    this.ctx.validate(req, { ...TARGET_FIELDS, trailBps: "bigint", size: "size?", ...PLACE_FIELDS });
+    const t = await this.#resolve(req);
+    const acceptable = this.#defaultAcceptable("TrailingStop", t.isLong, req);
+    return this.#params("TrailingStop", t, req.trailBps, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0);
+  });
+
+  /** Places a limit open: `amount` is escrowed in the book (approved when needed); it opens `size` once the fill price reaches `limitPrice`. */
+  async placeLimitOpen(req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
+    return this.#limitOpen.send(req);
   }
 
   /** Places a limit increase of position `id`: `amount` escrowed, `sizeDelta` added once the fill price reaches `limitPrice`. */
   async placeLimitIncrease(req: { id: PositionId; amount: bigint; sizeDelta: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
-    this.ctx.validate(req, { id: "id", amount: "amount", sizeDelta: "size", limitPrice: "price", ...PLACE_FIELDS });
-    this.#positive("amount", req.amount);
-    const t = await this.#resolve({ positionId: req.id });
-    return this.#place(await this.#params("LimitIncrease", t, req.limitPrice, 0n, req.sizeDelta, req.amount, req.validUntil ?? 0), req);
-  }
-
-  async #exit(kind: "StopLoss" | "TakeProfit", req: ExitOrderRequest): Promise<Placed> {
-    this.ctx.validate(req, { ...TARGET_FIELDS, triggerPrice: "price", size: "size?", ...PLACE_FIELDS });
-    const t = await this.#resolve(req);
-    const acceptable = this.#defaultAcceptable(kind, t.isLong, req);
-    return this.#place(await this.#params(kind, t, req.triggerPrice, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0), req);
+    return this.#limitIncrease.send(req);
   }
 
   /** Places a stop-loss (a long's below the price now, a short's above). */
   async placeStopLoss(req: ExitOrderRequest): Promise<Placed> {
-    return this.#exit("StopLoss", req);
+    return this.#stopLoss.send(req);
   }
 
   /** Places a take-profit (a long's above the price now, a short's below). */
   async placeTakeProfit(req: ExitOrderRequest): Promise<Placed> {
-    return this.#exit("TakeProfit", req);
+    return this.#takeProfit.send(req);
   }
 
   /** Places a trailing stop of `trailBps` from the running peak since placement. */
   async placeTrailingStop(req: TrailingStopRequest): Promise<Placed> {
-    this.ctx.validate(req, { ...TARGET_FIELDS, trailBps: "bigint", size: "size?", ...PLACE_FIELDS });
-    const t = await this.#resolve(req);
-    const acceptable = this.#defaultAcceptable("TrailingStop", t.isLong, req);
-    return this.#place(await this.#params("TrailingStop", t, req.trailBps, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0), req);
+    return this.#trailingStop.send(req);
+  }
+
+  /** The unsigned transactions of the placements above, checked as they are. */
+  async preparePlaceLimitOpen(req: Parameters<Orders["placeLimitOpen"]>[0]) {
+    return this.#limitOpen.prepare(req);
+  }
+
+  async preparePlaceLimitIncrease(req: Parameters<Orders["placeLimitIncrease"]>[0]) {
+    return this.#limitIncrease.prepare(req);
+  }
+
+  async preparePlaceStopLoss(req: ExitOrderRequest) {
+    return this.#stopLoss.prepare(req);
+  }
+
+  async preparePlaceTakeProfit(req: ExitOrderRequest) {
+    return this.#takeProfit.prepare(req);
+  }
+
+  async preparePlaceTrailingStop(req: TrailingStopRequest) {
+    return this.#trailingStop.prepare(req);
   }
 
   /** Places a stop-loss and a take-profit on one target that cancel each other (one fee for both). */
