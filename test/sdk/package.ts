@@ -25,9 +25,15 @@ function npm(args: string[], cwd: string): string {
 describe("sdk package (npm pack, offline install, import)", function () {
   this.timeout(120_000);
   let dir: string;
+  let packed: { filename: string; files: { path: string }[] }[];
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "bulkhead-sdk-consumer-"));
+    packed = JSON.parse(npm(["pack", "--json", "--pack-destination", dir], join(root, "sdk")));
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+    // No registry needed: the tarball has no dependencies and its peer (ethers) is linked below.
+    npm(["install", "--offline", "--legacy-peer-deps", "--no-package-lock", join(dir, packed[0]!.filename)], dir);
+    symlinkSync(join(root, "node_modules", "ethers"), join(dir, "node_modules", "ethers"), "dir");
   });
 
   after(() => {
@@ -35,7 +41,6 @@ describe("sdk package (npm pack, offline install, import)", function () {
   });
 
   it("test_package_packsInstallsOfflineAndImports", () => {
-    const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", dir], join(root, "sdk"))) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
     expect(files).to.include.members([
       "dist/index.js", "dist/index.d.ts", "dist/math/index.js", "dist/abis/index.js",
@@ -43,11 +48,8 @@ describe("sdk package (npm pack, offline install, import)", function () {
       "package.json", "README.md", "LICENSE",
     ]);
     expect(files.some((f) => /hardhat|test\//i.test(f))).to.equal(false);
+    expect(readFileSync(join(root, "sdk", "LICENSE"), "utf8")).to.match(/^Business Source License 1\.1\n/);
 
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-    // No registry needed: the tarball has no dependencies and its peer (ethers) is linked below.
-    npm(["install", "--offline", "--legacy-peer-deps", "--no-package-lock", join(dir, packed[0]!.filename)], dir);
-    symlinkSync(join(root, "node_modules", "ethers"), join(dir, "node_modules", "ethers"), "dir");
     const installed = JSON.parse(readFileSync(join(dir, "node_modules", "@bulkhead", "sdk", "package.json"), "utf8"));
     expect(installed.name).to.equal("@bulkhead/sdk");
     expect(Object.keys(installed.dependencies ?? {})).to.deep.equal([]);
@@ -106,7 +108,7 @@ export async function f(): Promise<bigint> {
   });
 
   it("test_package_commonJsRequire_andNode16TypesShareTheAppsEthers", () => {
-    // The tarball is installed by the test above; a CommonJS project (plain `npm init`) requires it.
+    // A CommonJS file (as in a project made by a plain `npm init`) requires the installed tarball.
     writeFileSync(
       join(dir, "main.cjs"),
       `const sdk = require("@bulkhead/sdk");
