@@ -225,8 +225,13 @@ describe("sdk for front-ends (in-process network, EIP-1193 wallet)", function ()
     expect([engine.contract, engine.address, engine.chainId]).to.deep.equal(["engine", empty, 31337]);
     await expectRejection(BulkheadClient.connect(ethers.provider, { addresses: { ...sys.addresses, lens: empty } }), NoContractError, `no contract at ${empty} (the lens) on ${chain}: check the addresses passed to connect()`);
     await expectRejection(BulkheadClient.connect(ethers.provider, { addresses: { ...sys.addresses, token: empty } }), NoContractError, `no contract at ${empty} (the token) on ${chain}: check the addresses passed to connect()`);
-    // A later read of an empty address ("could not decode result data") is typed too.
+    // A later read of an empty address ("could not decode result data") is typed too, and names
+    // the contract when one of the deployment's has lost its code (a node reset since connect).
     expect(walletError({ code: "BAD_DATA", value: "0x", message: "could not decode result data" }, 31337)).to.be.instanceOf(NoContractError);
+    const client = await BulkheadClient.connect(ethers.provider, { addresses: sys.addresses });
+    const { id } = await (await BulkheadClient.connect(sys.signers.alice, { addresses: sys.addresses })).open({ market: ETH, side: "long", collateral: 100n * USDC, leverage: 2n * WAD });
+    await connection.provider.request({ method: "hardhat_setCode", params: [sys.addresses.lens, "0x"] });
+    await expectRejection(client.getMaxRemovableCollateral(id), NoContractError, `no contract at ${sys.addresses.lens} (the lens) on ${chain}: check the addresses passed to connect()`);
   });
 
   it("test_connect_unknownChainWithoutAddresses_saysToPassThem", async () => {

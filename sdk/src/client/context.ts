@@ -317,8 +317,20 @@ export class ClientContext {
     try {
       return await call();
     } catch (e) {
-      throw this.toError(e);
+      const error = this.toError(e);
+      throw error instanceof NoContractError && error.address === undefined ? await this.#nameEmpty(error) : error;
     }
+  }
+
+  /**
+   * A read came back empty: names the contract of the deployment that has no code (a node reset
+   * or a redeployment since connect), or returns the error as it is when all of them have code.
+   */
+  async #nameEmpty(error: NoContractError): Promise<NoContractError> {
+    const known: [string, string][] = [["engine", this.engineAddress], ["lens", this.lensAddress], ["pool", this.poolAddress], ["token", this.token.address]];
+    const codes = await Promise.all(known.map(([, address]) => this.provider.getCode(address).catch(() => undefined)));
+    const empty = known[codes.indexOf("0x")];
+    return empty ? new NoContractError(empty[0], empty[1], this.chainId, error.cause) : error;
   }
 
   /** The typed error of a revert the SDK predicts (a quote's issue, a missing position). */
