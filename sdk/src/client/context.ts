@@ -473,7 +473,6 @@ export class ClientContext {
    */
   async prepare<T>(contract: Contract, method: string, args: unknown[], opts: TxOptions, pull?: TokenPull): Promise<Prepared<T>> {
     const signer = this.requireSigner(method);
-    await this.checkNetwork();
     const fragment = contract.interface.getFunction(method);
     if (!fragment) throw new InvalidRequestError(`the contract has no function ${method}`);
     const to = getAddress(contract.target as string);
@@ -485,13 +484,13 @@ export class ClientContext {
       value: opts.value ?? 0n,
       description: `${fragment.name} on ${role}`,
     };
-    let simulationError: unknown;
-    try {
-      const returned = await this.#simulate<T>(fragment, contract, call);
-      return { transactions: [{ ...call, gasLimit: await this.#gasLimit(call, opts) }], simulated: true, returned };
-    } catch (e) {
-      simulationError = e;
+    // The chain is asked beside the simulation; on another chain its result means nothing.
+    const [network, simulation] = await Promise.allSettled([this.checkNetwork(), this.#simulate<T>(fragment, contract, call)]);
+    if (network.status === "rejected") throw network.reason;
+    if (simulation.status === "fulfilled") {
+      return { transactions: [{ ...call, gasLimit: await this.#gasLimit(call, opts) }], simulated: true, returned: simulation.value };
     }
+    const simulationError: unknown = simulation.reason;
     // The pool's OpenZeppelin transfers pass the token's ERC20InsufficientAllowance on; the
     // engine's Solady transfers revert with a bare TransferFromFailed, so look at both amounts.
     const pullFailed = simulationError instanceof InsufficientAllowanceError || simulationError instanceof TransferFromFailedError;
