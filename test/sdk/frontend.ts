@@ -153,6 +153,9 @@ describe("sdk for front-ends (in-process network, EIP-1193 wallet)", function ()
     expect(q.issues[0]!.message).to.equal(message);
     await expectRejection(client.requestOpen(req), InsufficientBalanceError, message);
     await expectRejection(client.placeLimitOpen({ ...req, amount: 50n * USDC, limitPrice: 2_900n * WAD }), InsufficientBalanceError, "needs 50 USDC more in the wallet: balance 0, needed 50");
+    const lpq = await client.quoteLpRequest({ kind: "Deposit", amount: 20n * USDC });
+    expect([lpq.balance, lpq.ok, lpq.issues[0]?.message]).to.deep.equal([0n, false, "needs 20 USDC more in the wallet: balance 0, needed 20"]);
+    await expectRejection(client.requestDeposit({ assets: 20n * USDC }), InsufficientBalanceError, "needs 20 USDC more in the wallet: balance 0, needed 20");
     expect(wallet.sent()).to.equal(0);
 
     // Funded: the approval of the router, then the request with its execution fee as value.

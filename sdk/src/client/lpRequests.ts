@@ -7,7 +7,7 @@
  */
 import { Contract, getAddress, type Log, type TransactionReceipt } from "ethers";
 import { bulkheadOracleAbi } from "../abis/bulkheadOracle.js";
-import { InvalidRequestError } from "../errors.js";
+import { InvalidInputError, InvalidRequestError, type BulkheadError } from "../errors.js";
 import { PoolRequestMath } from "../math/PoolRequestMath.js";
 import { benchmarkRange } from "../requests.js";
 import { readLogs, watchBlocks, type LogRangeOptions, type WatchOptions } from "../events.js";
@@ -59,6 +59,11 @@ export interface LpRequestQuote {
   reportMarkets: number[];
   settlementDelay: number;
   expiry: number;
+  /** The wallet's token balance (deposit) or pool shares (redemption); null for a read-only client. */
+  balance: bigint | null;
+  /** What the SDK can tell now would make the request fail: a deposit above the wallet's balance ({@link InsufficientBalanceError}). */
+  issues: BulkheadError[];
+  ok: boolean;
 }
 
 /** An LP request event of the pool: created, executed (its result claimable) or cancelled. */
@@ -106,15 +111,24 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
   /** What a deposit of `assets` (or a redemption of `shares`) would give, over the range its reports can take. */
   async quoteLpRequest(req: { kind: LpRequestKindName; amount: bigint; gasPrice?: bigint }): Promise<LpRequestQuote> {
     const c = this.ctx;
+    if (req.kind !== "Deposit" && req.kind !== "Redeem") throw new InvalidInputError("kind", `must be "Deposit" or "Redeem", got ${JSON.stringify(req.kind)}`);
+    c.validate(req, { amount: req.kind === "Deposit" ? "amount" : "shares", gasPrice: "bigint?" });
     await this.#requireAsync("quoteLpRequest");
     const oracle = new Contract((await c.read(() => c.pool.getFunction("oracle")())) as string, bulkheadOracleAbi as never, c.provider);
-    const [markets, ledger, supply, timing, executionFee] = await Promise.all([
+    const owner = c.signer ? await c.signer.getAddress() : null;
+    const held = req.kind === "Deposit" ? c.tokenContract : c.pool;
+    const [markets, ledger, supply, timing, executionFee, balance] = await Promise.all([
       this.uses.markets.getMarkets(),
       this.uses.markets.getLedger(),
       c.read(() => c.pool.getFunction("totalSupply")()) as Promise<bigint>,
       c.read(() => oracle.getFunction("timing")()) as Promise<{ settlementDelay: bigint; expiry: bigint }>,
       this.quoteLpExecutionFee(req.kind, req.gasPrice),
+      owner === null ? null : (c.read(() => held.getFunction("balanceOf")(owner)) as Promise<bigint>),
     ]);
+    const issues: BulkheadError[] = [];
+    if (req.kind === "Deposit" && owner !== null && balance !== null && balance < req.amount) {
+      issues.push(c.reason({ name: "ERC20InsufficientBalance", args: { sender: owner, balance, needed: req.amount } }));
+    }
     const bounds = await Promise.all(markets.map((m) => c.read(() => oracle.getFunction("stream")(m.id)) as Promise<{ maxDeviationBps: bigint }>));
     const isDeposit = req.kind === "Deposit";
     // LP value falls as longs' price rises and shorts' falls: the two corners bound it.
@@ -145,6 +159,9 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
       reportMarkets: markets.filter((m) => m.longSize > 0n || m.shortSize > 0n).map((m) => m.id),
       settlementDelay: Number(timing.settlementDelay),
       expiry: Number(timing.expiry),
+      balance,
+      issues,
+      ok: issues.length === 0,
     };
   }
 
