@@ -119,8 +119,9 @@ export interface UnsignedTransaction {
   /** What it does, e.g. "approve 100.5 USDC for 0x5FbD…" or "open on the engine". */
   description: string;
   /**
-   * The node's estimate plus `gasBufferBps` (or the caller's `gasLimit`); absent on a call after an
-   * approval of the same list, which cannot be estimated before the approval is mined.
+   * The node's estimate plus `gasBufferBps` (or the caller's `gasLimit`). Absent on approvals (the
+   * wallet estimates them) and on a call after an approval of the same list, which cannot be
+   * estimated before the approval is mined.
    */
   gasLimit?: bigint;
 }
