@@ -48,7 +48,9 @@ describe("sdk package (npm pack, offline install, import)", function () {
       "package.json", "README.md", "LICENSE",
     ]);
     expect(files.some((f) => /hardhat|test\//i.test(f))).to.equal(false);
-    expect(readFileSync(join(root, "sdk", "LICENSE"), "utf8")).to.match(/^Business Source License 1\.1\n/);
+    // The SDK is MIT (front-ends ship it in production); the protocol itself is BUSL-1.1.
+    expect(readFileSync(join(root, "sdk", "LICENSE"), "utf8")).to.match(/^MIT License\n/);
+    expect(JSON.parse(readFileSync(join(root, "sdk", "package.json"), "utf8")).license).to.equal("MIT");
 
     const installed = JSON.parse(readFileSync(join(dir, "node_modules", "@bulkhead", "sdk", "package.json"), "utf8"));
     expect(installed.name).to.equal("@bulkhead/sdk");
