@@ -136,6 +136,9 @@ export async function main(argv: readonly string[], env: Record<string, string |
     }
     const address = wallet?.address ?? "0x000000000000000000000000000000000000dEaD";
     const signer = wallet ? wallet.connect(provider) : null;
+    if (config.peers.length > 0 && !config.peers.includes(address)) {
+      throw new StartupError(`--peers (KEEPER_PEERS): this keeper's address ${address} is not in the list (${config.peers.join(", ")}): add it, or give this keeper the key of one of them`);
+    }
     if (signer && !config.dryRun) {
       const balance = await provider.getBalance(address);
       if (balance === 0n) log.warn("account.noGas", { account: address, action: "fund this account with the chain's gas coin: every liquidation would fail" });
@@ -170,6 +173,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
       rpcStats: provider.stats,
       reports: config.streams ? new StreamsReports({ url: config.streams.url, apiKey: config.streams.apiKey, userSecret: config.streams.userSecret, ...(config.streams.ws ? { ws: config.streams.ws } : {}) }) : null,
       minTopUpFee: config.minTopUpFee === null ? 1n : parseUnits(config.minTopUpFee, client.token.decimals),
+      peers: config.peers,
+      peerGraceBlocks: config.peerGraceBlocks,
       ...(crashAt ? { onCheckpoint: (point: string) => point === crashAt && process.kill(process.pid, "SIGKILL") } : {}),
     });
     await keeper.init();
@@ -201,6 +206,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
       requests: keeper.requests !== null,
       orders: keeper.orders !== null,
       balance: wallet ? formatEther(await provider.getBalance(address)) : null,
+      peers: config.peers.length > 0 ? { count: keeper.executor.peers.size, slot: keeper.executor.peers.slot, graceBlocks: keeper.executor.peers.graceBlocks } : null,
     });
 
     // Run until a signal.

@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { getAddress } from "ethers";
 import { getDeployment, knownChainIds, parseDeployment, parseUnits, type Deployment } from "@bulkhead/sdk";
 import type { LogFormat, LogLevel } from "./logger.js";
 
@@ -72,6 +73,8 @@ export const OPTIONS: readonly Spec[] = [
   { key: "streamsWs", flag: "--streams-ws", env: "KEEPER_STREAMS_WS", kind: "string", help: "Data Streams WebSocket endpoint (default: the REST URL with ws(s)://)" },
   { key: "streamsApiKey", flag: "", env: "KEEPER_STREAMS_API_KEY", kind: "secret", help: "Data Streams API key (environment or config file only)" },
   { key: "streamsUserSecret", flag: "", env: "KEEPER_STREAMS_USER_SECRET", kind: "secret", help: "Data Streams user secret (environment or config file only)" },
+  { key: "peers", flag: "--peers", env: "KEEPER_PEERS", kind: "list", help: "addresses of every keeper sharing this chain, this one included (same list for all, any order): each job is tried first by one of them" },
+  { key: "peerGraceBlocks", flag: "--peer-grace-blocks", env: "KEEPER_PEER_GRACE_BLOCKS", kind: "int", min: 1, max: 10_000, help: "blocks a keeper waits for a job's owner among --peers before trying it itself (default 2)" },
   { key: "minTopUpFee", flag: "--min-top-up-fee", env: "KEEPER_MIN_TOP_UP_FEE", kind: "decimal", help: "least executor fee of a top-up guard, in collateral tokens (default: any fee above 0)" },
 ];
 
@@ -111,6 +114,9 @@ export interface KeeperConfig {
   streams: { url: string; ws: string | null; apiKey: string; userSecret: string } | null;
   /** Decimal text; converted with the token's decimals once connected. */
   minTopUpFee: string | null;
+  /** Checksummed addresses of the keepers sharing the chain (empty: this keeper alone). */
+  peers: string[];
+  peerGraceBlocks: number;
 }
 
 export const HELP = `Bulkhead keeper: liquidates unhealthy positions with liquidateMany, executes requests and orders.
@@ -410,6 +416,20 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
   const minTopUpFee = raw.minTopUpFee === undefined ? null : String(raw.minTopUpFee).trim();
   if (minTopUpFee !== null && !/^\d+(\.\d+)?$/.test(minTopUpFee)) problems.push(`${name("minTopUpFee")} must be a non-negative decimal number, got ${JSON.stringify(raw.minTopUpFee)}`);
 
+  // Peers: addresses, this keeper's among them (checked once its key is read).
+  const peersRaw = raw.peers;
+  const peers: string[] = [];
+  for (const p of (Array.isArray(peersRaw) ? peersRaw.map(String) : typeof peersRaw === "string" ? [peersRaw] : []).flatMap((u) => u.split(",")).map((u) => u.trim()).filter((u) => u !== "")) {
+    try {
+      const a = getAddress(p.toLowerCase());
+      if (!peers.includes(a)) peers.push(a);
+    } catch {
+      problems.push(`${name("peers")}: ${JSON.stringify(p)} is not an address`);
+    }
+  }
+  if (peers.length > 0 && key === null) problems.push(`${name("peers")} needs this keeper's key (its address picks its slot among the peers): give ${name("key")} or ${name("keystore")}, also in a dry run`);
+  if (raw.peerGraceBlocks !== undefined && raw.peers === undefined) problems.push(`${name("peerGraceBlocks")} given without ${name("peers")}: list the keepers sharing the chain too`);
+
   const config: KeeperConfig = {
     network: network ?? (deployment as Deployment | null)?.network ?? null,
     rpc,
@@ -441,6 +461,8 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     rpcRetries: int("rpcRetries", 5),
     streams,
     minTopUpFee,
+    peers,
+    peerGraceBlocks: int("peerGraceBlocks", 2),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

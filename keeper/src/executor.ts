@@ -31,6 +31,7 @@ import type { Metrics } from "./metrics.js";
 import { RpcUnavailableError } from "./rpc.js";
 import type { JobRecord, JsonStore, PendingLiquidation, SentTx } from "./store.js";
 import type { Candidate } from "./evaluator.js";
+import { PeerSchedule } from "./peers.js";
 
 const GWEI = 10n ** 9n;
 
@@ -73,6 +74,10 @@ export interface ExecutorOptions {
   onStale?: (ids: bigint[]) => void;
   /** Test hook: called at named points of the send path (a test kills the process there). */
   onCheckpoint?: (point: "recorded" | "broadcast") => void;
+  /** Addresses of the keepers sharing the chain, this one included (default: none, every job is this keeper's); see peers.ts. */
+  peers?: readonly string[];
+  /** Blocks this keeper waits for a job's owner among `peers` before trying it (default 2). */
+  peerGraceBlocks?: number;
   /** Called when an execution (request or order) settles: mined (receipt), cancelled or dropped (null). */
   onJobSettled?: (job: JobRecord, receipt: TransactionReceipt | null, how: "mined" | "cancelled" | "dropped") => void;
 }
@@ -104,7 +109,9 @@ export class Executor {
   readonly store: JsonStore;
   readonly dryRun: boolean;
   readonly #signer: TxSigner | null;
-  readonly #o: Required<Omit<ExecutorOptions, "logger" | "metrics" | "onStale" | "onCheckpoint" | "onJobSettled" | "minProfit" | "nativePrice" | "dryRun">>;
+  readonly #o: Required<Omit<ExecutorOptions, "logger" | "metrics" | "onStale" | "onCheckpoint" | "onJobSettled" | "minProfit" | "nativePrice" | "dryRun" | "peers" | "peerGraceBlocks">>;
+  /** Who tries which job first (liquidations here, requests and orders in jobs.ts). */
+  readonly peers: PeerSchedule;
   onJobSettled: NonNullable<ExecutorOptions["onJobSettled"]>;
   readonly #minProfit: bigint | null;
   readonly #nativePrice: NativePrice | null;
@@ -148,6 +155,7 @@ export class Executor {
     this.#onStale = options.onStale ?? (() => {});
     this.#onCheckpoint = options.onCheckpoint ?? (() => {});
     this.onJobSettled = options.onJobSettled ?? (() => {});
+    this.peers = options.peers?.length ? new PeerSchedule({ peers: options.peers, self: address, graceBlocks: options.peerGraceBlocks }) : PeerSchedule.solo(address);
   }
 
   // ------------------------------------------------------------ state
@@ -437,7 +445,7 @@ export class Executor {
   /** Plans and sends (or, dry, reports) liquidations of `candidates` not already in flight. */
   async submit(candidates: readonly Candidate[], ctx: ChainContext): Promise<{ sent: number; ids: number }> {
     const busy = this.busyIds(ctx.block);
-    const ids = candidates.map((c) => c.id).filter((id) => !busy.has(id));
+    const ids = candidates.map((c) => c.id).filter((id) => !busy.has(id) && this.peers.ready(`liquidate:${id}`, ctx.block));
     if (ids.length === 0) {
       if (this.dryRun && this.#lastDryRun !== "") {
         this.#lastDryRun = "";

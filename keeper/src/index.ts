@@ -11,6 +11,7 @@ export { Executor, type ExecutorOptions, type ChainContext, type NativePrice, ty
 export { FailoverRpcProvider, RpcStats, RpcUnavailableError, isTransientRpcError, probeChainIds, redactUrl, type RpcOptions } from "./rpc.js";
 export { JsonStore, StoreError, STORE_VERSION, migrate, type StoreState, type PendingLiquidation, type SentTx, type JobRecord, type JobsState } from "./store.js";
 export { JobRunner, executorPay, loadStreams, type JobContext, type Pay, type RunOutcome } from "./jobs.js";
+export { PeerSchedule, type PeerOptions } from "./peers.js";
 export { RequestKeeper } from "./requests.js";
 export { OrderKeeper } from "./orders.js";
 export { TriggerIndex, triggerOf, type TriggerEntry } from "./triggers.js";

@@ -12,9 +12,10 @@ import { ConfigError, loadConfig, type KeeperConfig } from "../../keeper/src/con
 import { Logger } from "../../keeper/src/logger.js";
 import { Metrics, MetricsServer } from "../../keeper/src/metrics.js";
 import { FailoverRpcProvider, RpcUnavailableError, probeChainIds } from "../../keeper/src/rpc.js";
+import { PeerSchedule } from "../../keeper/src/peers.js";
 import { JsonStore, StoreError } from "../../keeper/src/store.js";
 import type { DeploymentRecord } from "../../scripts/deploy/deploy.js";
-import { devKey, tempDir } from "./helpers/chain.js";
+import { devAddress, devKey, tempDir } from "./helpers/chain.js";
 
 type Handler = (body: { method: string; id: number }, hit: number, req: IncomingMessage, res: ServerResponse) => void;
 
@@ -262,6 +263,24 @@ describe("keeper units", function () {
       ]);
     });
 
+    it("test_config_peers_aListOfAddressesAndAGrace_checkedWithWhatToDo", () => {
+      const key = { KEEPER_PRIVATE_KEY: devKey(1) };
+      const c = load(["--network", "localhost", "--peers", `${devAddress(1).toLowerCase()},${devAddress(2)}`, "--peers", devAddress(1), "--peer-grace-blocks", "4"], key);
+      expect(c.peers).to.deep.equal([devAddress(1), devAddress(2)]);
+      expect(c.peerGraceBlocks).to.equal(4);
+      expect(load(["--network", "localhost"], { ...key, KEEPER_PEERS: `${devAddress(1)}, ${devAddress(2)}` }).peers).to.deep.equal([devAddress(1), devAddress(2)]);
+      const none = load(["--network", "localhost"], key);
+      expect([none.peers, none.peerGraceBlocks]).to.deep.equal([[], 2]);
+      expect(problems(["--network", "localhost", "--peers", "0x1234", "--peer-grace-blocks", "0"], key)).to.deep.equal([
+        '--peers (KEEPER_PEERS): "0x1234" is not an address',
+        "--peer-grace-blocks (KEEPER_PEER_GRACE_BLOCKS) must be an integer from 1 to 10000, got \"0\"",
+      ]);
+      expect(problems(["--network", "localhost", "--peers", devAddress(1), "--dry-run"])).to.deep.equal([
+        "--peers (KEEPER_PEERS) needs this keeper's key (its address picks its slot among the peers): give --key (KEEPER_PRIVATE_KEY) or --keystore (KEEPER_KEYSTORE), also in a dry run",
+      ]);
+      expect(problems(["--network", "localhost", "--peer-grace-blocks", "3"], key)).to.deep.equal(["--peer-grace-blocks (KEEPER_PEER_GRACE_BLOCKS) given without --peers (KEEPER_PEERS): list the keepers sharing the chain too"]);
+    });
+
     it("test_cli_keystore_wrongPasswordIsAConfigurationError", async () => {
       const dir = cwd();
       const wallet = new Wallet(devKey(3));
@@ -280,6 +299,43 @@ describe("keeper units", function () {
       expect(right.code).to.equal(2);
       expect(right.err).to.contain("cannot reach any RPC URL");
       expect(existsSync(join(dir, ".keeper"))).to.equal(false);
+    });
+  });
+
+  describe("peers", () => {
+    const group = [devAddress(14), devAddress(15), devAddress(16)];
+    const keys = Array.from({ length: 300 }, (_, i) => `order:${i}`);
+
+    it("test_peers_everyJobHasExactlyOneOwner_theSameInEveryKeeperWhateverTheListOrder", () => {
+      const schedules = group.map((self, i) => new PeerSchedule({ peers: i === 1 ? [...group].reverse() : group.map((a) => a.toLowerCase()), self }));
+      const owned = schedules.map(() => 0);
+      for (const key of keys) {
+        const mine = schedules.map((s) => s.mine(key));
+        expect(mine.filter(Boolean), `owners of ${key}`).to.have.length(1);
+        owned[mine.indexOf(true)]!++;
+        for (const s of schedules) expect(s.owner(key)).to.equal(schedules[mine.indexOf(true)]!.peers[schedules[mine.indexOf(true)]!.slot]);
+      }
+      // keccak spreads the keys: each of three keepers owns a fair share of 300 (binomial, far from the bounds).
+      for (const n of owned) expect(n).to.be.within(60, 140);
+    });
+
+    it("test_peers_theOwnerTriesAtOnce_theOthersOnlyAfterTheGraceFromWhenTheyFirstSawItDue", () => {
+      const [a, b] = [new PeerSchedule({ peers: group, self: group[0]!, graceBlocks: 3 }), new PeerSchedule({ peers: group, self: group[1]!, graceBlocks: 3 })];
+      const key = keys.find((k) => a.mine(k))!;
+      expect(a.ready(key, 100)).to.equal(true);
+      expect([100, 101, 102].map((block) => b.ready(key, block))).to.deep.equal([false, false, false]);
+      expect(b.ready(key, 103), "the grace ran out: the owner may be down").to.equal(true);
+      expect(b.ready(key, 110)).to.equal(true);
+      // A job unseen for long (no longer due, then due again) waits a whole grace again.
+      expect(b.ready(key, 200)).to.equal(false);
+      expect(b.ready(key, 203)).to.equal(true);
+      // Alone, every job is the keeper's own.
+      const solo = PeerSchedule.solo(group[2]!);
+      expect(keys.every((k) => solo.mine(k) && solo.ready(k, 1))).to.equal(true);
+    });
+
+    it("test_peers_aKeeperNotInItsOwnList_isRefusedWithWhatToDo", () => {
+      expect(() => new PeerSchedule({ peers: group, self: devAddress(17) })).to.throw(`this keeper's address ${devAddress(17)} is not in the peer list`);
     });
   });
 
