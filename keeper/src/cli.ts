@@ -13,7 +13,8 @@ import { ConfigError, HELP, loadConfig, type KeeperConfig } from "./config.js";
 import { Keeper } from "./keeper.js";
 import { Logger } from "./logger.js";
 import { Metrics, MetricsServer } from "./metrics.js";
-import { StreamsReports } from "./reports.js";
+import { StreamsReports, type StreamsOptions } from "./reports.js";
+import { readStreamsCredentials, saveStreamsCredentials, type StreamsCredentials } from "./secrets.js";
 import { FailoverRpcProvider, probeChainIds, redactUrl } from "./rpc.js";
 import { JsonStore, StoreError } from "./store.js";
 
@@ -50,21 +51,59 @@ function lock(path: string): () => void {
   return () => rmSync(file, { force: true });
 }
 
-async function loadWallet(config: KeeperConfig): Promise<Wallet | HDNodeWallet | null> {
-  if (!config.key) return null;
-  if ("privateKey" in config.key) {
+async function loadWallet(key: KeeperConfig["key"]): Promise<Wallet | HDNodeWallet | null> {
+  if (!key) return null;
+  if ("privateKey" in key) {
     try {
-      return new Wallet(config.key.privateKey);
+      return new Wallet(key.privateKey);
     } catch {
       throw new ConfigError(["the private key is not valid for secp256k1 (the value is not shown)"]);
     }
   }
   try {
-    return await Wallet.fromEncryptedJson(readFileSync(config.key.keystore, "utf8"), config.key.password);
+    return await Wallet.fromEncryptedJson(readFileSync(key.keystore, "utf8"), key.password);
   } catch (e) {
     const msg = (e as Error).message;
-    throw new ConfigError([`cannot decrypt the keystore ${config.key.keystore}: ${/password/i.test(msg) ? "wrong password" : msg}`]);
+    throw new ConfigError([`cannot decrypt the keystore ${key.keystore}: ${/password/i.test(msg) ? "wrong password" : msg}`]);
   }
+}
+
+/**
+ * The Data Streams client's options: each credential from the environment or the config file
+ * when set there, else from the keystore (sealed with `--save-streams-credentials`); null
+ * without `--streams-url`. A missing or undecryptable credential is a ConfigError saying so.
+ */
+export function streamsOptions(config: KeeperConfig): StreamsOptions | null {
+  const s = config.streams;
+  if (!s) return null;
+  let apiKey = s.apiKey;
+  let userSecret = s.userSecret;
+  if (apiKey === null || userSecret === null) {
+    const key = config.key;
+    let sealed: StreamsCredentials | null = null;
+    if (key && "keystore" in key) {
+      try {
+        sealed = readStreamsCredentials(readFileSync(key.keystore, "utf8"), key.password, `the keystore ${key.keystore}`);
+      } catch (e) {
+        throw new ConfigError([(e as Error).message]);
+      }
+    }
+    if (!sealed) {
+      throw new ConfigError([
+        `--streams-url (KEEPER_STREAMS_URL) needs the Data Streams credentials and the keystore${key && "keystore" in key ? ` ${key.keystore}` : ""} holds none: set KEEPER_STREAMS_API_KEY and KEEPER_STREAMS_USER_SECRET, or store them in the keystore with --save-streams-credentials`,
+      ]);
+    }
+    apiKey ??= sealed.apiKey;
+    userSecret ??= sealed.userSecret;
+  }
+  return { url: s.url, apiKey, userSecret, ...(s.ws ? { ws: s.ws } : {}) };
+}
+
+/** `--save-streams-credentials`: checks the password opens the keystore's key, then seals the credentials next to it. */
+async function saveCredentials(c: NonNullable<KeeperConfig["saveStreamsCredentials"]>, out: (text: string) => void): Promise<void> {
+  const wallet = await loadWallet({ keystore: c.keystore, password: c.password });
+  saveStreamsCredentials(c.keystore, c.password, { apiKey: c.apiKey, userSecret: c.userSecret });
+  out(`keeper: stored the Data Streams credentials in the keystore ${c.keystore} (account ${wallet!.address}), encrypted with its password; KEEPER_STREAMS_API_KEY and KEEPER_STREAMS_USER_SECRET are no longer needed\n`);
 }
 
 /** Runs the keeper until a signal; resolves with the exit code. */
@@ -80,6 +119,10 @@ export async function main(argv: readonly string[], env: Record<string, string |
       return 0;
     }
     config = c;
+    if (config.saveStreamsCredentials) {
+      await saveCredentials(config.saveStreamsCredentials, out);
+      return 0;
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       err(`keeper: ${e.message}\n`);
@@ -93,7 +136,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
   let unlock: (() => void) | undefined;
   try {
     if (config.keyOnCommandLine) log.warn("config.keyOnCommandLine", { advice: "other users of this machine can read --key in the process list: prefer KEEPER_PRIVATE_KEY or --keystore" });
-    const wallet = await loadWallet(config);
+    const wallet = await loadWallet(config.key);
+    const streams = streamsOptions(config);
 
     // The chain: reachable, one chain id across URLs, matching the deployment.
     const probes = await probeChainIds(config.rpc, Math.min(config.rpcTimeoutMs, 10_000));
@@ -171,7 +215,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
       logger: log,
       metrics,
       rpcStats: provider.stats,
-      reports: config.streams ? new StreamsReports({ url: config.streams.url, apiKey: config.streams.apiKey, userSecret: config.streams.userSecret, ...(config.streams.ws ? { ws: config.streams.ws } : {}) }) : null,
+      reports: streams ? new StreamsReports(streams) : null,
       minTopUpFee: config.minTopUpFee === null ? 1n : parseUnits(config.minTopUpFee, client.token.decimals),
       peers: config.peers,
       peerGraceBlocks: config.peerGraceBlocks,

@@ -5,17 +5,21 @@
 // skipped and counted, a restart with an execution in flight, two peer keepers sharing the work
 // (each order by its owner, nothing wasted) and one of them stopped (the other after the grace). Every
 // server is closed in an `after` hook.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { Wallet, encryptKeystoreJson } from "ethers";
 import { network } from "hardhat";
 import { decodeReportV3, decodeSignedReport } from "@bulkhead/sdk";
 import { USDC, WAD } from "../helpers/fixture.js";
 import { FEED_IDS } from "../helpers/streams.js";
+import { streamsOptions } from "../../keeper/src/cli.js";
+import { loadConfig, type KeeperConfig } from "../../keeper/src/config.js";
 import { StreamsReports } from "../../keeper/src/reports.js";
+import { sealStreamsCredentials } from "../../keeper/src/secrets.js";
 import { CREDENTIALS, QUOTE_GAS_PRICE, orderWorld, type OrderWorld } from "./helpers/orders.js";
-import { devAddress } from "./helpers/chain.js";
+import { devAddress, devKey } from "./helpers/chain.js";
 import { ReportFaultProxy } from "./helpers/reportProxy.js";
 
 const connection = await network.connect();
@@ -257,6 +261,27 @@ describe("keeper: requests and orders", function () {
     } finally {
       await proxy.close();
     }
+  });
+
+  it("test_streamsCredentialsFromTheKeystore_reachTheReportServiceThroughChainlinksClient_theEnvironmentWins", async () => {
+    const w = await world();
+    const dir = mkdtempSync(join(tmpdir(), "keeper-keystore-"));
+    dirs.push(dir);
+    const wallet = new Wallet(devKey(9));
+    const file = join(dir, "key.json");
+    const keystore = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, "pw", { scrypt: { N: 1 << 10 } });
+    writeFileSync(file, sealStreamsCredentials(keystore, "pw", CREDENTIALS, 1 << 10));
+    const config = (env: Record<string, string>) => loadConfig(["--rpc", "http://127.0.0.1:9", "--keystore", file, "--streams-url", w.service.url], { KEEPER_KEYSTORE_PASSWORD: "pw", ...env }, dir) as KeeperConfig;
+    // The service checks the HMAC of every request: the keystore's pair gets a signed report.
+    const fromKeystore = new StreamsReports(streamsOptions(config({}))!);
+    const report = await fromKeystore.latest(FEED_IDS[0]);
+    expect(report?.price).to.equal(3_000n * WAD);
+    // A secret in the environment wins over the keystore's: here a wrong one, refused by the service.
+    const overridden = new StreamsReports({ ...streamsOptions(config({ KEEPER_STREAMS_USER_SECRET: "not-the-secret" }))!, timeoutMs: 2_000 });
+    let refused: unknown;
+    await overridden.latest(FEED_IDS[0]).catch((e) => (refused = e));
+    expect(String((refused as Error)?.message)).to.contain("bad request signature");
+    expect(overridden.requests.failed).to.equal(1);
   });
 
   it("test_keeper_prunesTheOrderOfAClosedPosition_whenTheFeePays", async () => {

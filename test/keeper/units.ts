@@ -7,12 +7,13 @@ import type { AddressInfo } from "node:net";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet, encryptKeystoreJson, getAddress } from "ethers";
-import { main } from "../../keeper/src/cli.js";
+import { main, streamsOptions } from "../../keeper/src/cli.js";
 import { ConfigError, loadConfig, type KeeperConfig } from "../../keeper/src/config.js";
 import { Logger } from "../../keeper/src/logger.js";
 import { Metrics, MetricsServer } from "../../keeper/src/metrics.js";
 import { FailoverRpcProvider, RpcUnavailableError, probeChainIds } from "../../keeper/src/rpc.js";
 import { PeerSchedule } from "../../keeper/src/peers.js";
+import { STREAMS_FIELD, SecretsError, readStreamsCredentials, sealStreamsCredentials } from "../../keeper/src/secrets.js";
 import { JsonStore, StoreError } from "../../keeper/src/store.js";
 import type { DeploymentRecord } from "../../scripts/deploy/deploy.js";
 import { devAddress, devKey, tempDir } from "./helpers/chain.js";
@@ -279,6 +280,57 @@ describe("keeper units", function () {
         "--peers (KEEPER_PEERS) needs this keeper's key (its address picks its slot among the peers): give --key (KEEPER_PRIVATE_KEY) or --keystore (KEEPER_KEYSTORE), also in a dry run",
       ]);
       expect(problems(["--network", "localhost", "--peer-grace-blocks", "3"], key)).to.deep.equal(["--peer-grace-blocks (KEEPER_PEER_GRACE_BLOCKS) given without --peers (KEEPER_PEERS): list the keepers sharing the chain too"]);
+    });
+
+    it("test_secrets_streamsCredentialsSealedInTheKeystore_readBackWithItsPassword_theKeyStillDecrypts", async () => {
+      const wallet = new Wallet(devKey(3));
+      const keystore = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, "right", { scrypt: { N: 1 << 10 } });
+      expect(readStreamsCredentials(keystore, "right"), "none yet").to.equal(null);
+      const creds = { apiKey: "key-1", userSecret: "secret-1" };
+      const sealed = sealStreamsCredentials(keystore, "right", creds, 1 << 10);
+      expect(sealed).to.not.contain("secret-1");
+      expect(readStreamsCredentials(sealed, "right")).to.deep.equal(creds);
+      expect((await Wallet.fromEncryptedJson(sealed, "right")).address, "geth/ethers still read the key").to.equal(wallet.address);
+      expect(() => readStreamsCredentials(sealed, "wrong", "the keystore k.json"))
+        .to.throw(SecretsError, "cannot decrypt the Data Streams credentials in the keystore k.json: wrong password");
+      const tampered = JSON.parse(sealed);
+      tampered[STREAMS_FIELD].ciphertext = "00" + tampered[STREAMS_FIELD].ciphertext.slice(2);
+      expect(() => readStreamsCredentials(JSON.stringify(tampered), "right")).to.throw(SecretsError, "wrong password");
+    });
+
+    it("test_cli_streamsCredentialsFromTheKeystore_savedByTheCli_theEnvironmentWinsPerCredential", async () => {
+      const dir = cwd();
+      const wallet = new Wallet(devKey(3));
+      const file = join(dir, "key.json");
+      writeFileSync(file, await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, "right", { scrypt: { N: 1 << 10 } }));
+      const run = async (argv: string[], env: Record<string, string>) => {
+        let out = "";
+        const code = await main(argv, env, { cwd: dir, stdout: (t) => (out += t), stderr: (t) => (out += t), signals: false });
+        return { code, out };
+      };
+      const creds = { KEEPER_STREAMS_API_KEY: "api-key", KEEPER_STREAMS_USER_SECRET: "user-secret" };
+      const saved = await run(["--keystore", "key.json", "--save-streams-credentials"], { KEEPER_KEYSTORE_PASSWORD: "right", ...creds });
+      expect(saved.code, saved.out).to.equal(0);
+      expect(saved.out).to.contain(`stored the Data Streams credentials in the keystore ${file} (account ${wallet.address})`);
+      expect(readFileSync(file, "utf8")).to.not.contain("user-secret");
+      // A wrong password stores nothing.
+      const wrong = await run(["--keystore", "key.json", "--save-streams-credentials"], { KEEPER_KEYSTORE_PASSWORD: "wrong", ...creds, KEEPER_STREAMS_API_KEY: "other" });
+      expect(wrong.code).to.equal(2);
+      expect(wrong.out).to.contain(`cannot decrypt the keystore ${file}: wrong password`);
+      const args = ["--network", "localhost", "--keystore", "key.json", "--streams-url", "http://127.0.0.1:9"];
+      expect(streamsOptions(load(args, { KEEPER_KEYSTORE_PASSWORD: "right" }, dir))).to.deep.include({ apiKey: "api-key", userSecret: "user-secret" });
+      expect(streamsOptions(load(args, { KEEPER_KEYSTORE_PASSWORD: "right", KEEPER_STREAMS_API_KEY: "from-env" }, dir)), "the environment over the keystore").to.deep.include({ apiKey: "from-env", userSecret: "user-secret" });
+      // The key's password opens the key, but credentials sealed under another password do not open.
+      writeFileSync(file, sealStreamsCredentials(readFileSync(file, "utf8"), "another", { apiKey: "a", userSecret: "b" }, 1 << 10));
+      expect(() => streamsOptions(load(args, { KEEPER_KEYSTORE_PASSWORD: "right" }, dir))).to.throw(ConfigError, `cannot decrypt the Data Streams credentials in the keystore ${file}: wrong password`);
+      // A keystore without credentials, and none in the environment: said so at start (exit code 2).
+      writeFileSync(file, await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, "right", { scrypt: { N: 1 << 10 } }));
+      const none = await run([...args, "--no-metrics"], { KEEPER_KEYSTORE_PASSWORD: "right" });
+      expect(none.code).to.equal(2);
+      expect(none.out).to.contain(`the keystore ${file} holds none: set KEEPER_STREAMS_API_KEY and KEEPER_STREAMS_USER_SECRET, or store them in the keystore with --save-streams-credentials`);
+      expect(problems(["--network", "localhost", "--save-streams-credentials"], creds)).to.deep.equal([
+        "--save-streams-credentials (KEEPER_SAVE_STREAMS_CREDENTIALS) needs the keystore to store them in: pass --keystore (KEEPER_KEYSTORE) and its password",
+      ]);
     });
 
     it("test_cli_keystore_wrongPasswordIsAConfigurationError", async () => {
