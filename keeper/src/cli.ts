@@ -16,6 +16,7 @@ import { Metrics, MetricsServer } from "./metrics.js";
 import { StreamsReports, type StreamsOptions } from "./reports.js";
 import { readStreamsCredentials, saveStreamsCredentials, type StreamsCredentials } from "./secrets.js";
 import { FailoverRpcProvider, probeChainIds, redactUrl } from "./rpc.js";
+import { RecordCache } from "./records.js";
 import { JsonStore, StoreError } from "./store.js";
 
 /** A startup check failed in a way the operator fixes in the configuration. */
@@ -202,6 +203,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
       confirmations: config.confirmations,
       logChunkSize: config.logChunkSize,
       fullRefreshBlocks: config.fullRefreshBlocks,
+      records: new RecordCache(`${storePath}.records.json`),
       pollIntervalMs: config.pollIntervalMs,
       maxBatchSize: config.maxBatchSize,
       maxBatchGas: config.maxBatchGas,

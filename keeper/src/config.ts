@@ -52,7 +52,7 @@ export const OPTIONS: readonly Spec[] = [
   { key: "pollIntervalMs", flag: "--poll-interval-ms", env: "KEEPER_POLL_INTERVAL_MS", kind: "int", min: 10, max: 600_000, help: "milliseconds between polls for a new block (default 1000)" },
   { key: "logChunkSize", flag: "--log-chunk-size", env: "KEEPER_LOG_CHUNK_SIZE", kind: "int", min: 1, max: 1_000_000, help: "blocks per eth_getLogs query (default 5000)" },
   { key: "lensBatchSize", flag: "--lens-batch-size", env: "KEEPER_LENS_BATCH_SIZE", kind: "int", min: 1, max: 2_000, help: "positions per lens read (default 200)" },
-  { key: "fullRefreshBlocks", flag: "--full-refresh-blocks", env: "KEEPER_FULL_REFRESH_BLOCKS", kind: "int", min: 0, max: 1_000_000, help: "re-read every position record this often (default 100, 0 never)" },
+  { key: "fullRefreshBlocks", flag: "--full-refresh-blocks", env: "KEEPER_FULL_REFRESH_BLOCKS", kind: "int", min: 0, max: 1_000_000, help: "re-read every position record once per this many blocks, a slice each block (default 100, 0 never)" },
   { key: "maxBatchSize", flag: "--max-batch-size", env: "KEEPER_MAX_BATCH_SIZE", kind: "int", min: 1, max: 1_000, help: "ids per liquidateMany (default 50)" },
   { key: "maxBatchGas", flag: "--max-batch-gas", env: "KEEPER_MAX_BATCH_GAS", kind: "int", min: 100_000, max: 1_000_000_000, help: "gas estimate above which a batch is split (default 8000000)" },
   { key: "maxFeeGwei", flag: "--max-fee-gwei", env: "KEEPER_MAX_FEE_GWEI", kind: "decimal", help: "EIP-1559 fee cap per gas in gwei (default 100)" },

@@ -12,6 +12,7 @@ export { TxSender, type Fees, type SenderOptions, type SettleHandler, type Broad
 export { LiquidationPlanner, type PlannedBatch, type PlannerOptions } from "./planner.js";
 export { batchPays, gasCostInTokens } from "./profit.js";
 export { FailoverRpcProvider, RpcStats, RpcUnavailableError, isTransientRpcError, probeChainIds, redactUrl, type RpcOptions } from "./rpc.js";
+export { RecordCache, type RecordSnapshot } from "./records.js";
 export { JsonStore, StoreError, STORE_VERSION, migrate, type StoreState, type PendingLiquidation, type SentTx, type JobRecord, type JobsState } from "./store.js";
 export { JobRunner, executorPay, loadStreams, type JobContext, type Pay, type RunOutcome } from "./jobs.js";
 export { PeerSchedule, type PeerOptions } from "./peers.js";

@@ -299,10 +299,11 @@ export class Keeper {
     }
   }
 
-  /** Ends the loop after the current cycle and saves the store. */
+  /** Ends the loop after the current cycle and saves the store and the records. */
   async stop(): Promise<void> {
     this.#stop.abort();
     await this.#running;
     this.store.save();
+    this.tracker.saveRecords();
   }
 }
