@@ -166,19 +166,19 @@ export class ClientContext {
     if ("chainId" in a && a.chainId !== chainId) {
       throw new InvalidRequestError(`the deployment is for chain ${a.chainId} but the provider is on chain ${chainId}`);
     }
-    const engine = new Contract(getAddress(a.engine), bulkheadAbi as never, provider);
-    const [tokenAddress, poolAddress, unit, vaultImplementation, marketCount] = (await Promise.all([
-      a.token ?? engine.getFunction("token")(),
-      a.pool ?? engine.getFunction("pool")(),
-      engine.getFunction("unit")(),
-      engine.getFunction("vaultImplementation")(),
-      engine.getFunction("marketCount")(),
-    ])) as [string, string, bigint, string, bigint];
-    const token = new Contract(tokenAddress, erc20Abi as never, provider);
-    const [decimals, symbol] = (await Promise.all([token.getFunction("decimals")(), token.getFunction("symbol")()])) as [
-      bigint,
-      string,
-    ];
+    // One lens call for every fact the engine and the token fix at deployment.
+    const lens = new Contract(getAddress(a.lens), bulkheadLensAbi as never, provider);
+    const d = (await lens.getFunction("readDeployment")()) as {
+      token: string;
+      pool: string;
+      unit: bigint;
+      vaultImplementation: string;
+      marketCount: bigint;
+      tokenDecimals: bigint;
+      tokenSymbol: string;
+    };
+    const [tokenAddress, poolAddress, unit, vaultImplementation, marketCount] = [a.token ?? d.token, a.pool ?? d.pool, d.unit, d.vaultImplementation, d.marketCount];
+    const [decimals, symbol] = [d.tokenDecimals, d.tokenSymbol];
     const facts: ClientFacts = {
       provider,
       signer,
@@ -205,6 +205,11 @@ export class ClientContext {
   }
 
   // ------------------------------------------------------------ reads
+
+  /** The lowest block a read may see (the newest block of the client's own receipts and watched events). */
+  get minBlock(): number {
+    return this.#minBlock;
+  }
 
   async latestBlock(): Promise<number> {
     const n = await this.provider.getBlockNumber();
@@ -253,6 +258,11 @@ export class ClientContext {
     const risk = toRiskParams(await this.read(() => this.engine.getFunction("riskParams")(marketId, version, { blockTag })));
     this.#riskCache.set(key, risk);
     return risk;
+  }
+
+  /** Caches the risk parameters of a version read in a batch (the lens' market and position views). */
+  seedRisk(marketId: number, version: number, risk: RiskParams): void {
+    this.#riskCache.set(`${marketId}:${version}`, risk);
   }
 
   /** A log range with the client's defaults: from the deployment block to the latest block. */
