@@ -124,6 +124,7 @@ contract BulkheadLens is IBulkheadLens {
         IERC4626 vault = IERC4626(e.pool());
         pool.ledger = e.ledger();
         pool.paused = e.paused();
+        pool.protocolFeeShare = e.protocolFeeShare();
         pool.totalSupply = vault.totalSupply();
         pool.shareDecimals = vault.decimals();
         // totalAssets prices the open positions, so it reverts with the oracle error of a broken feed.

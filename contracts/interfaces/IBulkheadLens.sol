@@ -46,6 +46,8 @@ struct MarketView {
 struct PoolView {
     Ledger ledger;
     bool paused;
+    /// @dev The protocol's share of trading fees (WAD; `IBulkhead.protocolFeeShare`).
+    uint256 protocolFeeShare;
     uint256 totalSupply;
     uint8 shareDecimals;
     /// @dev ERC-4626 `totalAssets`, 0 when it reverts (`totalAssetsError` holds the revert data).

@@ -38,4 +38,5 @@ for (const staticNetwork of [false, true]) {
   counts["page reads in parallel"] = counter.total;
   await step("open", () => client.open({ market: 0, side: "long", collateral: 100n * USDC, leverage: 2n * WAD }));
   console.log(`${staticNetwork ? "static network" : "default BrowserProvider"}: ${JSON.stringify(counts)}`);
+  console.log(JSON.stringify(Object.fromEntries(counter.byMethod)));
 }

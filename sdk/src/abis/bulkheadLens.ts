@@ -988,6 +988,11 @@ export const bulkheadLensAbi = [
           },
           {
             "internalType": "uint256",
+            "name": "protocolFeeShare",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
             "name": "totalSupply",
             "type": "uint256"
           },

@@ -3,7 +3,7 @@
  * the engine's pool ledger and utilisation integrals every borrow index follows.
  * @module
  */
-import type { BlockTag } from "ethers";
+import { ZeroAddress, type BlockTag } from "ethers";
 import { toLedger, toMarketState, toRiskParams, toUtilisationAccumulator } from "../decode.js";
 import { decodeRevert, type BulkheadError } from "../errors.js";
 import type { Ledger, MarketId, MarketParams, MarketState, RiskParams, UtilisationState } from "../types.js";
@@ -92,6 +92,28 @@ export class Markets extends ClientModule {
     if (symbol !== undefined) info.symbol = symbol;
     if (!m.delisted && !valid) info.priceError = decodeRevert(v.priceError, c.errorContext);
     return info;
+  }
+
+  /**
+   * What a trade quote reads, at one block in two lens calls: the market, its validated price
+   * (throwing the engine's typed error when invalid), the ledger, the pause flag, the protocol
+   * fee share and the market's borrow index now.
+   * @internal
+   */
+  async tradeState(marketId: MarketId, blockNumber: number) {
+    const c = this.ctx;
+    const [m, p] = await Promise.all([lensRead(c, "readMarket", [marketId], blockNumber), lensRead(c, "readPool", [ZeroAddress], blockNumber)]);
+    const info = this.#info((c.lens.interface.decodeFunctionResult("readMarket", m.data) as unknown as [unknown, unknown])[1], m);
+    const pool = (c.lens.interface.decodeFunctionResult("readPool", p.data) as unknown as [unknown, { ledger: unknown; paused: boolean; protocolFeeShare: bigint }])[1];
+    const price = info.price ?? (info.priceError ? Promise.reject(info.priceError) : this.getPrice(marketId, blockNumber));
+    return {
+      market: toMarketState(info),
+      price: await price,
+      ledger: toLedger(pool.ledger),
+      paused: Boolean(pool.paused),
+      index: info.currentIndex,
+      protocolFeeShare: BigInt(pool.protocolFeeShare),
+    };
   }
 
   async getLedger(blockTag?: BlockTag): Promise<Ledger> {
