@@ -144,6 +144,8 @@ export class Events extends ClientModule<{ positions: Positions }> {
       const views = ids.size === 0 ? [] : await this.uses.positions.getPositions([...ids], latest);
       const next = new Map<PositionId, PositionView>();
       for (const v of views) if (v !== null && (owner === undefined || v.owner === owner)) next.set(v.id, v);
+      // Ids are never reused: an owner's closed or transferred ids come back only with a new Transfer to it.
+      if (owner !== undefined) for (const id of ids) if (!next.has(id)) ids.delete(id);
       const changed = [...next.values()].filter((v) => {
         const before = current.get(v.id);
         return before === undefined || !sameView(before, v);
