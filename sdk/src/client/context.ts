@@ -292,7 +292,11 @@ export class ClientContext {
   }
 
   async latestBlock(): Promise<number> {
-    const n = await this.provider.getBlockNumber();
+    // ethers answers getBlockNumber from a response cache (250 ms by default): a quote pinned to
+    // that number could miss a block another signer's transaction just made. A JSON-RPC provider
+    // is asked directly; others (FallbackProvider) keep their own logic.
+    const p = this.provider as Provider & { send?: (method: string, params: unknown[]) => Promise<unknown> };
+    const n = typeof p.send === "function" ? Number(BigInt((await p.send("eth_blockNumber", [])) as string)) : await p.getBlockNumber();
     return Math.max(n, this.#minBlock);
   }
 
