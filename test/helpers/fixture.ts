@@ -97,7 +97,7 @@ export async function deploySystem(
   if (lpDeposit > 0n) {
     await fund(lp.address, lpDeposit);
     await (await token.connect(lp).approve(pool, lpDeposit)).wait();
-    await (await pool.connect(lp).deposit(lpDeposit, lp.address)).wait();
+    await (await pool.connect(lp)["deposit(uint256,address)"](lpDeposit, lp.address)).wait();
   }
   for (const s of [alice, bob, carol, keeper]) {
     await fund(s.address, 1_000_000n * unit);

@@ -7,7 +7,7 @@ export async function depositThroughRequest(pool: Contract, lp: Signer, assets: 
   const me = await lp.getAddress();
   const p = pool.connect(lp) as Contract;
   const fee = (await p.getFunction("quoteExecutionFee")(1n, 10n ** 11n)) as bigint;
-  const receipt = (await (await p.getFunction("requestDeposit")(assets, me, me, { value: fee })).wait())!;
+  const receipt = (await (await p.getFunction("requestDeposit").send(assets, me, me, { value: fee })).wait())!;
   const created = receipt.logs.map((l: { topics: readonly string[]; data: string }) => pool.interface.parseLog({ topics: [...l.topics], data: l.data })).find((e) => e?.name === "LpRequestCreated")!;
   // anvil's gas estimate is the gas used net of storage refunds, too low for a limit when the
   // execution deletes its request: give it headroom, as the SDK does (gasBufferBps).

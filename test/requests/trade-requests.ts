@@ -594,7 +594,10 @@ describe("trade requests", () => {
     it("test_fill_isOnlyTheRoutersOwnSelfCall", async () => {
       const s = await networkHelpers.loadFixture(system);
       const r = await requestOpen(s);
-      const stored = (await s.router.request(r.id)).toObject();
+      // A plain struct, not the returned Result: ethers resolves a call's addresses in place, and a Result is frozen.
+      const { account, kind, isLong, marketId, createdAt, settlementDelay, positionId, acceptablePrice, executionFee, expiry, gasLimit, size, collateral } =
+        await s.router.request(r.id);
+      const stored = { account, kind, isLong, marketId, createdAt, settlementDelay, positionId, acceptablePrice, executionFee, expiry, gasLimit, size, collateral };
       await expect(s.router.connect(s.signers.alice).fill(stored, ASK)).to.be.revertedWithCustomError(s.router, "Unauthorized").withArgs(s.signers.alice.address);
     });
 

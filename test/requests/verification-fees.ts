@@ -12,9 +12,6 @@ import { FEED_IDS, HALF_SPREAD_BPS } from "../helpers/streams.js";
 
 const { ethers, networkHelpers } = await network.create();
 
-const FEE_MANAGER = "@chainlink/contracts/src/v0.8/llo-feeds/FeeManager.sol:FeeManager";
-const REWARD_MANAGER = "@chainlink/contracts/src/v0.8/llo-feeds/RewardManager.sol:RewardManager";
-
 const PX = wadFromFeed(ETH_PRICE);
 const Q = { price: PX };
 const ASK = PX + (PX * HALF_SPREAD_BPS) / 10_000n;
@@ -30,8 +27,8 @@ const FUNDING = 10n * WAD; // 10 LINK
 /** Chainlink's on-chain billing beside `proxy`: a reward manager, a fee manager, both linked. */
 async function deployBilling(s: RequestSystem, link: { getAddress(): Promise<string> }, recipient: string) {
   const wrappedNative = await ethers.deployContract("MockStablecoin", ["Wrapped Ether", "WETH", 18]);
-  const rewardManager = await ethers.deployContract(REWARD_MANAGER, [link]);
-  const feeManager = await ethers.deployContract(FEE_MANAGER, [link, wrappedNative, s.proxy, rewardManager]);
+  const rewardManager = await ethers.deployContract("RewardManager", [link]);
+  const feeManager = await ethers.deployContract("FeeManager", [link, wrappedNative, s.proxy, rewardManager]);
   await (await s.proxy.setFeeManager(feeManager)).wait();
   await (await rewardManager.setFeeManager(feeManager)).wait();
   await (await feeManager.setNativeSurcharge(NATIVE_SURCHARGE)).wait();

@@ -199,7 +199,7 @@ describe("borrow rates", () => {
             const id = openIds.splice(Number(next(BigInt(openIds.length))), 1)[0]!;
             tx = await s.engine.connect(alice).close(id, (await s.engine.position(id)).isLong ? 0n : ethers.MaxUint256, FAR);
           } else if (kind === 2n) {
-            tx = await s.pool.connect(bob).deposit(1_000n * USDC + next(500_000n * USDC), bob);
+            tx = await s.pool.connect(bob)["deposit(uint256,address)"](1_000n * USDC + next(500_000n * USDC), bob);
           } else {
             const max = await s.pool.maxWithdraw(lp);
             if (max > 1n) tx = await s.pool.connect(lp).withdraw(1n + next(max - 1n), lp, lp);

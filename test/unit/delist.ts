@@ -72,7 +72,7 @@ describe("delistMarket", () => {
     expect(await s.pool.totalAssets()).to.be.greaterThan(0n);
     await (await s.token.connect(lp).approve(s.pool, 1_000n * USDC)).wait();
     await s.fund(lp.address, 1_000n * USDC);
-    await expect(s.pool.connect(lp).deposit(1_000n * USDC, lp.address)).to.emit(s.pool, "Deposit");
+    await expect(s.pool.connect(lp)["deposit(uint256,address)"](1_000n * USDC, lp.address)).to.emit(s.pool, "Deposit");
     await expect(s.pool.connect(lp).withdraw(500n * USDC, lp.address, lp.address)).to.emit(s.pool, "Withdraw");
     await expect(s.engine.connect(alice).close(1n, 0n, FAR)).to.emit(s.engine, "PositionDecreased");
     expect(await s.engine.liquidateMany.staticCall([1n, 2n])).to.deep.equal([0n, 0n]);

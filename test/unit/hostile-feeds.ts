@@ -160,7 +160,7 @@ describe("hostile feeds", () => {
     await engine.listMarket(feed, HEARTBEAT, defaultParams, defaultRisk);
     await token.faucet(lp.address, 100_000n * USDC);
     await token.connect(lp).approve(pool, 100_000n * USDC);
-    await pool.connect(lp).deposit(100_000n * USDC, lp.address);
+    await pool.connect(lp)["deposit(uint256,address)"](100_000n * USDC, lp.address);
     await token.faucet(alice.address, 1_000n * USDC);
     await token.connect(alice).approve(engine, ethers.MaxUint256);
     await engine.connect(alice).open(0n, true, 75n * USDC, WAD, PX, FAR); // 40x

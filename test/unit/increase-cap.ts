@@ -83,7 +83,7 @@ describe("increase: the profit cap and the risk snapshot", () => {
     await fot.setFeeOff(true);
     await s.fund(lp.address, 100_000n * USDC);
     await s.token.connect(lp).approve(s.pool, 100_000n * USDC);
-    await s.pool.connect(lp).deposit(100_000n * USDC, lp.address);
+    await s.pool.connect(lp)["deposit(uint256,address)"](100_000n * USDC, lp.address);
     await s.engine.connect(alice).open(ETH_MARKET, true, 300n * USDC, WAD, PX, FAR);
     await fot.setFeeOff(false);
     const openFee = wMulUp(s.u.notional(WAD, PX), defaultParams.openFeeRate); // 3 USDC

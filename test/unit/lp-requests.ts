@@ -542,7 +542,7 @@ describe("LP requests (ERC-7540)", () => {
       const s = await networkHelpers.loadFixture(netLongBook);
       const { bob } = s.signers;
       const before = await s.token.balanceOf(bob);
-      await (await s.pool.connect(bob).deposit(BOB_DEPOSIT, bob)).wait();
+      await (await s.pool.connect(bob)["deposit(uint256,address)"](BOB_DEPOSIT, bob)).wait();
       await (await s.ethFeed.updateAnswer(2_985n * 10n ** 8n)).wait();
       await (await s.pool.connect(bob).redeem(await s.pool.balanceOf(bob), bob, bob)).wait();
       const gain = (await s.token.balanceOf(bob)) - before;

@@ -62,7 +62,7 @@ describe("pool", () => {
         s.token,
         [bob, s.pool],
         async () => {
-          const tx = s.pool.connect(bob).deposit(assets, bob);
+          const tx = s.pool.connect(bob)["deposit(uint256,address)"](assets, bob);
           await expect(tx).to.emit(s.pool, "Deposit").withArgs(bob.address, bob.address, assets, shares);
           await expect(tx).to.emit(s.engine, "LiquidityChanged").withArgs(assets, LP_DEPOSIT + assets);
         },
@@ -85,7 +85,7 @@ describe("pool", () => {
         s.token,
         [carol, s.pool],
         async () => {
-          await expect(s.pool.connect(carol).mint(shares, carol))
+          await expect(s.pool.connect(carol)["mint(uint256,address)"](shares, carol))
             .to.emit(s.pool, "Deposit")
             .withArgs(carol.address, carol.address, assets, shares);
         },
@@ -106,7 +106,7 @@ describe("pool", () => {
       const supply = await s.pool.totalSupply();
       const assets = 10_000n * USDC;
       await s.token.connect(bob).approve(s.pool, assets);
-      await s.pool.connect(bob).deposit(assets, bob);
+      await s.pool.connect(bob)["deposit(uint256,address)"](assets, bob);
       expect(await s.pool.balanceOf(bob)).to.equal(toShares(assets, supply, lpAssets + 100n * USDC));
     });
 
@@ -296,7 +296,7 @@ describe("pool", () => {
       await networkHelpers.time.increase(3_601n);
       await expect(s.pool.connect(lp).withdraw(USDC, lp, lp)).to.be.revertedWithCustomError(s.engine, "StalePrice");
       await s.token.connect(s.signers.bob).approve(s.pool, USDC);
-      await expect(s.pool.connect(s.signers.bob).deposit(USDC, s.signers.bob)).to.be.revertedWithCustomError(
+      await expect(s.pool.connect(s.signers.bob)["deposit(uint256,address)"](USDC, s.signers.bob)).to.be.revertedWithCustomError(
         s.engine,
         "StalePrice",
       );
@@ -323,23 +323,23 @@ describe("pool", () => {
       expect(await s.pool.maxDeposit(bob)).to.equal(0n);
       expect(await s.pool.maxMint(bob)).to.equal(0n);
       await s.token.connect(bob).approve(s.pool, ethers.MaxUint256);
-      await expect(s.pool.connect(bob).deposit(USDC, bob))
+      await expect(s.pool.connect(bob)["deposit(uint256,address)"](USDC, bob))
         .to.be.revertedWithCustomError(s.pool, "ERC4626ExceededMaxDeposit")
         .withArgs(bob.address, USDC, 0n);
-      await expect(s.pool.connect(bob).mint(10n ** 12n, bob))
+      await expect(s.pool.connect(bob)["mint(uint256,address)"](10n ** 12n, bob))
         .to.be.revertedWithCustomError(s.pool, "ERC4626ExceededMaxMint")
         .withArgs(bob.address, 10n ** 12n, 0n);
       await expect(s.pool.connect(lp).withdraw(10n * USDC, lp, lp)).to.emit(s.pool, "Withdraw");
       await expect(s.pool.connect(lp).redeem(10n ** 12n, lp, lp)).to.emit(s.pool, "Withdraw");
       await s.engine.connect(guardian).setPaused(false);
       expect(await s.pool.maxDeposit(bob)).to.equal(ethers.MaxUint256);
-      await expect(s.pool.connect(bob).deposit(USDC, bob)).to.emit(s.pool, "Deposit");
+      await expect(s.pool.connect(bob)["deposit(uint256,address)"](USDC, bob)).to.emit(s.pool, "Deposit");
     });
 
     it("pause: the engine's deposit hook itself refuses with ProtocolPaused (a zero deposit reaches it)", async () => {
       const s = await networkHelpers.loadFixture(unitSystem);
       await s.engine.connect(s.signers.guardian).setPaused(true);
-      await expect(s.pool.connect(s.signers.bob).deposit(0n, s.signers.bob)).to.be.revertedWithCustomError(
+      await expect(s.pool.connect(s.signers.bob)["deposit(uint256,address)"](0n, s.signers.bob)).to.be.revertedWithCustomError(
         s.engine,
         "ProtocolPaused",
       );
@@ -349,7 +349,7 @@ describe("pool", () => {
       const s = await networkHelpers.loadFixture(unitSystem);
       await s.engine.connect(s.signers.guardian).setMarketPaused(ETH_MARKET, true);
       await s.token.connect(s.signers.bob).approve(s.pool, USDC);
-      await expect(s.pool.connect(s.signers.bob).deposit(USDC, s.signers.bob)).to.emit(s.pool, "Deposit");
+      await expect(s.pool.connect(s.signers.bob)["deposit(uint256,address)"](USDC, s.signers.bob)).to.emit(s.pool, "Deposit");
     });
   });
 
@@ -394,11 +394,11 @@ describe("pool", () => {
       expect(await u.pool.totalAssets()).to.equal(0n);
       expect(await u.pool.maxDeposit(deployer)).to.equal(0n);
       expect(await u.pool.maxWithdraw(deployer)).to.equal(0n);
-      await expect(u.pool.deposit(0n, deployer)).to.be.revertedWithCustomError(u.pool, "EngineNotSet");
-      await expect(u.pool.mint(0n, deployer)).to.be.revertedWithCustomError(u.pool, "EngineNotSet");
+      await expect(u.pool["deposit(uint256,address)"](0n, deployer)).to.be.revertedWithCustomError(u.pool, "EngineNotSet");
+      await expect(u.pool["mint(uint256,address)"](0n, deployer)).to.be.revertedWithCustomError(u.pool, "EngineNotSet");
       await u.token.faucet(deployer, USDC);
       await u.token.approve(u.pool, USDC);
-      await expect(u.pool.deposit(USDC, deployer))
+      await expect(u.pool["deposit(uint256,address)"](USDC, deployer))
         .to.be.revertedWithCustomError(u.pool, "ERC4626ExceededMaxDeposit")
         .withArgs(deployer.address, USDC, 0n);
     });

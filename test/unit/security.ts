@@ -55,7 +55,7 @@ describe("security", () => {
       const s = await networkHelpers.loadFixture(feeToken);
       const { bob } = s.signers;
       await s.token.connect(bob).approve(s.pool, 500n);
-      await expect(s.pool.connect(bob).deposit(500n, bob))
+      await expect(s.pool.connect(bob)["deposit(uint256,address)"](500n, bob))
         .to.be.revertedWithCustomError(s.pool, "TransferAmountMismatch")
         .withArgs(500n, 495n);
     });
@@ -241,7 +241,7 @@ describe("security", () => {
       await s.token.connect(s.signers.bob).transfer(lp, 10n * USDC);
       await s.token.connect(lp).approve(s.pool, 10n * USDC);
       await s.rt.arm(s.pool, s.pool.interface.encodeFunctionData("withdraw", [1n, lp.address, lp.address]));
-      await expect(s.pool.connect(lp).deposit(10n * USDC, lp)).to.emit(s.pool, "Deposit");
+      await expect(s.pool.connect(lp)["deposit(uint256,address)"](10n * USDC, lp)).to.emit(s.pool, "Deposit");
       expect(await s.rt.lastCallSucceeded()).to.equal(false);
       expect(await s.rt.lastRevertData()).to.equal(s.pool.interface.encodeErrorResult(GUARD, []));
     });
