@@ -43,10 +43,9 @@ type Tab = "trade" | "pool" | "history";
 const THRESHOLD_KEY = "bulkhead.healthWarning";
 
 async function readSnapshot(client: BulkheadClient, account: string): Promise<Snapshot> {
-  const [block, markets, ages, positions, pool, lp, balance, router, next, history] = await Promise.all([
+  const [block, markets, positions, pool, lp, balance, router, next, history] = await Promise.all([
     client.latestBlock(),
     client.getMarkets(),
-    feedAges(client),
     client.getPositionsOf(account),
     client.getPool(),
     client.getLpPosition(account),
@@ -55,6 +54,7 @@ async function readSnapshot(client: BulkheadClient, account: string): Promise<Sn
     nextVault(client),
     tradeHistory(client, account),
   ]);
+  const ages = feedAges(markets);
   const orderBook = router === null ? null : await client.getOrderBook();
   const orders = new Map<bigint, OrderList>();
   if (orderBook !== null) {

@@ -8,6 +8,7 @@ import {
   parseDeployment,
   TradesRequireRequestError,
   type Deployment,
+  type MarketInfo,
   type PositionEvent,
   type PositionView,
   type RequestView,
@@ -120,23 +121,9 @@ export async function nextVault(client: BulkheadClient): Promise<{ id: bigint; v
   return { id, vault: client.vaultOf(id) };
 }
 
-const aggregatorAbi = ["function latestRoundData() view returns (uint80, int256, uint256, uint256, uint80)"] as const;
-
-/** Seconds since each market's push feed last updated, at the latest block (null when the feed cannot be read). */
-export async function feedAges(client: BulkheadClient): Promise<Map<number, number | null>> {
-  const block = await client.provider.getBlock("latest");
-  const now = block?.timestamp ?? Math.floor(Date.now() / 1000);
-  const entries = await Promise.all(
-    client.markets.map(async (m) => {
-      try {
-        const round = (await new Contract(m.feed, aggregatorAbi, client.provider).getFunction("latestRoundData")()) as bigint[];
-        return [m.id, Math.max(0, now - Number(round[3]))] as const;
-      } catch {
-        return [m.id, null] as const;
-      }
-    }),
-  );
-  return new Map(entries);
+/** Seconds since each market's push feed last updated, at the block the markets were read (null when the feed does not answer). */
+export function feedAges(markets: readonly Pick<MarketInfo, "id" | "feedUpdatedAt" | "blockTimestamp">[]): Map<number, number | null> {
+  return new Map(markets.map((m) => [m.id, m.feedUpdatedAt === 0n ? null : Math.max(0, m.blockTimestamp - Number(m.feedUpdatedAt))] as const));
 }
 
 /** The signer's token balance (what a ticket checks before asking for an approval). */
@@ -160,15 +147,9 @@ export interface HistoryEntry {
   isLong: boolean | null;
 }
 
-/** Every event of the positions `owner` opened, newest first (later: the SDK's `getTradeHistory`). */
-export async function tradeHistory(client: BulkheadClient, owner: string): Promise<HistoryEntry[]> {
-  const events = await client.getPositionEvents({});
-  const mine = new Map<bigint, { marketId: number; isLong: boolean }>();
-  for (const e of events) if (e.type === "PositionOpened" && e.owner.toLowerCase() === owner.toLowerCase()) mine.set(e.id, { marketId: e.marketId, isLong: e.isLong });
-  return events
-    .filter((e) => mine.has(e.id))
-    .map((event) => ({ event, marketId: mine.get(event.id)?.marketId ?? null, isLong: mine.get(event.id)?.isLong ?? null }))
-    .reverse();
+/** The latest entries of `owner`'s trade history, newest first (one page of the SDK's `getTradeHistory`). */
+export async function tradeHistory(client: BulkheadClient, owner: string, limit = 100): Promise<HistoryEntry[]> {
+  return (await client.getTradeHistory(owner, { limit, timestamps: false })).entries;
 }
 
 /** Requests of `account` still pending on the router, with their status. */

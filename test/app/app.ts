@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import path from "node:path";
 import type { Page } from "playwright-core";
-import { formatAmount, formatPrice, type BulkheadClient, type PositionView } from "@bulkhead/sdk";
+import { InsufficientBalanceError, formatPrice, type BulkheadClient, type PositionView } from "@bulkhead/sdk";
 import { skipUnderCoverage } from "../helpers/processes.js";
 import {
   ACCOUNTS, injectWallet, requireChromium, ROOT, setInput, startApp, until,
@@ -180,9 +180,11 @@ describe("app: the reference trading app in Chromium against a node", function (
       await banner.waitFor({ state: "detached" });
       const problem = other.getByTestId("quote-problem");
       await problem.waitFor();
-      const q = await trader.quoteOpen({ market: 0, side: "long", collateral: 100n * USDC, leverage: 5n * WAD }); // the ticket's defaults
-      const needs = formatAmount(100n * USDC + q.openFee, trader.token, { maxDecimals: 2, rounding: "nearest", thousands: "," });
-      expect(await problem.innerText()).to.equal(`Your wallet has 0 USDC; this trade needs ${needs} (collateral and open fee).`);
+      // The ticket shows the SDK quote's own balance issue for this wallet (the ticket's defaults).
+      const q = await (await sys.client(ACCOUNTS.empty)).quoteOpen({ market: 0, side: "long", collateral: 100n * USDC, leverage: 5n * WAD });
+      expect(q.ok).to.equal(false);
+      expect(q.issues[0]).to.be.instanceOf(InsufficientBalanceError);
+      expect(await problem.innerText()).to.equal(q.issues[0]!.message).and.to.match(/^needs [\d.]+ USDC more in the wallet: balance 0, needed [\d.]+$/);
       expect(await other.getByTestId("ticket-open").isDisabled()).to.equal(true);
       expect(w.requests).to.not.include("eth_sendTransaction");
     } finally {

@@ -39,10 +39,8 @@ export function Ticket({ client, snap, run, busy }: Props) {
         setQuote(q);
         setRequestQuote(rq);
         const issues = quoteIssues(q.issues);
-        setProblem(
-          issues[0]?.message ??
-            (amount + q.openFee > snap.balance ? `Your wallet has ${money(snap.balance, client.token)}; this trade needs ${money(amount + q.openFee, client.token)} (collateral and open fee).` : null),
-        );
+        // The SDK's quote checks the wallet's balance too (before any approval is asked for).
+        setProblem(issues[0]?.message ?? null);
       } catch (e) {
         if (!live) return;
         setQuote(null);
@@ -52,7 +50,7 @@ export function Ticket({ client, snap, run, busy }: Props) {
     return () => {
       live = false;
     };
-  }, [client, marketId, side, collateral, leverageTenths, snap.block, snap.balance]);
+  }, [client, marketId, side, collateral, leverageTenths, snap.block]);
 
   const open = () =>
     run(async () => {
