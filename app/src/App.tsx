@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { BulkheadClient, LpPosition, MarketInfo, OrderList, PoolState, PositionView, RequestView } from "@bulkhead/sdk";
+import type { BulkheadClient, LpClaimable, LpPosition, LpRequestView, MarketInfo, OrderList, PoolState, PositionView, RequestView } from "@bulkhead/sdk";
 import { discoverWallets, switchChain, type InjectedWallet } from "./wallet";
 import {
-  connectClient, errorSentence, feedAges, loadDeployments, nextVault, pendingRequests, tokenBalance, tradeHistory,
+  connectClient, errorSentence, feedAges, loadDeployments, nextVault, pendingLpRequests, pendingRequests, tokenBalance, tradeHistory,
   type AppDeployment, type HistoryEntry,
 } from "./sdk";
 import { factor, parsePositive, price, pct, short } from "./format";
@@ -22,6 +22,8 @@ export interface Snapshot {
   requests: RequestView[];
   pool: PoolState;
   lp: LpPosition;
+  /** An asynchronous (ERC-7540) pool: what the account can claim and its LP requests still pending; null for an instant pool. */
+  lpAsync: { claimable: LpClaimable; requests: LpRequestView[] } | null;
   balance: bigint;
   router: string | null;
   orderBook: string | null;
@@ -67,8 +69,11 @@ async function readSnapshot(client: BulkheadClient, account: string): Promise<Sn
     }
   }
   const requests = router === null ? [] : await pendingRequests(client, account);
+  const lpAsync = (await client.isPoolAsync())
+    ? { claimable: await client.getLpClaimable(account), requests: await pendingLpRequests(client, account) }
+    : null;
   positions.sort((a, b) => (a.id < b.id ? -1 : 1));
-  return { block, markets, ages, positions, orders, requests, pool, lp, balance, router, orderBook, next, history };
+  return { block, markets, ages, positions, orders, requests, pool, lp, lpAsync, balance, router, orderBook, next, history };
 }
 
 export function App() {

@@ -13,8 +13,8 @@ import {
 import { PoolMath } from "@bulkhead/sdk/math";
 import { skipUnderCoverage } from "../helpers/processes.js";
 import {
-  ACCOUNTS, injectWallet, requireChromium, ROOT, setInput, startApp, until,
-  type AppRig, type InjectedWallet, type LocalSystem,
+  ACCOUNTS, injectWallet, requireChromium, ROOT, setInput, startApp, startDevnetApp, until,
+  type AppRig, type DevnetRig, type InjectedWallet, type LocalSystem,
 } from "./harness.js";
 
 const WAD = 10n ** 18n;
@@ -530,6 +530,104 @@ describe("app: on a two-step deployment (requests, order book)", function () {
     expect(String(view.health!.healthFactor)).to.equal(String(after));
     await until(async () => (await shown.getAttribute("data-budget")) === String(30n * USDC), "the guard's budget after one top-up");
     expect((await trader.getTopUpGuard(g.id))!.budget).to.equal(30n * USDC);
+  });
+});
+
+describe("app: on the devnet (npm run devnet: its keeper executes what the page requests)", function () {
+  this.timeout(300_000);
+  let rig: DevnetRig | undefined;
+  let page: Page;
+  let trader: BulkheadClient;
+  let traderAddress: string;
+  let keeperAddress: string;
+  const UI_WAIT = { timeout: 60_000 };
+
+  /** Dev account `account` gets `amount` of the devnet's stablecoin (its faucet is open to anyone). */
+  const fund = async (account: number, amount: bigint) => {
+    const signer = await rig!.provider.getSigner(account);
+    const token = new Contract(rig!.record.token, ["function faucet(address,uint256)"], signer);
+    await (await token.getFunction("faucet")(await signer.getAddress(), amount)).wait();
+  };
+  const lpShares = async () => page.getByTestId("lp-shares").getAttribute("data-raw");
+
+  before(function () {
+    skipUnderCoverage(this);
+    requireChromium(this);
+  });
+
+  before(async () => {
+    rig = await startDevnetApp(ACCOUNTS.trader);
+    ({ page } = rig);
+    trader = await rig.client(ACCOUNTS.trader);
+    traderAddress = await trader.signer!.getAddress();
+    // The devnet's keeper signs with dev account 19.
+    keeperAddress = await (await rig.provider.getSigner(19)).getAddress();
+  });
+
+  afterEach(function () {
+    if (this.currentTest?.state === "failed") console.log([...(rig?.log.slice(-30) ?? []), rig?.output().slice(-3000)].join("\n"));
+  });
+
+  after(async () => {
+    await rig?.close();
+  });
+
+  it("test_app_devnet_lpDepositRequest_executedByTheKeeper_thenClaimedFromThePage", async () => {
+    await fund(ACCOUNTS.trader, 10_000n * USDC);
+    await page.getByTestId("tab-pool").click();
+    await page.getByTestId("lp-async").waitFor();
+    const before = BigInt((await lpShares())!);
+    await setInput(page, '[data-testid="lp-amount"]', "5000");
+    await page.getByTestId("lp-deposit").click();
+    const notice = page.getByTestId("notice");
+    await notice.waitFor();
+    const requestId = BigInt(/^Deposit request #(\d+) sent/.exec(await notice.innerText())![1]!);
+    const request = (await trader.getLpRequest(requestId))!;
+    expect([request.kind, request.amount, request.controller]).to.deep.equal(["Deposit", 5000n * USDC, traderAddress]);
+
+    const claim = page.getByTestId("lp-claim-deposit");
+    await claim.waitFor(UI_WAIT);
+    const executed = (await trader.getLpRequestEvents()).find((e) => e.type === "LpRequestExecuted" && e.requestId === requestId)!;
+    expect((await rig!.provider.getTransaction(executed.transactionHash))!.from).to.equal(keeperAddress);
+    const claimable = await trader.getLpClaimable(traderAddress);
+    expect(claimable.deposits.assets).to.equal(5000n * USDC);
+    expect(await claim.getAttribute("data-raw")).to.equal(String(claimable.deposits.shares));
+    await claim.click();
+    await until(async () => (await notice.innerText()).startsWith("Claimed"), "the claim's notice");
+    await until(async () => (await lpShares()) === String(before + claimable.deposits.shares), "the claimed shares");
+    expect((await trader.getLpPosition(traderAddress)).shares).to.equal(before + claimable.deposits.shares);
+    await claim.waitFor({ state: "detached" });
+  });
+
+  it("test_app_devnet_ticketRequest_filledByTheKeeper_rowShowsTheSdkLiquidationPrice", async () => {
+    // Liquidity of its own for the trade, deposited through the SDK by the LP account.
+    await fund(ACCOUNTS.lp, 100_000n * USDC);
+    const lp = await rig!.client(ACCOUNTS.lp);
+    const { requestId: deposit } = await lp.requestDeposit({ assets: 100_000n * USDC });
+    await until(async () => (await lp.getLpRequest(deposit))?.claimable === true, "the keeper's execution of the LP deposit", 60_000);
+    await lp.claimDeposit();
+    await fund(ACCOUNTS.trader, 1_000n * USDC);
+
+    const had = new Set((await trader.getPositionsOf(traderAddress)).map((v) => v.id));
+    await page.getByTestId("tab-trade").click();
+    await setInput(page, '[data-testid="ticket-collateral"]', "200");
+    await setInput(page, '[data-testid="ticket-leverage"]', "50"); // 5.0x
+    await until(async () => (await page.getByTestId("ticket-open").innerText()).startsWith("Request long 5.0x"), "the request button");
+    await page.getByTestId("ticket-open").click();
+    await page.getByTestId("notice").waitFor();
+    let id = -1n;
+    await until(async () => {
+      const fresh = (await trader.getPositionsOf(traderAddress)).find((v) => !had.has(v.id));
+      if (fresh) id = fresh.id;
+      return fresh !== undefined;
+    }, "the keeper's fill of the open request", 60_000);
+    const row = page.locator(`[data-testid="position-${id}"]`);
+    await row.waitFor(UI_WAIT);
+    const filled = (await trader.getRequestEvents({ account: traderAddress })).find((e) => e.type === "RequestExecuted" && (e as { positionId?: bigint }).positionId === id)!;
+    expect((await rig!.provider.getTransaction(filled.transactionHash))!.from).to.equal(keeperAddress);
+    const [view] = await trader.getPositions([id], Number(await row.getAttribute("data-block")));
+    expect(await row.getByTestId("liquidation-price").getAttribute("data-raw")).to.equal(String(view!.health!.liquidationPrice));
+    expect(await row.getByTestId("collateral").getAttribute("data-raw")).to.equal(String(view!.position.collateral));
   });
 });
 

@@ -24,7 +24,7 @@ export function PoolPanel({ client, snap, run, busy }: { client: BulkheadClient;
   // ERC-4626 previews at the block the pool was read at, with the pool's own rounding (deposit
   // down, withdraw up); an asynchronous pool prices its requests at execution instead.
   const assets = typed(amount, t.decimals);
-  const instant = snap.router === null;
+  const instant = snap.lpAsync === null;
   const mints = assets !== null && pool.totalAssets !== null ? PoolMath.toSharesDown(assets, pool.totalAssets, pool.totalSupply) : null;
   const burns = assets !== null && pool.totalAssets !== null ? PoolMath.toSharesUp(assets, pool.totalAssets, pool.totalSupply) : null;
   return (
@@ -55,16 +55,50 @@ export function PoolPanel({ client, snap, run, busy }: { client: BulkheadClient;
         })}>Deposit</button>
         <button disabled={busy} data-testid="lp-withdraw" onClick={() => void run(async () => {
           const assets = parsePositive(amount, t.decimals, "The withdrawal", t.symbol);
+          if (snap.lpAsync !== null) {
+            // A redemption is of shares, priced at its pinned reports: the shares worth the typed amount now.
+            if (pool.totalAssets === null) throw new InputError("The pool cannot price its shares while a market feed is invalid: try again once the feeds are back.");
+            const redeem = PoolMath.toSharesUp(assets, pool.totalAssets, pool.totalSupply);
+            if (redeem > lp.shares) throw new InputError(`You hold ${shares(lp.shares)}; ${money(assets, t)} needs ${shares(redeem)} at today's share price.`);
+            const r = await client.requestRedeem({ shares: redeem });
+            return `Redemption request #${r.requestId} for ${shares(redeem)} sent; claim its ${t.symbol} once it is executed.`;
+          }
           if (assets > lp.maxWithdraw) throw new InputError(`You can withdraw at most ${money(lp.maxWithdraw, t)} now (limited by your shares and the free liquidity).`);
           const r = await client.withdraw({ assets });
           return `Withdrew ${money(assets, t)} for ${shares(r.shares)}.`;
-        })}>Withdraw</button>
+        })}>{snap.lpAsync === null ? "Withdraw" : "Request redemption"}</button>
       </div>
       {instant && mints !== null && burns !== null && (
         <p className="muted" data-testid="lp-preview">
           A deposit of {money(assets!, t)} mints <span data-testid="lp-preview-mint" data-raw={String(mints)}>{shares(mints)}</span>; a
           withdrawal of it burns <span data-testid="lp-preview-burn" data-raw={String(burns)}>{shares(burns)}</span> (at block {pool.blockNumber}).
         </p>
+      )}
+      {snap.lpAsync !== null && (
+        <div data-testid="lp-async">
+          <p className="muted">This pool is asynchronous (ERC-7540): deposits and redemptions are requests a keeper executes at the reports of their settlement second; their result is then yours to claim.</p>
+          {snap.lpAsync.requests.length > 0 && (
+            <ul className="requests" data-testid="lp-requests">
+              {snap.lpAsync.requests.map((r) => (
+                <li key={String(r.id)} data-testid="lp-request" data-request-id={String(r.id)}>
+                  {r.kind === "Deposit" ? `Deposit request #${r.id}: ${money(r.amount, t)}` : `Redemption request #${r.id}: ${shares(r.amount)}`}, settles at second {r.settlesAt}, waiting for its execution
+                </li>
+              ))}
+            </ul>
+          )}
+          {snap.lpAsync.claimable.deposits.shares > 0n && (
+            <button disabled={busy} data-testid="lp-claim-deposit" data-raw={String(snap.lpAsync.claimable.deposits.shares)} onClick={() => void run(async () => {
+              const r = await client.claimDeposit();
+              return `Claimed ${shares(r.shares)}.`;
+            })}>Claim {shares(snap.lpAsync.claimable.deposits.shares)}</button>
+          )}
+          {snap.lpAsync.claimable.redemptions.assets > 0n && (
+            <button disabled={busy} data-testid="lp-claim-redeem" data-raw={String(snap.lpAsync.claimable.redemptions.assets)} onClick={() => void run(async () => {
+              const r = await client.claimRedeem();
+              return `Claimed ${money(r.assets, t)}.`;
+            })}>Claim {money(snap.lpAsync.claimable.redemptions.assets, t)}</button>
+          )}
+        </div>
       )}
       {pool.paused && <p className="bad">The pool is paused.</p>}
     </section>
