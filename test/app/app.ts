@@ -599,6 +599,41 @@ describe("app: on the devnet (npm run devnet: its keeper executes what the page 
     await claim.waitFor({ state: "detached" });
   });
 
+  it("test_app_devnet_redemptionRequest_escrowsTheShares_executedByTheKeeper_thenClaimedFromThePage", async () => {
+    // Shares of its own first, through the SDK.
+    await fund(ACCOUNTS.trader, 5_000n * USDC);
+    const { requestId: deposit } = await trader.requestDeposit({ assets: 5_000n * USDC });
+    await until(async () => (await trader.getLpRequest(deposit))?.claimable === true, "the keeper's execution of the deposit", 60_000);
+    await trader.claimDeposit();
+    await page.getByTestId("tab-pool").click();
+    const held = (await trader.getLpPosition(traderAddress)).shares;
+    await until(async () => (await lpShares()) === String(held), "the shares on the page");
+
+    await setInput(page, '[data-testid="lp-amount"]', "1000");
+    await page.getByTestId("lp-withdraw").click();
+    const notice = page.getByTestId("notice");
+    await until(async () => (await notice.count()) === 1 && (await notice.innerText()).startsWith("Redemption request #"), "the redemption's notice");
+    const requestId = BigInt(/^Redemption request #(\d+) for/.exec(await notice.innerText())![1]!);
+    const request = (await trader.getLpRequest(requestId))!;
+    expect(request.kind).to.equal("Redeem");
+    // The request escrows the shares it redeems: they leave the wallet at once.
+    expect((await trader.getLpPosition(traderAddress)).shares).to.equal(held - request.amount);
+
+    const claim = page.getByTestId("lp-claim-redeem");
+    await claim.waitFor(UI_WAIT);
+    const executed = (await trader.getLpRequestEvents()).find((e) => e.type === "LpRequestExecuted" && e.requestId === requestId)!;
+    expect((await rig!.provider.getTransaction(executed.transactionHash))!.from).to.equal(keeperAddress);
+    const claimable = await trader.getLpClaimable(traderAddress);
+    expect(claimable.redemptions.shares).to.equal(request.amount);
+    expect(await claim.getAttribute("data-raw")).to.equal(String(claimable.redemptions.assets));
+    const token = new Contract(rig!.record.token, ["function balanceOf(address) view returns (uint256)"], rig!.provider);
+    const usdc = (await token.getFunction("balanceOf")(traderAddress)) as bigint;
+    await claim.click();
+    await until(async () => (await notice.innerText()).startsWith("Claimed"), "the claim's notice");
+    expect(((await token.getFunction("balanceOf")(traderAddress)) as bigint) - usdc).to.equal(claimable.redemptions.assets);
+    await claim.waitFor({ state: "detached" });
+  });
+
   it("test_app_devnet_ticketRequest_filledByTheKeeper_rowShowsTheSdkLiquidationPrice", async () => {
     // Liquidity of its own for the trade, deposited through the SDK by the LP account.
     await fund(ACCOUNTS.lp, 100_000n * USDC);
