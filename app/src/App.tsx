@@ -45,7 +45,7 @@ type Tab = "trade" | "pool" | "history";
 const THRESHOLD_KEY = "bulkhead.healthWarning";
 
 async function readSnapshot(client: BulkheadClient, account: string): Promise<Snapshot> {
-  const [block, markets, ages, positions, pool, lp, balance, router, next, history] = await Promise.all([
+  const [block, markets, ages, positions, pool, lp, balance, router, next, history, poolAsync] = await Promise.all([
     client.latestBlock(),
     client.getMarkets(),
     feedAges(client),
@@ -56,6 +56,7 @@ async function readSnapshot(client: BulkheadClient, account: string): Promise<Sn
     client.getRequestRouter(),
     nextVault(client),
     tradeHistory(client, account),
+    client.isPoolAsync(),
   ]);
   const orderBook = router === null ? null : await client.getOrderBook();
   const orders = new Map<bigint, OrderList>();
@@ -69,8 +70,8 @@ async function readSnapshot(client: BulkheadClient, account: string): Promise<Sn
     }
   }
   const requests = router === null ? [] : await pendingRequests(client, account);
-  const lpAsync = (await client.isPoolAsync())
-    ? { claimable: await client.getLpClaimable(account), requests: await pendingLpRequests(client, account) }
+  const lpAsync = poolAsync
+    ? await Promise.all([client.getLpClaimable(account), pendingLpRequests(client, account)]).then(([claimable, requests]) => ({ claimable, requests }))
     : null;
   positions.sort((a, b) => (a.id < b.id ? -1 : 1));
   return { block, markets, ages, positions, orders, requests, pool, lp, lpAsync, balance, router, orderBook, next, history };

@@ -52,7 +52,7 @@ export function PoolPanel({ client, snap, run, busy }: { client: BulkheadClient;
           }
           const r = await client.deposit({ assets });
           return `Deposited ${money(assets, t)} for ${shares(r.shares)}.`;
-        })}>Deposit</button>
+        })}>{snap.lpAsync === null ? "Deposit" : "Request deposit"}</button>
         <button disabled={busy} data-testid="lp-withdraw" onClick={() => void run(async () => {
           const assets = parsePositive(amount, t.decimals, "The withdrawal", t.symbol);
           if (snap.lpAsync !== null) {
