@@ -9,7 +9,8 @@
 //    health recomputed locally);
 // 2. gas per liquidation in liquidateMany batches of 1, 10 and 50;
 // 3. blocks from a price crash to the last liquidation for 500 positions, the keeper running as
-//    its CLI, with 250 ms and 1 s blocks.
+//    its CLI, with 250 ms and 1 s blocks;
+// 4. blocks from the report that makes an order due to its execution (latency.ts, its own node).
 import { mkdir, writeFile } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { BulkheadClient, bulkheadInterface } from "@bulkhead/sdk";
@@ -17,6 +18,7 @@ import { Evaluator } from "../src/evaluator.js";
 import { FailoverRpcProvider } from "../src/rpc.js";
 import { JsonStore } from "../src/store.js";
 import { PositionTracker } from "../src/tracker.js";
+import { latencyBench } from "./latency.js";
 import { scaleBench } from "./scale.js";
 import { BTC_PRICE, ETH_PRICE, USDC } from "../../test/helpers/fixture.js";
 import { startNode } from "../../test/sdk/helpers/rpc-node.js";
@@ -169,6 +171,7 @@ try {
   say("| block time | liquidatable | blocks from the crash block to the last liquidation | wall time from sending the price update | transactions |\n|---:|---:|---:|---:|---:|");
   await crashBench(node.url, sys, crash, subset, 250);
   await crashBench(node.url, sys, crash, subset, 1_000);
+  await latencyBench(say);
   await mkdir("bench", { recursive: true });
   await writeFile("bench/keeper.md", report.join("\n") + "\n");
   console.log("\nwrote bench/keeper.md");

@@ -13,8 +13,10 @@ import { ConfigError, HELP, loadConfig, type KeeperConfig } from "./config.js";
 import { Keeper } from "./keeper.js";
 import { Logger } from "./logger.js";
 import { Metrics, MetricsServer } from "./metrics.js";
-import { StreamsReports } from "./reports.js";
+import { StreamsReports, type StreamsOptions } from "./reports.js";
+import { readStreamsCredentials, saveStreamsCredentials, type StreamsCredentials } from "./secrets.js";
 import { FailoverRpcProvider, probeChainIds, redactUrl } from "./rpc.js";
+import { RecordCache } from "./records.js";
 import { JsonStore, StoreError } from "./store.js";
 
 /** A startup check failed in a way the operator fixes in the configuration. */
@@ -50,21 +52,59 @@ function lock(path: string): () => void {
   return () => rmSync(file, { force: true });
 }
 
-async function loadWallet(config: KeeperConfig): Promise<Wallet | HDNodeWallet | null> {
-  if (!config.key) return null;
-  if ("privateKey" in config.key) {
+async function loadWallet(key: KeeperConfig["key"]): Promise<Wallet | HDNodeWallet | null> {
+  if (!key) return null;
+  if ("privateKey" in key) {
     try {
-      return new Wallet(config.key.privateKey);
+      return new Wallet(key.privateKey);
     } catch {
       throw new ConfigError(["the private key is not valid for secp256k1 (the value is not shown)"]);
     }
   }
   try {
-    return await Wallet.fromEncryptedJson(readFileSync(config.key.keystore, "utf8"), config.key.password);
+    return await Wallet.fromEncryptedJson(readFileSync(key.keystore, "utf8"), key.password);
   } catch (e) {
     const msg = (e as Error).message;
-    throw new ConfigError([`cannot decrypt the keystore ${config.key.keystore}: ${/password/i.test(msg) ? "wrong password" : msg}`]);
+    throw new ConfigError([`cannot decrypt the keystore ${key.keystore}: ${/password/i.test(msg) ? "wrong password" : msg}`]);
   }
+}
+
+/**
+ * The Data Streams client's options: each credential from the environment or the config file
+ * when set there, else from the keystore (sealed with `--save-streams-credentials`); null
+ * without `--streams-url`. A missing or undecryptable credential is a ConfigError saying so.
+ */
+export function streamsOptions(config: KeeperConfig): StreamsOptions | null {
+  const s = config.streams;
+  if (!s) return null;
+  let apiKey = s.apiKey;
+  let userSecret = s.userSecret;
+  if (apiKey === null || userSecret === null) {
+    const key = config.key;
+    let sealed: StreamsCredentials | null = null;
+    if (key && "keystore" in key) {
+      try {
+        sealed = readStreamsCredentials(readFileSync(key.keystore, "utf8"), key.password, `the keystore ${key.keystore}`);
+      } catch (e) {
+        throw new ConfigError([(e as Error).message]);
+      }
+    }
+    if (!sealed) {
+      throw new ConfigError([
+        `--streams-url (KEEPER_STREAMS_URL) needs the Data Streams credentials and the keystore${key && "keystore" in key ? ` ${key.keystore}` : ""} holds none: set KEEPER_STREAMS_API_KEY and KEEPER_STREAMS_USER_SECRET, or store them in the keystore with --save-streams-credentials`,
+      ]);
+    }
+    apiKey ??= sealed.apiKey;
+    userSecret ??= sealed.userSecret;
+  }
+  return { url: s.url, apiKey, userSecret, ...(s.ws ? { ws: s.ws } : {}) };
+}
+
+/** `--save-streams-credentials`: checks the password opens the keystore's key, then seals the credentials next to it. */
+async function saveCredentials(c: NonNullable<KeeperConfig["saveStreamsCredentials"]>, out: (text: string) => void): Promise<void> {
+  const wallet = await loadWallet({ keystore: c.keystore, password: c.password });
+  saveStreamsCredentials(c.keystore, c.password, { apiKey: c.apiKey, userSecret: c.userSecret });
+  out(`keeper: stored the Data Streams credentials in the keystore ${c.keystore} (account ${wallet!.address}), encrypted with its password; KEEPER_STREAMS_API_KEY and KEEPER_STREAMS_USER_SECRET are no longer needed\n`);
 }
 
 /** Runs the keeper until a signal; resolves with the exit code. */
@@ -80,6 +120,10 @@ export async function main(argv: readonly string[], env: Record<string, string |
       return 0;
     }
     config = c;
+    if (config.saveStreamsCredentials) {
+      await saveCredentials(config.saveStreamsCredentials, out);
+      return 0;
+    }
   } catch (e) {
     if (e instanceof ConfigError) {
       err(`keeper: ${e.message}\n`);
@@ -93,7 +137,8 @@ export async function main(argv: readonly string[], env: Record<string, string |
   let unlock: (() => void) | undefined;
   try {
     if (config.keyOnCommandLine) log.warn("config.keyOnCommandLine", { advice: "other users of this machine can read --key in the process list: prefer KEEPER_PRIVATE_KEY or --keystore" });
-    const wallet = await loadWallet(config);
+    const wallet = await loadWallet(config.key);
+    const streams = streamsOptions(config);
 
     // The chain: reachable, one chain id across URLs, matching the deployment.
     const probes = await probeChainIds(config.rpc, Math.min(config.rpcTimeoutMs, 10_000));
@@ -136,6 +181,9 @@ export async function main(argv: readonly string[], env: Record<string, string |
     }
     const address = wallet?.address ?? "0x000000000000000000000000000000000000dEaD";
     const signer = wallet ? wallet.connect(provider) : null;
+    if (config.peers.length > 0 && !config.peers.includes(address)) {
+      throw new StartupError(`--peers (KEEPER_PEERS): this keeper's address ${address} is not in the list (${config.peers.join(", ")}): add it, or give this keeper the key of one of them`);
+    }
     if (signer && !config.dryRun) {
       const balance = await provider.getBalance(address);
       if (balance === 0n) log.warn("account.noGas", { account: address, action: "fund this account with the chain's gas coin: every liquidation would fail" });
@@ -155,6 +203,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
       confirmations: config.confirmations,
       logChunkSize: config.logChunkSize,
       fullRefreshBlocks: config.fullRefreshBlocks,
+      records: new RecordCache(`${storePath}.records.json`),
       pollIntervalMs: config.pollIntervalMs,
       maxBatchSize: config.maxBatchSize,
       maxBatchGas: config.maxBatchGas,
@@ -168,8 +217,10 @@ export async function main(argv: readonly string[], env: Record<string, string |
       logger: log,
       metrics,
       rpcStats: provider.stats,
-      reports: config.streams ? new StreamsReports({ url: config.streams.url, apiKey: config.streams.apiKey, userSecret: config.streams.userSecret, ...(config.streams.ws ? { ws: config.streams.ws } : {}) }) : null,
+      reports: streams ? new StreamsReports(streams) : null,
       minTopUpFee: config.minTopUpFee === null ? 1n : parseUnits(config.minTopUpFee, client.token.decimals),
+      peers: config.peers,
+      peerGraceBlocks: config.peerGraceBlocks,
       ...(crashAt ? { onCheckpoint: (point: string) => point === crashAt && process.kill(process.pid, "SIGKILL") } : {}),
     });
     await keeper.init();
@@ -201,6 +252,7 @@ export async function main(argv: readonly string[], env: Record<string, string |
       requests: keeper.requests !== null,
       orders: keeper.orders !== null,
       balance: wallet ? formatEther(await provider.getBalance(address)) : null,
+      peers: config.peers.length > 0 ? { count: keeper.executor.peers.size, slot: keeper.executor.peers.slot, graceBlocks: keeper.executor.peers.graceBlocks } : null,
     });
 
     // Run until a signal.

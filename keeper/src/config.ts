@@ -5,6 +5,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
+import { getAddress } from "ethers";
 import { getDeployment, knownChainIds, parseDeployment, parseUnits, type Deployment } from "@bulkhead/sdk";
 import type { LogFormat, LogLevel } from "./logger.js";
 
@@ -51,7 +52,7 @@ export const OPTIONS: readonly Spec[] = [
   { key: "pollIntervalMs", flag: "--poll-interval-ms", env: "KEEPER_POLL_INTERVAL_MS", kind: "int", min: 10, max: 600_000, help: "milliseconds between polls for a new block (default 1000)" },
   { key: "logChunkSize", flag: "--log-chunk-size", env: "KEEPER_LOG_CHUNK_SIZE", kind: "int", min: 1, max: 1_000_000, help: "blocks per eth_getLogs query (default 5000)" },
   { key: "lensBatchSize", flag: "--lens-batch-size", env: "KEEPER_LENS_BATCH_SIZE", kind: "int", min: 1, max: 2_000, help: "positions per lens read (default 200)" },
-  { key: "fullRefreshBlocks", flag: "--full-refresh-blocks", env: "KEEPER_FULL_REFRESH_BLOCKS", kind: "int", min: 0, max: 1_000_000, help: "re-read every position record this often (default 100, 0 never)" },
+  { key: "fullRefreshBlocks", flag: "--full-refresh-blocks", env: "KEEPER_FULL_REFRESH_BLOCKS", kind: "int", min: 0, max: 1_000_000, help: "re-read every position record once per this many blocks, a slice each block (default 100, 0 never)" },
   { key: "maxBatchSize", flag: "--max-batch-size", env: "KEEPER_MAX_BATCH_SIZE", kind: "int", min: 1, max: 1_000, help: "ids per liquidateMany (default 50)" },
   { key: "maxBatchGas", flag: "--max-batch-gas", env: "KEEPER_MAX_BATCH_GAS", kind: "int", min: 100_000, max: 1_000_000_000, help: "gas estimate above which a batch is split (default 8000000)" },
   { key: "maxFeeGwei", flag: "--max-fee-gwei", env: "KEEPER_MAX_FEE_GWEI", kind: "decimal", help: "EIP-1559 fee cap per gas in gwei (default 100)" },
@@ -70,8 +71,11 @@ export const OPTIONS: readonly Spec[] = [
   { key: "rpcRetries", flag: "--rpc-retries", env: "KEEPER_RPC_RETRIES", kind: "int", min: 0, max: 100, help: "retries of a failed request across URLs (default 5)" },
   { key: "streamsUrl", flag: "--streams-url", env: "KEEPER_STREAMS_URL", kind: "string", help: "Data Streams REST endpoint (Chainlink's API, or the local report service's URL); needed to execute requests and orders" },
   { key: "streamsWs", flag: "--streams-ws", env: "KEEPER_STREAMS_WS", kind: "string", help: "Data Streams WebSocket endpoint (default: the REST URL with ws(s)://)" },
-  { key: "streamsApiKey", flag: "", env: "KEEPER_STREAMS_API_KEY", kind: "secret", help: "Data Streams API key (environment or config file only)" },
-  { key: "streamsUserSecret", flag: "", env: "KEEPER_STREAMS_USER_SECRET", kind: "secret", help: "Data Streams user secret (environment or config file only)" },
+  { key: "streamsApiKey", flag: "", env: "KEEPER_STREAMS_API_KEY", kind: "secret", help: "Data Streams API key (environment or config file only; else read from the keystore)" },
+  { key: "streamsUserSecret", flag: "", env: "KEEPER_STREAMS_USER_SECRET", kind: "secret", help: "Data Streams user secret (environment or config file only; else read from the keystore)" },
+  { key: "saveStreamsCredentials", flag: "--save-streams-credentials", env: "KEEPER_SAVE_STREAMS_CREDENTIALS", kind: "bool", help: "store KEEPER_STREAMS_API_KEY and KEEPER_STREAMS_USER_SECRET in the --keystore, encrypted with its password, and exit" },
+  { key: "peers", flag: "--peers", env: "KEEPER_PEERS", kind: "list", help: "addresses of every keeper sharing this chain, this one included (same list for all, any order): each job is tried first by one of them" },
+  { key: "peerGraceBlocks", flag: "--peer-grace-blocks", env: "KEEPER_PEER_GRACE_BLOCKS", kind: "int", min: 1, max: 10_000, help: "blocks a keeper waits for a job's owner among --peers before trying it itself (default 2)" },
   { key: "minTopUpFee", flag: "--min-top-up-fee", env: "KEEPER_MIN_TOP_UP_FEE", kind: "decimal", help: "least executor fee of a top-up guard, in collateral tokens (default: any fee above 0)" },
 ];
 
@@ -107,10 +111,15 @@ export interface KeeperConfig {
   logLevel: LogLevel;
   rpcTimeoutMs: number;
   rpcRetries: number;
-  /** The Data Streams API (or the local report service); null: no reports. */
-  streams: { url: string; ws: string | null; apiKey: string; userSecret: string } | null;
+  /** The Data Streams API (or the local report service); null: no reports. A null credential is read from the keystore (cli.ts). */
+  streams: { url: string; ws: string | null; apiKey: string | null; userSecret: string | null } | null;
+  /** `--save-streams-credentials`: seal these credentials into the keystore and exit. */
+  saveStreamsCredentials: { keystore: string; password: string; apiKey: string; userSecret: string } | null;
   /** Decimal text; converted with the token's decimals once connected. */
   minTopUpFee: string | null;
+  /** Checksummed addresses of the keepers sharing the chain (empty: this keeper alone). */
+  peers: string[];
+  peerGraceBlocks: number;
 }
 
 export const HELP = `Bulkhead keeper: liquidates unhealthy positions with liquidateMany, executes requests and orders.
@@ -333,7 +342,8 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
       }
     }
   }
-  if (rpc.length === 0 && !problems.some((p) => p.startsWith("unknown network"))) {
+  const saving = bool("saveStreamsCredentials");
+  if (rpc.length === 0 && !saving && !problems.some((p) => p.startsWith("unknown network"))) {
     const net = network ?? (deployment as Deployment | null)?.network ?? null;
     if (net && DEFAULT_RPC[net]) rpc = [DEFAULT_RPC[net]!];
     else problems.push(`no RPC URL: pass --rpc <url> or set KEEPER_RPC_URLS${net ? ` (network ${net} has no default)` : ""}`);
@@ -366,7 +376,7 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     }
     if (password === null) problems.push(`the keystore needs a password: set KEEPER_KEYSTORE_PASSWORD or ${name("keystorePasswordFile")}`);
     else key = { keystore: file, password };
-  } else if (!dryRun) {
+  } else if (!dryRun && !saving) {
     problems.push(`no key: set KEEPER_PRIVATE_KEY, or pass --keystore <file>, or run with --dry-run`);
   }
 
@@ -400,15 +410,36 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
   const apiKey = raw.streamsApiKey === undefined ? null : String(raw.streamsApiKey).trim() || null;
   const userSecret = raw.streamsUserSecret === undefined ? null : String(raw.streamsUserSecret).trim() || null;
   let streams: KeeperConfig["streams"] = null;
-  if (streamsUrl !== null) {
-    if (apiKey === null || userSecret === null) {
-      problems.push(`${name("streamsUrl")} needs the Data Streams credentials: set ${[apiKey === null ? "KEEPER_STREAMS_API_KEY" : "", userSecret === null ? "KEEPER_STREAMS_USER_SECRET" : ""].filter(Boolean).join(" and ")} (for the local report service, the pair it was started with)`);
+  let saveStreamsCredentials: KeeperConfig["saveStreamsCredentials"] = null;
+  const fromKeystore = key !== null && "keystore" in key;
+  if (saving) {
+    if (!fromKeystore) problems.push(`${name("saveStreamsCredentials")} needs the keystore to store them in: pass ${name("keystore")} and its password`);
+    if (apiKey === null || userSecret === null) problems.push(`${name("saveStreamsCredentials")} stores the credentials from the environment: set ${[apiKey === null ? "KEEPER_STREAMS_API_KEY" : "", userSecret === null ? "KEEPER_STREAMS_USER_SECRET" : ""].filter(Boolean).join(" and ")}`);
+    const k = key as KeeperConfig["key"];
+    if (k !== null && "keystore" in k && apiKey !== null && userSecret !== null) saveStreamsCredentials = { keystore: k.keystore, password: k.password, apiKey, userSecret };
+  } else if (streamsUrl !== null) {
+    if ((apiKey === null || userSecret === null) && !fromKeystore) {
+      problems.push(`${name("streamsUrl")} needs the Data Streams credentials: set ${[apiKey === null ? "KEEPER_STREAMS_API_KEY" : "", userSecret === null ? "KEEPER_STREAMS_USER_SECRET" : ""].filter(Boolean).join(" and ")}, or store them in the keystore with --save-streams-credentials (for the local report service, the pair it was started with)`);
     } else streams = { url: streamsUrl, ws: streamsWs, apiKey, userSecret };
   } else if (raw.streamsUrl === undefined && (apiKey !== null || userSecret !== null || raw.streamsWs !== undefined)) {
     problems.push(`Data Streams credentials or ${name("streamsWs")} given without ${name("streamsUrl")}: pass the REST endpoint too (for example https://api.testnet-dataengine.chain.link)`);
   }
   const minTopUpFee = raw.minTopUpFee === undefined ? null : String(raw.minTopUpFee).trim();
   if (minTopUpFee !== null && !/^\d+(\.\d+)?$/.test(minTopUpFee)) problems.push(`${name("minTopUpFee")} must be a non-negative decimal number, got ${JSON.stringify(raw.minTopUpFee)}`);
+
+  // Peers: addresses, this keeper's among them (checked once its key is read).
+  const peersRaw = raw.peers;
+  const peers: string[] = [];
+  for (const p of (Array.isArray(peersRaw) ? peersRaw.map(String) : typeof peersRaw === "string" ? [peersRaw] : []).flatMap((u) => u.split(",")).map((u) => u.trim()).filter((u) => u !== "")) {
+    try {
+      const a = getAddress(p.toLowerCase());
+      if (!peers.includes(a)) peers.push(a);
+    } catch {
+      problems.push(`${name("peers")}: ${JSON.stringify(p)} is not an address`);
+    }
+  }
+  if (peers.length > 0 && key === null) problems.push(`${name("peers")} needs this keeper's key (its address picks its slot among the peers): give ${name("key")} or ${name("keystore")}, also in a dry run`);
+  if (raw.peerGraceBlocks !== undefined && raw.peers === undefined) problems.push(`${name("peerGraceBlocks")} given without ${name("peers")}: list the keepers sharing the chain too`);
 
   const config: KeeperConfig = {
     network: network ?? (deployment as Deployment | null)?.network ?? null,
@@ -440,7 +471,10 @@ export function loadConfig(argv: readonly string[], env: Record<string, string |
     rpcTimeoutMs: int("rpcTimeoutMs", 10_000),
     rpcRetries: int("rpcRetries", 5),
     streams,
+    saveStreamsCredentials,
     minTopUpFee,
+    peers,
+    peerGraceBlocks: int("peerGraceBlocks", 2),
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

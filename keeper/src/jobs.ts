@@ -25,7 +25,8 @@ export interface JobContext {
 /** How an execution is paid: a native fee split by ExecutionFeeLib, or a token fee (top-ups). */
 export type Pay = { fee: bigint; gasLimit: bigint } | { tokenFee: bigint };
 
-export type RunOutcome = "sent" | "busy" | "unprofitable" | "reverted" | "capped" | "dry";
+/** "deferred": another peer keeper owns the job and its grace has not run out. */
+export type RunOutcome = "sent" | "busy" | "deferred" | "unprofitable" | "reverted" | "capped" | "dry";
 
 export interface JobRunnerOptions {
   dryRun?: boolean;
@@ -120,6 +121,7 @@ export class JobRunner {
   /** Simulates `job`, checks it pays, and sends it. */
   async run(job: Omit<JobRecord, "expectedPay">, pay: Pay, ctx: JobContext): Promise<RunOutcome> {
     if (!this.idle(job.key, ctx.block)) return "busy";
+    if (!this.executor.peers.ready(job.key, ctx.block)) return "deferred";
     const fees = this.executor.feesAt(ctx.baseFeePerGas);
     if (!fees) {
       this.metrics.inc("keeper_failures_total", 1, { kind: "fee_cap" });

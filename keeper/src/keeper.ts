@@ -226,6 +226,7 @@ export class Keeper {
       m.set("keeper_feed_staleness_seconds", mk.staleness ?? -1, labels, "Seconds since the market feed's last update (block time)");
       m.set("keeper_feed_valid", mk.price === null ? 0 : 1, labels, "1 when the market has a valid price");
     }
+    if (this.executor.peers.size > 1) m.set("keeper_peer_waiting", this.executor.peers.waiting(e.block), {}, "Due jobs owned by a peer keeper that this one waits on (their grace has not run out)");
     m.set("keeper_sequencer_up", e.sequencer === null ? 1 : e.sequencer.up && !e.sequencer.inGrace ? 1 : 0);
     const streams = this.#reports?.requests;
     if (streams) {
@@ -298,10 +299,11 @@ export class Keeper {
     }
   }
 
-  /** Ends the loop after the current cycle and saves the store. */
+  /** Ends the loop after the current cycle and saves the store and the records. */
   async stop(): Promise<void> {
     this.#stop.abort();
     await this.#running;
     this.store.save();
+    this.tracker.saveRecords();
   }
 }

@@ -57,8 +57,8 @@ export class UnknownChainError extends BulkheadError {
   constructor(readonly chainId: number, readonly knownChainIds: readonly number[]) {
     super(
       `no Bulkhead deployment is known for chain id ${chainId}; known chain ids: ${
-        knownChainIds.length ? knownChainIds.join(", ") : "none"
-      } (pass addresses explicitly, or registerDeployment() first)`,
+        knownChainIds.length ? knownChainIds.join(", ") : "none (this build of the SDK ships no deployment)"
+      }: pass \`addresses\` (engine, lens) to BulkheadClient.connect(), or registerDeployment() first`,
     );
   }
 }

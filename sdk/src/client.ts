@@ -40,10 +40,10 @@ import type {
 import { deriveHealth, positionHealth, type PositionHealth } from "./health.js";
 import type { LiquidateManyPreview } from "./math/BulkheadLogic.js";
 import type { Health, Ledger, LiquidationPreview, MarketId, PositionId, TokenInfo, UtilisationState } from "./types.js";
-import { ClientContext, type ClientOptions, type TxOptions, type TxResult } from "./client/context.js";
+import { ClientContext, type ClientOptions, type PreparedTransactions, type TxOptions, type TxResult } from "./client/context.js";
 import { Events } from "./client/events.js";
 import { Markets, type MarketInfo } from "./client/markets.js";
-import { Pool, type LpPosition, type PoolState } from "./client/pool.js";
+import { Pool, type DepositQuote, type LpPosition, type PoolState } from "./client/pool.js";
 import { Positions, type PositionView } from "./client/positions.js";
 import {
   Quotes,
@@ -63,6 +63,9 @@ import { Orders, type Attached, type AttachRequest, type ExitLeg, type ExitOrder
 import type { OrderCancelledEvent, OrderEditedEvent, OrderEvent, OrderExecutedEvent, OrderKindName, OrderPlacedEvent, TopUpExecutedEvent, TopUpGuardSetEvent, TopUpQuote } from "./orders.js";
 
 export type { ApprovalMode, ClientOptions, TxOptions, TxResult } from "./client/context.js";
+export type { PreparedTransactions, SubmittedInfo, UnsignedTransaction } from "./client/context.js";
+export type { DepositQuote } from "./client/pool.js";
+export type { IncreaseRequest } from "./client/quotes.js";
 export type { MarketInfo } from "./client/markets.js";
 export type { PositionView } from "./client/positions.js";
 export type { LpPosition, PoolState } from "./client/pool.js";
@@ -405,6 +408,117 @@ export class BulkheadClient {
   /** Liquidates those of `ids` that are liquidatable and skips the rest without reverting. */
   async liquidateMany(req: { ids: readonly PositionId[] } & TxOptions): Promise<TxResult & { liquidated: number; reward: bigint; events: PositionLiquidatedEvent[] }> {
     return this.#trades.liquidateMany(req);
+  }
+
+  // ------------------------------------------------------------ approvals and unsigned transactions (client/context.ts, trades.ts, pool.ts, requests.ts)
+
+  /**
+   * Sets the signer's token allowance to `spender` (default: the engine) to exactly `amount`
+   * (resetting it to zero first on a token that refuses to change a non-zero allowance).
+   */
+  async approve(req: { spender?: string; amount: bigint } & Pick<TxOptions, "onSubmitted">): Promise<TxResult> {
+    this.#ctx.validate(req, { spender: "address?", amount: "amount" });
+    return this.#ctx.approve(req.spender ?? this.engineAddress, req.amount, req);
+  }
+
+  /**
+   * The unsigned transactions of {@link open}, in order ([approval if needed, open]), as
+   * `{ to, data, value }` for wagmi/viem, a Safe or `wallet_sendCalls`, with the quote. Simulated
+   * first: a revert throws its typed error, a balance short of the pull throws
+   * `InsufficientBalanceError`; nothing is signed.
+   */
+  async prepareOpen(req: OpenRequest & TxOptions): Promise<PreparedTransactions & { quote: OpenQuote }> {
+    return this.#trades.prepareOpen(req);
+  }
+
+  /** The unsigned transactions of {@link increase} (see {@link prepareOpen}). */
+  async prepareIncrease(req: { id: PositionId; sizeDelta: bigint; collateralDelta?: bigint } & TxOptions): Promise<PreparedTransactions & { quote: IncreaseQuote }> {
+    return this.#trades.prepareIncrease(req);
+  }
+
+  /** The unsigned transaction of {@link decrease}, simulated. */
+  async prepareDecrease(req: { id: PositionId; sizeDelta: bigint } & TxOptions): Promise<PreparedTransactions & { quote: DecreaseQuote }> {
+    return this.#trades.prepareDecrease(req);
+  }
+
+  /** The unsigned transaction of {@link close}, simulated. */
+  async prepareClose(req: { id: PositionId } & TxOptions): Promise<PreparedTransactions & { quote: DecreaseQuote }> {
+    return this.#trades.prepareClose(req);
+  }
+
+  /** The unsigned transactions of {@link addCollateral} ([approval if needed, addCollateral]). */
+  async prepareAddCollateral(req: { id: PositionId; amount: bigint } & TxOptions): Promise<PreparedTransactions> {
+    return this.#trades.prepareAddCollateral(req);
+  }
+
+  /** The unsigned transaction of {@link removeCollateral}, simulated. */
+  async prepareRemoveCollateral(req: { id: PositionId; amount: bigint } & TxOptions): Promise<PreparedTransactions> {
+    return this.#trades.prepareRemoveCollateral(req);
+  }
+
+  /** What an LP deposit of `assets` would give now: shares, allowance and balance needed against the wallet's, typed issues. */
+  async quoteDeposit(req: { assets: bigint; receiver?: string }): Promise<DepositQuote> {
+    return this.#pool.quoteDeposit(req);
+  }
+
+  /** The unsigned transactions of {@link deposit} ([approval if needed, deposit]). */
+  async prepareDeposit(req: { assets: bigint; receiver?: string } & TxOptions): Promise<PreparedTransactions> {
+    return this.#pool.prepareDeposit(req);
+  }
+
+  /** The unsigned transaction of {@link withdraw}, simulated. */
+  async prepareWithdraw(req: { assets: bigint; receiver?: string } & TxOptions): Promise<PreparedTransactions> {
+    return this.#pool.prepareWithdraw(req);
+  }
+
+  /** The unsigned transaction of {@link redeem}, simulated. */
+  async prepareRedeem(req: { shares: bigint; receiver?: string } & TxOptions): Promise<PreparedTransactions> {
+    return this.#pool.prepareRedeem(req);
+  }
+
+  /** The unsigned transactions of {@link requestOpen} ([approval of the router if needed, requestOpen with its fee as value]). */
+  async prepareRequestOpen(req: Parameters<BulkheadClient["quoteRequestOpen"]>[0] & TxOptions): Promise<PreparedTransactions & { quote: RequestQuote }> {
+    return this.#requests.prepareRequestOpen(req);
+  }
+
+  /** The unsigned transactions of {@link requestIncrease}. */
+  async prepareRequestIncrease(req: Parameters<BulkheadClient["quoteRequestIncrease"]>[0] & TxOptions): Promise<PreparedTransactions & { quote: RequestQuote }> {
+    return this.#requests.prepareRequestIncrease(req);
+  }
+
+  /** The unsigned transaction of {@link requestDecrease}. */
+  async prepareRequestDecrease(req: Parameters<BulkheadClient["quoteRequestDecrease"]>[0] & TxOptions): Promise<PreparedTransactions & { quote: RequestQuote }> {
+    return this.#requests.prepareRequestDecrease(req);
+  }
+
+  /** The unsigned transaction of {@link requestClose}. */
+  async prepareRequestClose(req: Parameters<BulkheadClient["quoteRequestClose"]>[0] & TxOptions): Promise<PreparedTransactions & { quote: RequestQuote }> {
+    return this.#requests.prepareRequestClose(req);
+  }
+
+  /** The unsigned transactions of {@link placeLimitOpen} ([approval of the book for `amount` if needed, place with its fee as value]). */
+  async preparePlaceLimitOpen(req: Parameters<BulkheadClient["placeLimitOpen"]>[0]): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceLimitOpen(req);
+  }
+
+  /** The unsigned transactions of {@link placeLimitIncrease}. */
+  async preparePlaceLimitIncrease(req: Parameters<BulkheadClient["placeLimitIncrease"]>[0]): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceLimitIncrease(req);
+  }
+
+  /** The unsigned transaction of {@link placeStopLoss}. */
+  async preparePlaceStopLoss(req: ExitOrderRequest): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceStopLoss(req);
+  }
+
+  /** The unsigned transaction of {@link placeTakeProfit}. */
+  async preparePlaceTakeProfit(req: ExitOrderRequest): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceTakeProfit(req);
+  }
+
+  /** The unsigned transaction of {@link placeTrailingStop}. */
+  async preparePlaceTrailingStop(req: TrailingStopRequest): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceTrailingStop(req);
   }
 
   // ------------------------------------------------------------ transactions: pool (client/pool.ts)

@@ -5,7 +5,7 @@
  * and a program can branch with `instanceof`.
  * @module
  */
-import { AbiCoder, Interface, dataSlice, type ErrorFragment } from "ethers";
+import { AbiCoder, Interface, Network, dataSlice, type ErrorFragment } from "ethers";
 import { bulkheadAbi } from "./abis/bulkhead.js";
 import { bulkheadPoolAbi } from "./abis/bulkheadPool.js";
 import { bulkheadLensAbi } from "./abis/bulkheadLens.js";
@@ -469,6 +469,100 @@ export class ReadOnlyClientError extends BulkheadError {
 /** A request the SDK can tell is invalid before asking the chain. */
 export class InvalidRequestError extends BulkheadError {
   override name = "InvalidRequestError";
+}
+
+/**
+ * A field of a request object has the wrong type, value or unit (a form's string where a bigint
+ * belongs, `"LONG"` for a side, a leverage not scaled to 18 decimals): `field` names it and the
+ * message says what it must be.
+ */
+export class InvalidInputError extends InvalidRequestError {
+  override name = "InvalidInputError";
+  constructor(readonly field: string, message: string) {
+    super(`${field}: ${message}`);
+  }
+}
+
+// ---------------------------------------------------------------- wallet and network
+
+/** The wallet's user refused to sign (EIP-1193 code 4001, ethers `ACTION_REJECTED`): nothing was sent. */
+export class UserRejectedError extends BulkheadError {
+  override name = "UserRejectedError";
+  constructor(override readonly cause?: unknown) {
+    super("you rejected the transaction in your wallet");
+  }
+}
+
+const CHAIN_NAMES: Record<number, string> = { 31337: "a local Hardhat or anvil chain" };
+
+/** A readable name of a chain id ("arbitrum", "sepolia", ...), or undefined when unknown. */
+export function chainName(chainId: number): string | undefined {
+  if (CHAIN_NAMES[chainId]) return CHAIN_NAMES[chainId];
+  const name = Network.from(chainId).name;
+  return name === "unknown" ? undefined : name;
+}
+
+const chainText = (id: number) => {
+  const name = chainName(id);
+  return name ? `chain ${id} (${name})` : `chain ${id}`;
+};
+
+/** The wallet or provider is on another chain than the one the client connected to (e.g. the user switched networks). */
+export class WrongNetworkError extends BulkheadError {
+  override name = "WrongNetworkError";
+  constructor(readonly expectedChainId: number, readonly actualChainId: number, override readonly cause?: unknown) {
+    super(`the wallet is on ${chainText(actualChainId)} but this client is connected to ${chainText(expectedChainId)}: switch the wallet to chain ${expectedChainId}, or connect a new client`);
+  }
+}
+
+/** An address the client was given holds no contract on this chain (a wrong or other chain's address, or a node reset since the deployment). */
+export class NoContractError extends BulkheadError {
+  override name = "NoContractError";
+  constructor(readonly contract: string | undefined, readonly address: string | undefined, readonly chainId: number | undefined, override readonly cause?: unknown) {
+    super(
+      contract && address
+        ? `no contract at ${address} (the ${contract}) on ${chainId === undefined ? "this chain" : chainText(chainId)}: check the addresses passed to connect()`
+        : `a call returned no data: the address it called holds no contract on ${chainId === undefined ? "this chain" : chainText(chainId)} (check the addresses passed to connect())`,
+    );
+  }
+}
+
+/** The error code of a wallet error anywhere in an ethers error's chain of causes. */
+function walletCode(error: unknown): number | string | undefined {
+  const seen = new Set<unknown>();
+  const visit = (e: unknown, depth: number): number | string | undefined => {
+    if (e === null || typeof e !== "object" || seen.has(e) || depth > 6) return undefined;
+    seen.add(e);
+    const o = e as Record<string, unknown>;
+    if (o.code === 4001 || o.code === "ACTION_REJECTED") return o.code;
+    for (const key of ["error", "info", "cause", "data"]) {
+      const found = visit(o[key], depth + 1);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  };
+  return visit(error, 0);
+}
+
+/** True when the wallet's user rejected the request (EIP-1193 4001 or ethers ACTION_REJECTED, possibly wrapped). */
+export function isUserRejection(error: unknown): boolean {
+  return walletCode(error) !== undefined;
+}
+
+/**
+ * The wallet and network errors of a raw provider error, as typed errors: a rejection, ethers'
+ * "network changed: A => B" (for a client on `chainId`), or "could not decode result data" of an
+ * empty result (a call to an address without code). undefined for anything else.
+ */
+export function walletError(error: unknown, chainId?: number): BulkheadError | undefined {
+  if (error instanceof BulkheadError) return error;
+  if (isUserRejection(error)) return new UserRejectedError(error);
+  const o = (error ?? {}) as { code?: unknown; event?: unknown; message?: unknown; value?: unknown };
+  const message = typeof o.message === "string" ? o.message : "";
+  const changed = /network changed: (\d+) => (\d+)/.exec(message);
+  if (changed) return new WrongNetworkError(chainId ?? Number(changed[1]), Number(changed[2]), error);
+  if (o.code === "BAD_DATA" && o.value === "0x") return new NoContractError(undefined, undefined, chainId, error);
+  return undefined;
 }
 
 export type RevertClass = new (errorName: string, args: RevertArgs, options: { data?: string; ctx?: ErrorContext }) => ContractRevertError;

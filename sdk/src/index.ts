@@ -18,6 +18,8 @@ export * from "./health.js";
 export * from "./format.js";
 export * from "./addresses.js";
 export * from "./vault.js";
+export * from "./validate.js";
+export * from "./json.js";
 export * from "./streams/index.js";
 export * from "./math/index.js";
 export * from "./abis/index.js";

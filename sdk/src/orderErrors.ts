@@ -4,7 +4,7 @@
  * throws before sending when an order breaks a rule the contract checks (DESIGN.md "Orders").
  * @module
  */
-import { ContractRevertError, InvalidRequestError, registerRevertClasses, type ErrorFormatter, type RevertClass } from "./errors.js";
+import { ContractRevertError, InvalidInputError, registerRevertClasses, type ErrorFormatter, type RevertClass } from "./errors.js";
 
 const KINDS = ["None", "LimitOpen", "LimitIncrease", "StopLoss", "TakeProfit", "TrailingStop"];
 const TARGETS = ["Position", "OpenRequest", "LimitOpenOrder"];
@@ -16,11 +16,8 @@ const wadRatio = (x: bigint) => `${Number(x) / 1e18}`;
  * An order the SDK can tell is invalid before sending it: `field` names the parameter at fault
  * (e.g. "trigger", "trailBps", "threshold", "budget") and the message says what it must be.
  */
-export class InvalidOrderError extends InvalidRequestError {
+export class InvalidOrderError extends InvalidInputError {
   override name = "InvalidOrderError";
-  constructor(readonly field: string, message: string) {
-    super(`${field}: ${message}`);
-  }
 }
 
 /** No live order or guard has this id. */

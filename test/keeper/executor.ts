@@ -1,7 +1,9 @@
 // The executor on Hardhat's in-process network: stuck transactions replaced with higher fees (or
 // cancelled when someone else liquidated first), the fee cap, the profitability floor, a
-// liquidation that reverts set aside while the rest go through, and nonce resynchronisation.
+// liquidation that reverts set aside while the rest go through, nonce resynchronisation, and two
+// peer keepers splitting the liquidations (each its own ids; a stopped peer's after the grace).
 import { expect } from "chai";
+import { Wallet } from "ethers";
 import { network } from "hardhat";
 import { Evaluator } from "../../keeper/src/evaluator.js";
 import { Executor, type ExecutorOptions } from "../../keeper/src/executor.js";
@@ -9,6 +11,7 @@ import { Metrics } from "../../keeper/src/metrics.js";
 import { JsonStore } from "../../keeper/src/store.js";
 import { PositionTracker } from "../../keeper/src/tracker.js";
 import { USDC } from "../helpers/fixture.js";
+import { devKey } from "./helpers/chain.js";
 import { captureLogger, ethSize, inProcess, type InProcess } from "./helpers/inprocess.js";
 
 const connection = await network.connect();
@@ -24,13 +27,13 @@ async function liquidatable(t: InProcess, n: number): Promise<bigint[]> {
   return ids;
 }
 
-function setup(t: InProcess, options: ExecutorOptions = {}) {
+function setup(t: InProcess, options: ExecutorOptions = {}, wallet: Wallet = t.wallet) {
   const store = JsonStore.open(null, { chainId: 31337, engine: t.sys.addresses.engine, startBlock: 0 });
   const log = captureLogger();
   const metrics = new Metrics();
   const tracker = new PositionTracker(t.client, store, { confirmations: 0 });
   const evaluator = new Evaluator(t.client);
-  const executor = new Executor(t.client, t.wallet, t.wallet.address, store, { logger: log.logger, metrics, onStale: (ids) => tracker.markDirty(ids), ...options });
+  const executor = new Executor(t.client, wallet, wallet.address, store, { logger: log.logger, metrics, onStale: (ids) => tracker.markDirty(ids), ...options });
   /** One keeper cycle by hand: sync, evaluate, settle, submit. */
   const cycle = async (baseFeePerGas?: bigint) => {
     const s = await tracker.sync();
@@ -179,5 +182,63 @@ describe("keeper executor", function () {
     expect(k.executor.pendingCount).to.equal(0);
     expect((await k.cycle()).sent.sent).to.equal(1);
     for (const id of ids) expect(await isOpen(t, id)).to.equal(false);
+  });
+
+  /** Keepers 9 and 10 as peers over six liquidatable positions that each of them partly owns. */
+  async function peerSetup(grace: number) {
+    const t = await inProcess(ethers, connection.provider);
+    const ids = await liquidatable(t, 6);
+    const other = new Wallet(devKey(10), t.provider);
+    const peers = [t.wallet.address, other.address];
+    const a = setup(t, { peers, peerGraceBlocks: grace });
+    const b = setup(t, { peers, peerGraceBlocks: grace }, other);
+    await a.executor.init();
+    await b.executor.init();
+    const owner = (id: bigint) => a.executor.peers.owner(`liquidate:${id}`);
+    expect(new Set(ids.map(owner)).size, "each keeper owns some of the positions").to.equal(2);
+    return { t, ids, a, b, owner, other };
+  }
+
+  it("test_peers_twoKeepersRacing_eachLiquidatesOnlyItsOwnIds_noBatchWasted", async () => {
+    const { t, ids, a, b, owner, other } = await peerSetup(2);
+    await rpc("evm_setAutomine", [false]);
+    await a.cycle();
+    await b.cycle();
+    await networkHelpers.mine(1);
+    await rpc("evm_setAutomine", [true]);
+    for (let i = 0; i < 3; i++) {
+      await networkHelpers.mine(1);
+      await a.cycle();
+      await b.cycle();
+    }
+    for (const id of ids) expect(await isOpen(t, id)).to.equal(false);
+    for (const [k, address] of [[a, t.wallet.address], [b, other.address]] as const) {
+      const mined = k.events("liquidation.mined");
+      expect(mined, "one batch each").to.have.length(1);
+      expect([...(mined[0]!.ids as string[])].sort()).to.deep.equal(ids.filter((id) => owner(id) === address).map(String).sort());
+      expect(mined[0]!.skipped, "nothing in it taken by the other").to.equal(0);
+      expect(k.events("liquidation.sent")).to.have.length(1);
+    }
+  });
+
+  it("test_peers_onePeerStopped_itsPositionsAreLiquidatedOnceTheGraceRunsOut", async () => {
+    const grace = 3;
+    const { t, ids, a, owner } = await peerSetup(grace);
+    const mine = ids.filter((id) => owner(id) === t.wallet.address);
+    await rpc("evm_setAutomine", [false]);
+    const due = (await a.cycle()).ctx.block;
+    await networkHelpers.mine(1);
+    for (const id of ids) expect(await isOpen(t, id), `position ${id}`).to.equal(!mine.includes(id));
+    for (;;) {
+      const { ctx } = await a.cycle();
+      await networkHelpers.mine(1);
+      const open = [];
+      for (const id of ids) if (await isOpen(t, id)) open.push(id);
+      if (ctx.block - due < grace) expect(open, `block ${ctx.block}: the peer's still wait`).to.have.length(ids.length - mine.length);
+      else {
+        expect(open, `block ${ctx.block}: the grace ran out`).to.deep.equal([]);
+        break;
+      }
+    }
   });
 });

@@ -2,18 +2,24 @@
 // ReportService on 127.0.0.1 (priced from the push feeds) through Chainlink's client: a request
 // at its pinned report, an LP deposit request, a stop-loss and a take-profit when crossed and
 // not before, a trailing stop from the peak it observed, a top-up guard, an unprofitable order
-// skipped and counted, a restart with an execution in flight, and two keepers racing. Every
+// skipped and counted, a restart with an execution in flight, two peer keepers sharing the work
+// (each order by its owner, nothing wasted) and one of them stopped (the other after the grace). Every
 // server is closed in an `after` hook.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
+import { Wallet, encryptKeystoreJson } from "ethers";
 import { network } from "hardhat";
 import { decodeReportV3, decodeSignedReport } from "@bulkhead/sdk";
 import { USDC, WAD } from "../helpers/fixture.js";
 import { FEED_IDS } from "../helpers/streams.js";
+import { streamsOptions } from "../../keeper/src/cli.js";
+import { loadConfig, type KeeperConfig } from "../../keeper/src/config.js";
 import { StreamsReports } from "../../keeper/src/reports.js";
+import { sealStreamsCredentials } from "../../keeper/src/secrets.js";
 import { CREDENTIALS, QUOTE_GAS_PRICE, orderWorld, type OrderWorld } from "./helpers/orders.js";
+import { devAddress, devKey } from "./helpers/chain.js";
 import { ReportFaultProxy } from "./helpers/reportProxy.js";
 
 const connection = await network.connect();
@@ -257,6 +263,27 @@ describe("keeper: requests and orders", function () {
     }
   });
 
+  it("test_streamsCredentialsFromTheKeystore_reachTheReportServiceThroughChainlinksClient_theEnvironmentWins", async () => {
+    const w = await world();
+    const dir = mkdtempSync(join(tmpdir(), "keeper-keystore-"));
+    dirs.push(dir);
+    const wallet = new Wallet(devKey(9));
+    const file = join(dir, "key.json");
+    const keystore = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, "pw", { scrypt: { N: 1 << 10 } });
+    writeFileSync(file, sealStreamsCredentials(keystore, "pw", CREDENTIALS, 1 << 10));
+    const config = (env: Record<string, string>) => loadConfig(["--rpc", "http://127.0.0.1:9", "--keystore", file, "--streams-url", w.service.url], { KEEPER_KEYSTORE_PASSWORD: "pw", ...env }, dir) as KeeperConfig;
+    // The service checks the HMAC of every request: the keystore's pair gets a signed report.
+    const fromKeystore = new StreamsReports(streamsOptions(config({}))!);
+    const report = await fromKeystore.latest(FEED_IDS[0]);
+    expect(report?.price).to.equal(3_000n * WAD);
+    // A secret in the environment wins over the keystore's: here a wrong one, refused by the service.
+    const overridden = new StreamsReports({ ...streamsOptions(config({ KEEPER_STREAMS_USER_SECRET: "not-the-secret" }))!, timeoutMs: 2_000 });
+    let refused: unknown;
+    await overridden.latest(FEED_IDS[0]).catch((e) => (refused = e));
+    expect(String((refused as Error)?.message)).to.contain("bad request signature");
+    expect(overridden.requests.failed).to.equal(1);
+  });
+
   it("test_keeper_prunesTheOrderOfAClosedPosition_whenTheFeePays", async () => {
     const w = await world();
     const { k, metrics } = await w.keeper();
@@ -303,30 +330,73 @@ describe("keeper: requests and orders", function () {
     expect(second.events("execution.sent")).to.have.length(0);
   });
 
-  it("test_twoKeepersRacing_eachOrderExecutesOnce_andTheLoserKeepsRunning", async () => {
+  /** Six stop-losses on positions `opener` opened, all due once ETH is at 2,890; and keepers 9 and 10 as peers. */
+  const peerWorld = async (graceBlocks: number) => {
     const w = await world();
-    const a = await w.keeper();
-    const b = await w.keeper({ account: 1 });
-    const ids: bigint[] = [];
-    for (let i = 0; i < 3; i++) ids.push(await w.openWith(a.k));
-    for (const id of ids) await w.alice.placeStopLoss({ positionId: id, triggerPrice: 2_900n * WAD, slippageBps: 100, gasPrice: QUOTE_GAS_PRICE });
+    const opener = await w.keeper({ account: 2 });
+    const stops: bigint[] = [];
+    for (let i = 0; i < 6; i++) {
+      const id = await w.openWith(opener.k);
+      stops.push((await w.alice.placeStopLoss({ positionId: id, triggerPrice: 2_900n * WAD, slippageBps: 100, gasPrice: QUOTE_GAS_PRICE })).orderId);
+    }
+    const peers = [devAddress(9), devAddress(10)];
+    const a = await w.keeper({ peers, peerGraceBlocks: graceBlocks });
+    const b = await w.keeper({ account: 1, peers, peerGraceBlocks: graceBlocks });
+    const owner = (id: bigint) => a.k.executor.peers.owner(`order:${id}`);
+    expect(new Set(stops.map(owner)).size, "each keeper owns some of the stops").to.equal(2);
+    const executors = async () => new Map((await w.events("OrderExecuted")).map((e) => [(e as { orderId: bigint }).orderId, (e as { executor: string }).executor]));
+    const nonces = [await w.provider.getTransactionCount(a.wallet.address), await w.provider.getTransactionCount(b.wallet.address)];
+    return { w, a, b, stops, owner, executors, nonces };
+  };
+
+  it("test_twoKeepersRacing_withPeers_eachOrderExecutesOnceByItsOwner_noTransactionWasted", async () => {
+    const { w, a, b, stops, owner, executors, nonces } = await peerWorld(2);
     await w.setEth(2_890n);
+    // Both see every stop due in the same block; each sends only its own.
     await rpc("evm_setAutomine", [false]);
     await a.k.cycle();
     await b.k.cycle();
     await networkHelpers.mine(1);
     await rpc("evm_setAutomine", [true]);
-    for (let i = 0; i < 3; i++) {
+    expect(await executors()).to.deep.equal(new Map(stops.map((id) => [id, owner(id)])));
+    // Past the grace, neither finds anything left of the other's.
+    for (let i = 0; i < 4; i++) {
+      await networkHelpers.mine(1);
       await a.k.cycle();
       await b.k.cycle();
     }
-    const executed = (await w.events("OrderExecuted")).map((e) => (e as { orderId: bigint }).orderId);
-    expect(executed).to.have.length(3);
-    expect(new Set(executed).size).to.equal(3);
-    const total = a.metrics.total("keeper_executions_total") + b.metrics.total("keeper_executions_total");
-    // Each keeper also executed some of the opens; the orders add exactly three.
-    expect(a.metrics.get("keeper_executions_total", { kind: "order" }) + b.metrics.get("keeper_executions_total", { kind: "order" })).to.equal(3);
-    expect(total).to.be.greaterThanOrEqual(3);
-    for (const id of ids) expect(await w.client.getPosition(id)).to.equal(null);
+    expect((await executors()).size).to.equal(stops.length);
+    for (const [i, k] of [a, b].entries()) {
+      const own = stops.filter((id) => owner(id) === k.wallet.address).length;
+      expect(k.metrics.get("keeper_executions_total", { kind: "order" })).to.equal(own);
+      expect(k.metrics.total("keeper_execution_failures_total"), "no execution reverted, not even in simulation").to.equal(0);
+      // No wasted transaction: the keeper's nonce is its executions.
+      expect((await w.provider.getTransactionCount(k.wallet.address)) - nonces[i]!).to.equal(own);
+    }
+  });
+
+  it("test_peers_oneKeeperStopped_theOtherExecutesItsOrdersOnceTheGraceRunsOut", async () => {
+    const grace = 3;
+    const { w, a, stops, owner, executors } = await peerWorld(grace);
+    const [mine, theirs] = [stops.filter((id) => owner(id) === a.wallet.address), stops.filter((id) => owner(id) !== a.wallet.address)];
+    await w.setEth(2_890n);
+    await rpc("evm_setAutomine", [false]);
+    const due = (await a.k.cycle()).block;
+    await networkHelpers.mine(1);
+    expect([...(await executors()).keys()].sort(), "its own at once").to.deep.equal([...mine].sort());
+    for (;;) {
+      const { block } = await a.k.cycle();
+      await networkHelpers.mine(1);
+      const done = await executors();
+      if (block - due < grace) expect(done.size, `block ${block}: the peer's still wait`).to.equal(mine.length);
+      else {
+        expect([...done.keys()].sort(), `block ${block}: every order, the peer's by this keeper`).to.deep.equal([...stops].sort());
+        for (const id of theirs) expect(done.get(id)).to.equal(a.wallet.address);
+        break;
+      }
+    }
+    await rpc("evm_setAutomine", [true]);
+    await a.k.cycle();
+    expect(a.metrics.get("keeper_executions_total", { kind: "order" })).to.equal(stops.length);
   });
 });

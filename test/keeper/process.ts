@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { BTC_PRICE, ETH_PRICE } from "../helpers/fixture.js";
 import { startNode, type RpcNode } from "../sdk/helpers/rpc-node.js";
 import { devAddress, devKey, deploySystem, liquidationTxIds, liquidations, openPositions, randomPositions, tempDir, type System } from "./helpers/chain.js";
+import { PeerSchedule } from "../../keeper/src/peers.js";
 import { FaultProxy } from "./helpers/faultProxy.js";
 import { KeeperProcess, runKeeperToExit, type KeeperHealth } from "./helpers/process.js";
 import { blockNumber, closePositions, intervalMining, liquidatableAt, pickMove, readViews, revert, snapshot, subsetAt, waitBlocks, wad } from "./helpers/scenario.js";
@@ -250,25 +251,31 @@ describe("keeper (real node process)", function () {
     expect((await run3.stop("SIGTERM")).code).to.equal(0);
   });
 
-  it("test_keeper_twoKeepersRacing_bothStayUpAndEachPositionIsLiquidatedOnce", async () => {
-    const a = start(keeperArgs(tempDir()), { KEEPER_PRIVATE_KEY: devKey(17) });
-    const b = start(keeperArgs(tempDir()), { KEEPER_PRIVATE_KEY: devKey(19) });
+  it("test_keeper_twoPeerKeepersRacing_bothStayUp_eachPositionIsLiquidatedOnceByItsOwner_noBatchWasted", async () => {
+    // Peers with a grace (20 blocks, 5 s) longer than a keeper takes from the crash to inclusion.
+    const peers = ["--peers", `${devAddress(17)},${devAddress(19)}`, "--peer-grace-blocks", "20"];
+    const a = start(keeperArgs(tempDir(), peers), { KEEPER_PRIVATE_KEY: devKey(17) });
+    const b = start(keeperArgs(tempDir(), peers), { KEEPER_PRIVATE_KEY: devKey(19) });
     await Promise.all([waitTracked(a, COUNT), waitTracked(b, COUNT)]);
     const crashBlock = await sys.setPrice(sys.ethFeed, CRASH);
     const events = await waitLiquidated(crashSubset, crashBlock, [a, b]);
     expect(new Set(events.keys())).to.deep.equal(crashSubset);
     for (const [id, by] of events) expect(by, `position ${id} liquidated once`).to.have.length(1);
-    const keepersSeen = new Set([...events.values()].map((e) => e[0]!.keeper));
-    // Each keeper settles every transaction it sent (a lost race is a mined no-op or a
-    // cancellation) and confirms the liquidations: wait for both reports to say so.
+    // Each keeper settles every transaction it sent and confirms the liquidations: wait for both reports to say so.
     const settled = (h: KeeperHealth) => h.status === "ok" && h.pendingTxs === 0 && h.positionsTracked === COUNT - crashSubset.size;
     const [ha, hb] = await Promise.all([a, b].map((k) => waitHealth(k, "its transactions settled", settled)));
     for (const k of [a, b]) {
       expect(k.alive).to.equal(true);
       expect(k.events("cycle.failed"), "no failed cycle").to.have.length(0);
+      // No lost race: every batch liquidated all it carried, none was cancelled.
+      expect(k.events("liquidation.mined").filter((e) => Number(e.skipped) !== 0), "batches that carried an id the other keeper took").to.deep.equal([]);
+      expect(k.events("tx.cancelling")).to.have.length(0);
     }
+    const schedule = new PeerSchedule({ peers: [devAddress(17), devAddress(19)], self: devAddress(17) });
+    for (const [id, by] of events) expect(by[0]!.keeper, `position ${id} by its owner`).to.equal(schedule.owner(`liquidate:${id}`).toLowerCase());
     expect(ha.liquidations + hb.liquidations).to.equal(crashSubset.size);
-    console.log(`      liquidations: keeper A ${ha.liquidations}, keeper B ${hb.liquidations} (${keepersSeen.size} keeper(s) won batches)`);
+    expect(ha.liquidations * hb.liquidations, "both keepers liquidated some").to.be.greaterThan(0);
+    console.log(`      liquidations: keeper A ${ha.liquidations}, keeper B ${hb.liquidations}, each by its owner`);
     await expectUntouched(crashSubset);
   });
 

@@ -1,9 +1,11 @@
 // The position tracker on Hardhat's in-process network: chunked backfill, resume from the
-// store, closes and liquidations, and reorgs (Hardhat snapshots stand in for a competing branch).
+// store, closes and liquidations, reorgs (Hardhat snapshots stand in for a competing branch), the
+// rolling refresh of the records, and a restart from the saved records.
 import { expect } from "chai";
 import { network } from "hardhat";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
+import { RecordCache } from "../../keeper/src/records.js";
 import { JsonStore } from "../../keeper/src/store.js";
 import { PositionTracker } from "../../keeper/src/tracker.js";
 import { FAR, USDC } from "../helpers/fixture.js";
@@ -69,6 +71,68 @@ describe("keeper tracker", function () {
     const r = await tracker.sync();
     expect(r.refreshed).to.equal(1);
     expect(tracker.views.get(ids[2]!)!.position.collateral).to.equal(150n * USDC);
+  });
+
+  it("test_rollingRefresh_readsASliceEachBlock_everyRecordOncePerFullRefreshBlocks", async () => {
+    const ids: bigint[] = [];
+    for (let i = 0; i < 12; i++) ids.push(await t.open({ size: ethSize(100n * USDC, 4n) }));
+    const tracker = new PositionTracker(t.client, openStore(null), { confirmations: 1, fullRefreshBlocks: 4 });
+    expect((await tracker.sync()).refreshed, "the first sync reads every record").to.equal(12);
+    const reads = new Map<bigint, number>();
+    for (let i = 0; i < 8; i++) {
+      await networkHelpers.mine(1);
+      const before = new Map(tracker.views);
+      const r = await tracker.sync();
+      const read = ids.filter((id) => tracker.views.get(id) !== before.get(id));
+      // Nothing changed on chain: only the block's slot (id mod 4) is read, never a burst of all.
+      expect(r.refreshed, `block ${r.head}`).to.equal(read.length);
+      expect(read.every((id) => Number(id % 4n) === r.head % 4), `block ${r.head} reads slot ${r.head % 4}`).to.equal(true);
+      for (const id of read) reads.set(id, (reads.get(id) ?? 0) + 1);
+    }
+    // Eight blocks: every record re-read exactly twice.
+    expect(ids.map((id) => reads.get(id) ?? 0)).to.deep.equal(ids.map(() => 2));
+    // Blocks skipped between two syncs (a slow cycle): their slots are read too.
+    await networkHelpers.mine(2);
+    const before = new Map(tracker.views);
+    const r = await tracker.sync();
+    const slots = new Set(ids.filter((id) => tracker.views.get(id) !== before.get(id)).map((id) => Number(id % 4n)));
+    expect(slots).to.deep.equal(new Set([(r.head - 1) % 4, r.head % 4]));
+  });
+
+  it("test_restart_revivesTheSavedRecords_readingOnlyWhatChangedSince_andNothingAfterAReorgOfTheirBlock", async () => {
+    const ids: bigint[] = [];
+    for (let i = 0; i < 8; i++) ids.push(await t.open({ size: ethSize(100n * USDC, 4n) }));
+    const dir = tempDir();
+    const path = join(dir, "store.json");
+    const cache = () => new RecordCache(`${path}.records.json`);
+    const snapshot = await networkHelpers.takeSnapshot();
+    await networkHelpers.mine(1);
+    const first = new PositionTracker(t.client, openStore(path), { confirmations: 1, fullRefreshBlocks: 0, records: cache() });
+    await first.sync();
+    first.saveRecords();
+    const fresh = new Map(first.views);
+    // After the save: one position gets collateral, one closes, one opens.
+    await (await t.sys.engine.connect(t.sys.signers.bob).addCollateral(ids[1]!, 50n * USDC)).wait();
+    await (await t.sys.engine.connect(t.sys.signers.alice).close(ids[0]!, 0n, FAR)).wait();
+    const added = await t.open({ size: ethSize(100n * USDC, 3n) });
+    await networkHelpers.mine(3);
+    const { logger, events } = captureLogger();
+    const second = new PositionTracker(t.client, openStore(path), { confirmations: 1, fullRefreshBlocks: 0, records: cache(), logger });
+    const r = await second.sync();
+    expect(events("records.restored")[0]).to.include({ records: 7 });
+    expect(r.refreshed, "only the changed and the new position are read").to.equal(2);
+    expect([...second.views.keys()].sort()).to.deep.equal([...ids.slice(1), added].sort());
+    expect(second.views.get(ids[1]!)!.position.collateral).to.equal(150n * USDC);
+    // The revived records are the records a fresh read gives.
+    for (const id of ids.slice(2)) expect(second.views.get(id)).to.deep.equal(fresh.get(id));
+    // The saved block replaced (a reorg): the cache is ignored, every record read.
+    await snapshot.restore();
+    await networkHelpers.time.increase(60);
+    await networkHelpers.mine(6);
+    const { logger: l3, events: e3 } = captureLogger();
+    const third = new PositionTracker(t.client, openStore(join(dir, "other.json")), { confirmations: 1, fullRefreshBlocks: 0, records: cache(), logger: l3 });
+    expect((await third.sync()).refreshed).to.equal(8);
+    expect(e3("records.stale")).to.have.length(1);
   });
 
   it("test_reorgInTheTip_forgetsPositionsOfTheAbandonedBranch", async () => {

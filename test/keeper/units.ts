@@ -7,14 +7,16 @@ import type { AddressInfo } from "node:net";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Wallet, encryptKeystoreJson, getAddress } from "ethers";
-import { main } from "../../keeper/src/cli.js";
+import { main, streamsOptions } from "../../keeper/src/cli.js";
 import { ConfigError, loadConfig, type KeeperConfig } from "../../keeper/src/config.js";
 import { Logger } from "../../keeper/src/logger.js";
 import { Metrics, MetricsServer } from "../../keeper/src/metrics.js";
 import { FailoverRpcProvider, RpcUnavailableError, probeChainIds } from "../../keeper/src/rpc.js";
+import { PeerSchedule } from "../../keeper/src/peers.js";
+import { STREAMS_FIELD, SecretsError, readStreamsCredentials, sealStreamsCredentials } from "../../keeper/src/secrets.js";
 import { JsonStore, StoreError } from "../../keeper/src/store.js";
 import type { DeploymentRecord } from "../../scripts/deploy/deploy.js";
-import { devKey, tempDir } from "./helpers/chain.js";
+import { devAddress, devKey, tempDir } from "./helpers/chain.js";
 
 type Handler = (body: { method: string; id: number }, hit: number, req: IncomingMessage, res: ServerResponse) => void;
 
@@ -262,6 +264,75 @@ describe("keeper units", function () {
       ]);
     });
 
+    it("test_config_peers_aListOfAddressesAndAGrace_checkedWithWhatToDo", () => {
+      const key = { KEEPER_PRIVATE_KEY: devKey(1) };
+      const c = load(["--network", "localhost", "--peers", `${devAddress(1).toLowerCase()},${devAddress(2)}`, "--peers", devAddress(1), "--peer-grace-blocks", "4"], key);
+      expect(c.peers).to.deep.equal([devAddress(1), devAddress(2)]);
+      expect(c.peerGraceBlocks).to.equal(4);
+      expect(load(["--network", "localhost"], { ...key, KEEPER_PEERS: `${devAddress(1)}, ${devAddress(2)}` }).peers).to.deep.equal([devAddress(1), devAddress(2)]);
+      const none = load(["--network", "localhost"], key);
+      expect([none.peers, none.peerGraceBlocks]).to.deep.equal([[], 2]);
+      expect(problems(["--network", "localhost", "--peers", "0x1234", "--peer-grace-blocks", "0"], key)).to.deep.equal([
+        '--peers (KEEPER_PEERS): "0x1234" is not an address',
+        "--peer-grace-blocks (KEEPER_PEER_GRACE_BLOCKS) must be an integer from 1 to 10000, got \"0\"",
+      ]);
+      expect(problems(["--network", "localhost", "--peers", devAddress(1), "--dry-run"])).to.deep.equal([
+        "--peers (KEEPER_PEERS) needs this keeper's key (its address picks its slot among the peers): give --key (KEEPER_PRIVATE_KEY) or --keystore (KEEPER_KEYSTORE), also in a dry run",
+      ]);
+      expect(problems(["--network", "localhost", "--peer-grace-blocks", "3"], key)).to.deep.equal(["--peer-grace-blocks (KEEPER_PEER_GRACE_BLOCKS) given without --peers (KEEPER_PEERS): list the keepers sharing the chain too"]);
+    });
+
+    it("test_secrets_streamsCredentialsSealedInTheKeystore_readBackWithItsPassword_theKeyStillDecrypts", async () => {
+      const wallet = new Wallet(devKey(3));
+      const keystore = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, "right", { scrypt: { N: 1 << 10 } });
+      expect(readStreamsCredentials(keystore, "right"), "none yet").to.equal(null);
+      const creds = { apiKey: "key-1", userSecret: "secret-1" };
+      const sealed = sealStreamsCredentials(keystore, "right", creds, 1 << 10);
+      expect(sealed).to.not.contain("secret-1");
+      expect(readStreamsCredentials(sealed, "right")).to.deep.equal(creds);
+      expect((await Wallet.fromEncryptedJson(sealed, "right")).address, "geth/ethers still read the key").to.equal(wallet.address);
+      expect(() => readStreamsCredentials(sealed, "wrong", "the keystore k.json"))
+        .to.throw(SecretsError, "cannot decrypt the Data Streams credentials in the keystore k.json: wrong password");
+      const tampered = JSON.parse(sealed);
+      tampered[STREAMS_FIELD].ciphertext = "00" + tampered[STREAMS_FIELD].ciphertext.slice(2);
+      expect(() => readStreamsCredentials(JSON.stringify(tampered), "right")).to.throw(SecretsError, "wrong password");
+    });
+
+    it("test_cli_streamsCredentialsFromTheKeystore_savedByTheCli_theEnvironmentWinsPerCredential", async () => {
+      const dir = cwd();
+      const wallet = new Wallet(devKey(3));
+      const file = join(dir, "key.json");
+      writeFileSync(file, await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, "right", { scrypt: { N: 1 << 10 } }));
+      const run = async (argv: string[], env: Record<string, string>) => {
+        let out = "";
+        const code = await main(argv, env, { cwd: dir, stdout: (t) => (out += t), stderr: (t) => (out += t), signals: false });
+        return { code, out };
+      };
+      const creds = { KEEPER_STREAMS_API_KEY: "api-key", KEEPER_STREAMS_USER_SECRET: "user-secret" };
+      const saved = await run(["--keystore", "key.json", "--save-streams-credentials"], { KEEPER_KEYSTORE_PASSWORD: "right", ...creds });
+      expect(saved.code, saved.out).to.equal(0);
+      expect(saved.out).to.contain(`stored the Data Streams credentials in the keystore ${file} (account ${wallet.address})`);
+      expect(readFileSync(file, "utf8")).to.not.contain("user-secret");
+      // A wrong password stores nothing.
+      const wrong = await run(["--keystore", "key.json", "--save-streams-credentials"], { KEEPER_KEYSTORE_PASSWORD: "wrong", ...creds, KEEPER_STREAMS_API_KEY: "other" });
+      expect(wrong.code).to.equal(2);
+      expect(wrong.out).to.contain(`cannot decrypt the keystore ${file}: wrong password`);
+      const args = ["--network", "localhost", "--keystore", "key.json", "--streams-url", "http://127.0.0.1:9"];
+      expect(streamsOptions(load(args, { KEEPER_KEYSTORE_PASSWORD: "right" }, dir))).to.deep.include({ apiKey: "api-key", userSecret: "user-secret" });
+      expect(streamsOptions(load(args, { KEEPER_KEYSTORE_PASSWORD: "right", KEEPER_STREAMS_API_KEY: "from-env" }, dir)), "the environment over the keystore").to.deep.include({ apiKey: "from-env", userSecret: "user-secret" });
+      // The key's password opens the key, but credentials sealed under another password do not open.
+      writeFileSync(file, sealStreamsCredentials(readFileSync(file, "utf8"), "another", { apiKey: "a", userSecret: "b" }, 1 << 10));
+      expect(() => streamsOptions(load(args, { KEEPER_KEYSTORE_PASSWORD: "right" }, dir))).to.throw(ConfigError, `cannot decrypt the Data Streams credentials in the keystore ${file}: wrong password`);
+      // A keystore without credentials, and none in the environment: said so at start (exit code 2).
+      writeFileSync(file, await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, "right", { scrypt: { N: 1 << 10 } }));
+      const none = await run([...args, "--no-metrics"], { KEEPER_KEYSTORE_PASSWORD: "right" });
+      expect(none.code).to.equal(2);
+      expect(none.out).to.contain(`the keystore ${file} holds none: set KEEPER_STREAMS_API_KEY and KEEPER_STREAMS_USER_SECRET, or store them in the keystore with --save-streams-credentials`);
+      expect(problems(["--network", "localhost", "--save-streams-credentials"], creds)).to.deep.equal([
+        "--save-streams-credentials (KEEPER_SAVE_STREAMS_CREDENTIALS) needs the keystore to store them in: pass --keystore (KEEPER_KEYSTORE) and its password",
+      ]);
+    });
+
     it("test_cli_keystore_wrongPasswordIsAConfigurationError", async () => {
       const dir = cwd();
       const wallet = new Wallet(devKey(3));
@@ -280,6 +351,43 @@ describe("keeper units", function () {
       expect(right.code).to.equal(2);
       expect(right.err).to.contain("cannot reach any RPC URL");
       expect(existsSync(join(dir, ".keeper"))).to.equal(false);
+    });
+  });
+
+  describe("peers", () => {
+    const group = [devAddress(14), devAddress(15), devAddress(16)];
+    const keys = Array.from({ length: 300 }, (_, i) => `order:${i}`);
+
+    it("test_peers_everyJobHasExactlyOneOwner_theSameInEveryKeeperWhateverTheListOrder", () => {
+      const schedules = group.map((self, i) => new PeerSchedule({ peers: i === 1 ? [...group].reverse() : group.map((a) => a.toLowerCase()), self }));
+      const owned = schedules.map(() => 0);
+      for (const key of keys) {
+        const mine = schedules.map((s) => s.mine(key));
+        expect(mine.filter(Boolean), `owners of ${key}`).to.have.length(1);
+        owned[mine.indexOf(true)]!++;
+        for (const s of schedules) expect(s.owner(key)).to.equal(schedules[mine.indexOf(true)]!.peers[schedules[mine.indexOf(true)]!.slot]);
+      }
+      // keccak spreads the keys: each of three keepers owns a fair share of 300 (binomial, far from the bounds).
+      for (const n of owned) expect(n).to.be.within(60, 140);
+    });
+
+    it("test_peers_theOwnerTriesAtOnce_theOthersOnlyAfterTheGraceFromWhenTheyFirstSawItDue", () => {
+      const [a, b] = [new PeerSchedule({ peers: group, self: group[0]!, graceBlocks: 3 }), new PeerSchedule({ peers: group, self: group[1]!, graceBlocks: 3 })];
+      const key = keys.find((k) => a.mine(k))!;
+      expect(a.ready(key, 100)).to.equal(true);
+      expect([100, 101, 102].map((block) => b.ready(key, block))).to.deep.equal([false, false, false]);
+      expect(b.ready(key, 103), "the grace ran out: the owner may be down").to.equal(true);
+      expect(b.ready(key, 110)).to.equal(true);
+      // A job unseen for long (no longer due, then due again) waits a whole grace again.
+      expect(b.ready(key, 200)).to.equal(false);
+      expect(b.ready(key, 203)).to.equal(true);
+      // Alone, every job is the keeper's own.
+      const solo = PeerSchedule.solo(group[2]!);
+      expect(keys.every((k) => solo.mine(k) && solo.ready(k, 1))).to.equal(true);
+    });
+
+    it("test_peers_aKeeperNotInItsOwnList_isRefusedWithWhatToDo", () => {
+      expect(() => new PeerSchedule({ peers: group, self: devAddress(17) })).to.throw(`this keeper's address ${devAddress(17)} is not in the peer list`);
     });
   });
 

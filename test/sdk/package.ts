@@ -25,9 +25,15 @@ function npm(args: string[], cwd: string): string {
 describe("sdk package (npm pack, offline install, import)", function () {
   this.timeout(120_000);
   let dir: string;
+  let packed: { filename: string; files: { path: string }[] }[];
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "bulkhead-sdk-consumer-"));
+    packed = JSON.parse(npm(["pack", "--json", "--pack-destination", dir], join(root, "sdk")));
+    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
+    // No registry needed: the tarball has no dependencies and its peer (ethers) is linked below.
+    npm(["install", "--offline", "--legacy-peer-deps", "--no-package-lock", join(dir, packed[0]!.filename)], dir);
+    symlinkSync(join(root, "node_modules", "ethers"), join(dir, "node_modules", "ethers"), "dir");
   });
 
   after(() => {
@@ -35,15 +41,17 @@ describe("sdk package (npm pack, offline install, import)", function () {
   });
 
   it("test_package_packsInstallsOfflineAndImports", () => {
-    const packed = JSON.parse(npm(["pack", "--json", "--pack-destination", dir], join(root, "sdk"))) as { filename: string; files: { path: string }[] }[];
     const files = packed[0]!.files.map((f) => f.path);
-    expect(files).to.include.members(["dist/index.js", "dist/index.d.ts", "dist/math/index.js", "dist/abis/index.js", "package.json", "README.md"]);
+    expect(files).to.include.members([
+      "dist/index.js", "dist/index.d.ts", "dist/math/index.js", "dist/abis/index.js",
+      "dist/cjs/package.json", "dist/cjs/index.js", "dist/cjs/index.d.ts", "dist/cjs/math/index.js", "dist/cjs/abis/index.js",
+      "package.json", "README.md", "LICENSE",
+    ]);
     expect(files.some((f) => /hardhat|test\//i.test(f))).to.equal(false);
+    // The SDK is MIT (front-ends ship it in production); the protocol itself is BUSL-1.1.
+    expect(readFileSync(join(root, "sdk", "LICENSE"), "utf8")).to.match(/^MIT License\n/);
+    expect(JSON.parse(readFileSync(join(root, "sdk", "package.json"), "utf8")).license).to.equal("MIT");
 
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "consumer", private: true, type: "module" }));
-    // No registry needed: the tarball has no dependencies and its peer (ethers) is linked below.
-    npm(["install", "--offline", "--legacy-peer-deps", "--no-package-lock", join(dir, packed[0]!.filename)], dir);
-    symlinkSync(join(root, "node_modules", "ethers"), join(dir, "node_modules", "ethers"), "dir");
     const installed = JSON.parse(readFileSync(join(dir, "node_modules", "@bulkhead", "sdk", "package.json"), "utf8"));
     expect(installed.name).to.equal("@bulkhead/sdk");
     expect(Object.keys(installed.dependencies ?? {})).to.deep.equal([]);
@@ -99,5 +107,65 @@ export async function f(): Promise<bigint> {
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
     expect(existsSync(tsc)).to.equal(true);
     execFileSync(process.execPath, [tsc, "-p", dir], { cwd: dir, encoding: "utf8" });
+  });
+
+  it("test_package_commonJsRequire_andNode16TypesShareTheAppsEthers", () => {
+    // A CommonJS file (as in a project made by a plain `npm init`) requires the installed tarball.
+    writeFileSync(
+      join(dir, "main.cjs"),
+      `const sdk = require("@bulkhead/sdk");
+const { PositionMath } = require("@bulkhead/sdk/math");
+const { bulkheadAbi } = require("@bulkhead/sdk/abis");
+const { JsonRpcProvider } = require("ethers");
+let unknownChain;
+try { sdk.getDeployment(999); } catch (e) { unknownChain = e.message; }
+const quote = sdk.parse(sdk.stringify({ size: 10n ** 18n, issue: new sdk.InsufficientBalanceError("ERC20InsufficientBalance", { sender: "0x0000000000000000000000000000000000000001", balance: 0n, needed: 100_500_000n }, { ctx: { decimals: 6, symbol: "USDC" } }) }));
+console.log(JSON.stringify({
+  client: typeof sdk.BulkheadClient.connect,
+  notional: PositionMath.notionalUp(10n ** 18n, 3000n * 10n ** 18n, 10n ** 30n).toString(),
+  abiFunctions: bulkheadAbi.filter((x) => x.type === "function").length,
+  provider: typeof JsonRpcProvider,
+  rejected: sdk.walletError({ code: 4001 }).message,
+  size: typeof quote.size,
+  issue: quote.issue instanceof sdk.InsufficientBalanceError ? quote.issue.message : null,
+  unknownChain,
+}));
+`,
+    );
+    const out = JSON.parse(execFileSync(process.execPath, ["main.cjs"], { cwd: dir, encoding: "utf8" }));
+    expect(out).to.deep.equal({
+      client: "function",
+      notional: "3000000000",
+      abiFunctions: out.abiFunctions,
+      provider: "function",
+      rejected: "you rejected the transaction in your wallet",
+      size: "bigint",
+      issue: "needs 100.5 USDC more in the wallet: balance 0, needed 100.5",
+      unknownChain: "no Bulkhead deployment is known for chain id 999; known chain ids: none (this build of the SDK ships no deployment): pass `addresses` (engine, lens) to BulkheadClient.connect(), or registerDeployment() first",
+    });
+    expect(out.abiFunctions).to.be.greaterThan(40);
+
+    // Types under node16 resolution: an ESM and a CommonJS file each hand their own ethers
+    // provider to the SDK, which must resolve the same ethers declarations as the file does.
+    const consumer = (kind: string) => `import { BulkheadClient, type OpenQuote } from "@bulkhead/sdk";
+import { JsonRpcProvider, Wallet } from "ethers";
+export async function ${kind}(): Promise<OpenQuote> {
+  const provider = new JsonRpcProvider("http://127.0.0.1:8545");
+  const client = await BulkheadClient.connect(new Wallet("0x" + "11".repeat(32), provider), { addresses: { engine: "0x0000000000000000000000000000000000000001", lens: "0x0000000000000000000000000000000000000002" } });
+  const p = await client.prepareOpen({ market: 0, side: "long", collateral: 1n, leverage: 2n * 10n ** 18n });
+  const to: string = p.transactions[0]!.to;
+  return { ...p.quote, acceptablePrice: BigInt(to.length) };
+}
+`;
+    writeFileSync(join(dir, "esm.mts"), consumer("esm"));
+    writeFileSync(join(dir, "cjs.cts"), consumer("cjs"));
+    writeFileSync(
+      join(dir, "tsconfig.node16.json"),
+      JSON.stringify({ compilerOptions: { strict: true, noEmit: true, module: "node16", moduleResolution: "node16", target: "es2022", lib: ["es2023", "dom"], skipLibCheck: false, types: [] }, files: ["esm.mts", "cjs.cts"] }),
+    );
+    const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+    const r = spawnSync(process.execPath, [tsc, "-p", join(dir, "tsconfig.node16.json")], { cwd: dir, encoding: "utf8" });
+    expect(r.stdout + r.stderr, "node16 type check").to.equal("");
+    expect(r.status).to.equal(0);
   });
 });

@@ -9,10 +9,11 @@ import {
   MaxUint256,
   getAddress,
   type BlockTag,
-  type ContractTransactionResponse,
+  type FunctionFragment,
   type Provider,
   type Signer,
   type TransactionReceipt,
+  type TransactionResponse,
 } from "ethers";
 import { bulkheadAbi } from "../abis/bulkhead.js";
 import { bulkheadLensAbi } from "../abis/bulkheadLens.js";
@@ -25,19 +26,24 @@ import {
   ContractRevertError,
   InsufficientAllowanceError,
   InvalidRequestError,
+  NoContractError,
   TransferFromFailedError,
   ReadOnlyClientError,
   TransactionRevertedError,
   UnknownRevertError,
+  WrongNetworkError,
   createRevertError,
   decodeRevert,
   extractRevertData,
   isCallException,
+  walletError,
   type ErrorContext,
 } from "../errors.js";
+import { formatAmount } from "../format.js";
 import type { LogRangeOptions } from "../events.js";
 import type { RevertReason } from "../math/BulkheadLogic.js";
 import type { RiskParams } from "../types.js";
+import { TX_OPTION_FIELDS, validateRequest, type FieldSpec } from "../validate.js";
 import { cloneInitCodeHash } from "../vault.js";
 import type { BulkheadClient } from "../client.js";
 
@@ -84,6 +90,66 @@ export interface TxOptions {
   gasLimit?: bigint;
   /** Native tokens sent with the call (a request's execution fee; set by the request methods). */
   value?: bigint;
+  /**
+   * Called with each transaction's hash as soon as the wallet has sent it, before it is mined:
+   * the approvals first (`kind: "approval"`), then the call. Errors it throws are not caught.
+   */
+  onSubmitted?: (hash: string, info: SubmittedInfo) => void;
+}
+
+/** What {@link TxOptions.onSubmitted} is told about a sent transaction. */
+export interface SubmittedInfo {
+  kind: UnsignedTransaction["kind"];
+  /** Its place in the transactions of the action (0-based) and their count. */
+  index: number;
+  count: number;
+  description: string;
+}
+
+/**
+ * A transaction to sign, as wagmi/viem (`sendTransaction`), a Safe, or EIP-5792
+ * `wallet_sendCalls` (value as hex) take it.
+ */
+export interface UnsignedTransaction {
+  /** "approval": a token approval the call needs first; "call": the action itself. */
+  kind: "approval" | "call";
+  to: string;
+  data: string;
+  value: bigint;
+  /** What it does, e.g. "approve 100.5 USDC for 0x5FbD…" or "open on the engine". */
+  description: string;
+  /**
+   * The node's estimate plus `gasBufferBps` (or the caller's `gasLimit`). Absent on approvals (the
+   * wallet estimates them) and on a call after an approval of the same list, which cannot be
+   * estimated before the approval is mined.
+   */
+  gasLimit?: bigint;
+}
+
+/** The unsigned transactions of an action, in the order to send them: approvals (if any), then the call. */
+export interface PreparedTransactions {
+  transactions: UnsignedTransaction[];
+  /**
+   * True when the call itself was simulated against the current state (its revert would have
+   * thrown the typed error). False when an approval must come first: the call cannot run before it,
+   * and the quote's checks (and the wallet balance) stood in for the simulation.
+   */
+  simulated: boolean;
+}
+
+/** What a token-pulling call needs: `amount` allowed to `spender`, and `needed` in the wallet (default `amount`). */
+export interface TokenPull {
+  spender: string;
+  amount: bigint;
+  needed?: bigint;
+  /** The allowance and balance a quote just read, so that they are not read again. */
+  allowance?: bigint;
+  balance?: bigint;
+  /**
+   * The errors a quote predicts for the call: the first is thrown when the call cannot be
+   * simulated before its approval, so that no approval is asked for a call that would revert.
+   */
+  issues?: readonly Error[];
 }
 
 /** A mined transaction and what it did. */
@@ -98,6 +164,11 @@ export interface TxResult {
 
 const isSigner = (r: Provider | Signer): r is Signer =>
   typeof (r as Signer).getAddress === "function" && typeof (r as Signer).sendTransaction === "function";
+
+/** The prepared transactions of a call and the value its simulation returned (when it ran). */
+export interface Prepared<T> extends PreparedTransactions {
+  returned?: T;
+}
 
 /** A transaction's receipt, the approvals sent before it and the value its simulation returned. */
 export interface Executed<T> {
@@ -167,18 +238,22 @@ export class ClientContext {
       throw new InvalidRequestError(`the deployment is for chain ${a.chainId} but the provider is on chain ${chainId}`);
     }
     const engine = new Contract(getAddress(a.engine), bulkheadAbi as never, provider);
-    const [tokenAddress, poolAddress, unit, vaultImplementation, marketCount] = (await Promise.all([
-      a.token ?? engine.getFunction("token")(),
-      a.pool ?? engine.getFunction("pool")(),
-      engine.getFunction("unit")(),
-      engine.getFunction("vaultImplementation")(),
-      engine.getFunction("marketCount")(),
-    ])) as [string, string, bigint, string, bigint];
+    const [tokenAddress, poolAddress, unit, vaultImplementation, marketCount] = (await connectRead(provider, chainId, "engine", a.engine, () =>
+      Promise.all([
+        a.token ?? engine.getFunction("token")(),
+        a.pool ?? engine.getFunction("pool")(),
+        engine.getFunction("unit")(),
+        engine.getFunction("vaultImplementation")(),
+        engine.getFunction("marketCount")(),
+      ]),
+    )) as [string, string, bigint, string, bigint];
     const token = new Contract(tokenAddress, erc20Abi as never, provider);
-    const [decimals, symbol] = (await Promise.all([token.getFunction("decimals")(), token.getFunction("symbol")()])) as [
-      bigint,
-      string,
-    ];
+    // The lens is first called by a read much later: its code is checked now, in the same round.
+    const [[decimals, symbol], lensCode] = (await Promise.all([
+      connectRead(provider, chainId, "token", tokenAddress, () => Promise.all([token.getFunction("decimals")(), token.getFunction("symbol")()])),
+      provider.getCode(a.lens),
+    ])) as [[bigint, string], string];
+    if (lensCode === "0x") throw new NoContractError("lens", getAddress(a.lens), chainId);
     const facts: ClientFacts = {
       provider,
       signer,
@@ -219,12 +294,19 @@ export class ClientContext {
     this.#minBlock = Math.max(this.#minBlock, n);
   }
 
+  /** Checks a public method's request object (its `fields` and the transaction options): {@link InvalidInputError} names a bad field. */
+  validate(req: unknown, fields: FieldSpec): void {
+    validateRequest(req, { ...fields, ...TX_OPTION_FIELDS }, this.token);
+  }
+
   get errorContext(): ErrorContext {
     return { decimals: this.token.decimals, symbol: this.token.symbol };
   }
 
   toError(error: unknown): unknown {
-    if (error instanceof BulkheadError) return error;
+    // Before the revert data: a rejected request's error carries the calldata, which is no revert.
+    const typed = walletError(error, this.chainId);
+    if (typed) return typed;
     const data = extractRevertData(error);
     if (data !== undefined) return decodeRevert(data, this.errorContext);
     if (isCallException(error)) return new UnknownRevertError(undefined, error);
@@ -236,8 +318,20 @@ export class ClientContext {
     try {
       return await call();
     } catch (e) {
-      throw this.toError(e);
+      const error = this.toError(e);
+      throw error instanceof NoContractError && error.address === undefined ? await this.#nameEmpty(error) : error;
     }
+  }
+
+  /**
+   * A read came back empty: names the contract of the deployment that has no code (a node reset
+   * or a redeployment since connect), or returns the error as it is when all of them have code.
+   */
+  async #nameEmpty(error: NoContractError): Promise<NoContractError> {
+    const known: [string, string][] = [["engine", this.engineAddress], ["lens", this.lensAddress], ["pool", this.poolAddress], ["token", this.token.address]];
+    const codes = await Promise.all(known.map(([, address]) => this.provider.getCode(address).catch(() => undefined)));
+    const empty = known[codes.indexOf("0x")];
+    return empty ? new NoContractError(empty[0], empty[1], this.chainId, error.cause) : error;
   }
 
   /** The typed error of a revert the SDK predicts (a quote's issue, a missing position). */
@@ -278,111 +372,203 @@ export class ClientContext {
   }
 
   /**
+   * Throws {@link WrongNetworkError} when the signer's provider is on another chain than the
+   * client (a wallet switched after connecting; a static-network provider would not notice).
+   */
+  async checkNetwork(): Promise<void> {
+    const provider = (this.signer?.provider ?? this.provider) as Provider & { send?: (method: string, params: unknown[]) => Promise<unknown> };
+    let chainId: number;
+    try {
+      chainId = Number(typeof provider.send === "function" ? BigInt((await provider.send("eth_chainId", [])) as string) : (await provider.getNetwork()).chainId);
+    } catch (e) {
+      throw this.toError(e);
+    }
+    if (chainId !== this.chainId) throw new WrongNetworkError(this.chainId, chainId);
+  }
+
+  async #allowanceOf(owner: string, spender: string): Promise<bigint> {
+    return (await this.read(() => this.tokenContract.getFunction("allowance")(owner, spender))) as bigint;
+  }
+
+  async #balanceOf(owner: string): Promise<bigint> {
+    return (await this.read(() => this.tokenContract.getFunction("balanceOf")(owner))) as bigint;
+  }
+
+  /**
+   * The approvals that set the signer's allowance to `spender` to `amount` from `current`: one
+   * `approve`, preceded by a reset to zero when the token refuses to change a non-zero allowance
+   * (USDT-style; found by simulating the approve).
+   */
+  async #approvals(spender: string, amount: bigint, current: bigint): Promise<UnsignedTransaction[]> {
+    const signer = this.requireSigner("approve");
+    const iface = this.tokenContract.interface;
+    const to = this.token.address;
+    const tx = (value: bigint): UnsignedTransaction => ({
+      kind: "approval",
+      to,
+      data: iface.encodeFunctionData("approve", [spender, value]),
+      value: 0n,
+      description: value === MaxUint256 ? `approve unlimited ${this.token.symbol} for ${spender}` : `approve ${formatAmount(value, this.token)} for ${spender}`,
+    });
+    const out: UnsignedTransaction[] = [];
+    // From zero every token accepts an approve; only a change of a non-zero one needs asking.
+    if (current !== 0n) {
+      try {
+        await signer.call({ to, data: tx(amount).data });
+      } catch {
+        out.push(tx(0n));
+      }
+    }
+    out.push(tx(amount));
+    return out;
+  }
+
+  /** Sets the signer's allowance to `spender` to exactly `amount` (a reset to zero first where the token needs one). */
+  async approve(spender: string, amount: bigint, opts: TxOptions = {}): Promise<TxResult> {
+    const signer = this.requireSigner("approve");
+    await this.checkNetwork();
+    const current = await this.#allowanceOf(await signer.getAddress(), spender);
+    const receipts = await this.#sendAll(await this.#approvals(spender, amount, current), opts);
+    const receipt = receipts.at(-1)!;
+    return { hash: receipt.hash, receipt, approvals: receipts.slice(0, -1) };
+  }
+
+  /**
    * Makes the signer's allowance to `spender` at least `needed` before a transaction that does not
    * pull at once (a top-up guard is pulled from later, by its executions): the receipts of the
    * approvals sent, none when the allowance sufficed.
    */
-  async ensureAllowance(spender: string, needed: bigint, mode: ApprovalMode = "exact"): Promise<TransactionReceipt[]> {
-    return this.#approve(spender, needed, mode);
-  }
-
-  /** Approves `spender` for what `needed` exceeds the current allowance (never unlimited unless asked). */
-  async #approve(spender: string, needed: bigint, mode: ApprovalMode): Promise<TransactionReceipt[]> {
-    const signer = this.requireSigner("approve");
-    const owner = await signer.getAddress();
-    const current = (await this.read(() => this.tokenContract.getFunction("allowance")(owner, spender))) as bigint;
+  async ensureAllowance(spender: string, needed: bigint, mode: ApprovalMode = "exact", opts: TxOptions = {}): Promise<TransactionReceipt[]> {
+    const owner = await this.requireSigner("approve").getAddress();
+    const current = await this.#allowanceOf(owner, spender);
     if (current >= needed) return [];
-    if (mode === "none") {
-      throw this.reason({ name: "ERC20InsufficientAllowance", args: { spender, allowance: current, needed } });
-    }
-    const amount = mode === "unlimited" ? MaxUint256 : needed;
-    const token = this.tokenContract.connect(signer) as Contract;
-    const receipts: TransactionReceipt[] = [];
-    try {
-      await token.getFunction("approve").staticCall(spender, amount);
-    } catch (e) {
-      // Tokens like USDT refuse to change a non-zero allowance: reset it to zero first.
-      if (current === 0n) throw this.toError(e);
-      receipts.push(await this.#sendAndWait(() => token.getFunction("approve")(spender, 0n) as Promise<ContractTransactionResponse>));
-    }
-    receipts.push(await this.#sendAndWait(() => token.getFunction("approve")(spender, amount) as Promise<ContractTransactionResponse>));
-    return receipts;
+    if (mode === "none") throw this.reason({ name: "ERC20InsufficientAllowance", args: { spender, allowance: current, needed } });
+    return this.#sendAll(await this.#approvals(spender, mode === "unlimited" ? MaxUint256 : needed, current), opts);
   }
 
-  async #sendAndWait(send: () => Promise<ContractTransactionResponse>, confirmations = this.options.confirmations): Promise<TransactionReceipt> {
-    let tx: ContractTransactionResponse;
+  /** Runs a prepared call from the signer: its decoded return value, or the typed error of its revert. */
+  async #simulate<T>(fragment: FunctionFragment, contract: Contract, tx: UnsignedTransaction): Promise<T> {
     try {
-      tx = await send();
+      const result = contract.interface.decodeFunctionResult(fragment, await this.requireSigner("simulate").call({ to: tx.to, data: tx.data, value: tx.value }));
+      return (result.length === 1 ? result[0] : result) as T;
     } catch (e) {
       throw this.toError(e);
     }
-    let receipt: TransactionReceipt | null;
+  }
+
+  async #gasLimit(tx: UnsignedTransaction, opts: TxOptions): Promise<bigint> {
+    if (opts.gasLimit !== undefined) return opts.gasLimit;
     try {
-      receipt = await tx.wait(confirmations);
+      const estimate = await this.requireSigner("estimate").estimateGas({ to: tx.to, data: tx.data, value: tx.value });
+      return (estimate * BigInt(10_000 + this.options.gasBufferBps)) / 10_000n;
     } catch (e) {
-      throw new TransactionRevertedError(tx.hash, e);
+      throw this.toError(e);
     }
-    if (!receipt || receipt.status !== 1) throw new TransactionRevertedError(tx.hash);
-    this.#minBlock = Math.max(this.#minBlock, receipt.blockNumber);
-    return receipt;
   }
 
   /**
-   * Simulates `method(args)` from the signer; on a revert throws the typed error. When the only
-   * obstacle is the token allowance, approves (per `approval`) and simulates again. Then sends,
-   * waits and returns the receipt with the simulated return value.
+   * The unsigned transactions of `method(args)` from the signer, in order. Simulates the call: a
+   * revert throws its typed error. When the only obstacle is the token pull, reads the wallet
+   * balance first (short: {@link InsufficientBalanceError}, nothing to sign) and the allowance,
+   * then puts the approvals (per `approval`) before the call.
    */
-  async execute<T>(
-    contract: Contract,
-    method: string,
-    args: unknown[],
-    opts: TxOptions,
-    allowance?: { spender: string; amount: bigint },
-  ): Promise<Executed<T>> {
+  async prepare<T>(contract: Contract, method: string, args: unknown[], opts: TxOptions, pull?: TokenPull): Promise<Prepared<T>> {
     const signer = this.requireSigner(method);
-    const c = contract.connect(signer) as Contract;
-    const fn = c.getFunction(method);
-    let approvals: TransactionReceipt[] = [];
-    let returned: T;
-    const value = opts.value !== undefined ? { value: opts.value } : {};
-    try {
-      returned = (await fn.staticCall(...args, value)) as T;
-    } catch (e) {
-      const err = this.toError(e);
-      // The pool's OpenZeppelin transfers pass the token's ERC20InsufficientAllowance on; the
-      // engine's Solady transfers revert with a bare TransferFromFailed, so look at the allowance.
-      const pullFailed = err instanceof InsufficientAllowanceError || err instanceof TransferFromFailedError;
-      if (!pullFailed || !allowance) throw err;
-      approvals = await this.#approve(allowance.spender, allowance.amount, opts.approval ?? "exact");
-      if (approvals.length === 0) throw await this.#diagnosePull(err, allowance.amount);
-      try {
-        returned = (await fn.staticCall(...args, value)) as T;
-      } catch (e2) {
-        throw this.toError(e2);
-      }
+    const fragment = contract.interface.getFunction(method);
+    if (!fragment) throw new InvalidRequestError(`the contract has no function ${method}`);
+    const to = getAddress(contract.target as string);
+    const role = to === this.engineAddress ? "the engine" : to === this.poolAddress ? "the pool" : to;
+    const call: UnsignedTransaction = {
+      kind: "call",
+      to,
+      data: contract.interface.encodeFunctionData(fragment, args),
+      value: opts.value ?? 0n,
+      description: `${fragment.name} on ${role}`,
+    };
+    // The chain is asked beside the simulation; on another chain its result means nothing.
+    const [network, simulation] = await Promise.allSettled([this.checkNetwork(), this.#simulate<T>(fragment, contract, call)]);
+    if (network.status === "rejected") throw network.reason;
+    if (simulation.status === "fulfilled") {
+      return { transactions: [{ ...call, gasLimit: await this.#gasLimit(call, opts) }], simulated: true, returned: simulation.value };
     }
-    let gasLimit = opts.gasLimit;
-    if (gasLimit === undefined) {
-      try {
-        gasLimit = ((await fn.estimateGas(...args, value)) * BigInt(10_000 + this.options.gasBufferBps)) / 10_000n;
-      } catch (e) {
-        throw this.toError(e);
-      }
+    const simulationError: unknown = simulation.reason;
+    // The pool's OpenZeppelin transfers pass the token's ERC20InsufficientAllowance on; the
+    // engine's Solady transfers revert with a bare TransferFromFailed, so look at both amounts.
+    const pullFailed = simulationError instanceof InsufficientAllowanceError || simulationError instanceof TransferFromFailedError;
+    if (!pullFailed || !pull) throw simulationError;
+    const owner = await signer.getAddress();
+    const needed = pull.needed ?? pull.amount;
+    const [allowance, balance] = await Promise.all([pull.allowance ?? this.#allowanceOf(owner, pull.spender), pull.balance ?? this.#balanceOf(owner)]);
+    // The balance before any approval: a wallet that cannot pay is not asked to sign anything.
+    if (balance < needed) throw this.reason({ name: "ERC20InsufficientBalance", args: { sender: owner, balance, needed } });
+    if (allowance >= pull.amount) throw simulationError;
+    if (pull.issues?.[0]) throw pull.issues[0];
+    const mode = opts.approval ?? "exact";
+    if (mode === "none") throw this.reason({ name: "ERC20InsufficientAllowance", args: { spender: pull.spender, allowance, needed: pull.amount } });
+    const approvals = await this.#approvals(pull.spender, mode === "unlimited" ? MaxUint256 : pull.amount, allowance);
+    return { transactions: [...approvals, call], simulated: false };
+  }
+
+  /**
+   * {@link prepare}, then sends its transactions in order, each mined before the next: when an
+   * approval went first, the call is simulated again (a revert throws its typed error) and
+   * estimated. Returns the call's receipt with the approvals' and the simulated return value.
+   */
+  async execute<T>(contract: Contract, method: string, args: unknown[], opts: TxOptions, pull?: TokenPull): Promise<Executed<T>> {
+    const prepared = await this.prepare<T>(contract, method, args, opts, pull);
+    const call = prepared.transactions.at(-1)!;
+    const count = prepared.transactions.length;
+    const approvals: TransactionReceipt[] = [];
+    for (const [index, tx] of prepared.transactions.slice(0, -1).entries()) approvals.push(await this.#sendAndWait(tx, opts, index, count));
+    let returned = prepared.returned as T;
+    let gasLimit = call.gasLimit;
+    if (!prepared.simulated) {
+      returned = await this.#simulate<T>(contract.interface.getFunction(method)!, contract, call);
+      gasLimit = await this.#gasLimit(call, opts);
     }
-    const receipt = await this.#sendAndWait(() => fn(...args, { gasLimit, ...value }) as Promise<ContractTransactionResponse>, opts.confirmations);
+    const receipt = await this.#sendAndWait({ ...call, gasLimit }, opts, count - 1, count, opts.confirmations);
     return { receipt, approvals, returned };
   }
 
-  /**
-   * A pull failed although the allowance covers it: a balance below the amount becomes an
-   * {@link InsufficientBalanceError}; anything else is thrown as it came.
-   */
-  async #diagnosePull(err: unknown, needed: bigint): Promise<unknown> {
-    if (!(err instanceof TransferFromFailedError)) return err;
-    const sender = await this.requireSigner("transfer").getAddress();
-    const balance = (await this.read(() => this.tokenContract.getFunction("balanceOf")(sender))) as bigint;
-    if (balance >= needed) return err;
-    return this.reason({ name: "ERC20InsufficientBalance", args: { sender, balance, needed } });
+  async #sendAll(txs: UnsignedTransaction[], opts: TxOptions): Promise<TransactionReceipt[]> {
+    const receipts: TransactionReceipt[] = [];
+    for (const [index, tx] of txs.entries()) receipts.push(await this.#sendAndWait(tx, opts, index, txs.length));
+    return receipts;
+  }
+
+  async #sendAndWait(tx: UnsignedTransaction, opts: TxOptions, index: number, count: number, confirmations = this.options.confirmations): Promise<TransactionReceipt> {
+    const signer = this.requireSigner(tx.description);
+    let sent: TransactionResponse;
+    try {
+      sent = await signer.sendTransaction({ to: tx.to, data: tx.data, value: tx.value, ...(tx.gasLimit !== undefined ? { gasLimit: tx.gasLimit } : {}) });
+    } catch (e) {
+      throw this.toError(e);
+    }
+    opts.onSubmitted?.(sent.hash, { kind: tx.kind, index, count, description: tx.description });
+    let receipt: TransactionReceipt | null;
+    try {
+      receipt = await sent.wait(confirmations);
+    } catch (e) {
+      const typed = walletError(e, this.chainId);
+      throw typed instanceof WrongNetworkError ? typed : new TransactionRevertedError(sent.hash, e);
+    }
+    if (!receipt || receipt.status !== 1) throw new TransactionRevertedError(sent.hash);
+    this.#minBlock = Math.max(this.#minBlock, receipt.blockNumber);
+    return receipt;
+  }
+}
+
+/**
+ * Runs one of connect()'s first reads of a contract: an empty result ("could not decode result
+ * data") from an address without code becomes a {@link NoContractError} naming it.
+ */
+async function connectRead<T>(provider: Provider, chainId: number, contract: string, address: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (e) {
+    const typed = walletError(e, chainId);
+    if (typed instanceof NoContractError && (await provider.getCode(address)) === "0x") throw new NoContractError(contract, getAddress(address), chainId, e);
+    throw typed ?? e;
   }
 }
 

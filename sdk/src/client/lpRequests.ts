@@ -7,7 +7,7 @@
  */
 import { Contract, getAddress, type Log, type TransactionReceipt } from "ethers";
 import { bulkheadOracleAbi } from "../abis/bulkheadOracle.js";
-import { InvalidRequestError } from "../errors.js";
+import { InvalidInputError, InvalidRequestError, type BulkheadError } from "../errors.js";
 import { PoolRequestMath } from "../math/PoolRequestMath.js";
 import { benchmarkRange } from "../requests.js";
 import { readLogs, watchBlocks, type LogRangeOptions, type WatchOptions } from "../events.js";
@@ -59,6 +59,11 @@ export interface LpRequestQuote {
   reportMarkets: number[];
   settlementDelay: number;
   expiry: number;
+  /** The wallet's token balance (deposit) or pool shares (redemption); null for a read-only client. */
+  balance: bigint | null;
+  /** What the SDK can tell now would make the request fail: a deposit above the wallet's balance ({@link InsufficientBalanceError}). */
+  issues: BulkheadError[];
+  ok: boolean;
 }
 
 /** An LP request event of the pool: created, executed (its result claimable) or cancelled. */
@@ -106,15 +111,24 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
   /** What a deposit of `assets` (or a redemption of `shares`) would give, over the range its reports can take. */
   async quoteLpRequest(req: { kind: LpRequestKindName; amount: bigint; gasPrice?: bigint }): Promise<LpRequestQuote> {
     const c = this.ctx;
+    if (req.kind !== "Deposit" && req.kind !== "Redeem") throw new InvalidInputError("kind", `must be "Deposit" or "Redeem", got ${JSON.stringify(req.kind)}`);
+    c.validate(req, { amount: req.kind === "Deposit" ? "amount" : "shares", gasPrice: "bigint?" });
     await this.#requireAsync("quoteLpRequest");
     const oracle = new Contract((await c.read(() => c.pool.getFunction("oracle")())) as string, bulkheadOracleAbi as never, c.provider);
-    const [markets, ledger, supply, timing, executionFee] = await Promise.all([
+    const owner = c.signer ? await c.signer.getAddress() : null;
+    const held = req.kind === "Deposit" ? c.tokenContract : c.pool;
+    const [markets, ledger, supply, timing, executionFee, balance] = await Promise.all([
       this.uses.markets.getMarkets(),
       this.uses.markets.getLedger(),
       c.read(() => c.pool.getFunction("totalSupply")()) as Promise<bigint>,
       c.read(() => oracle.getFunction("timing")()) as Promise<{ settlementDelay: bigint; expiry: bigint }>,
       this.quoteLpExecutionFee(req.kind, req.gasPrice),
+      owner === null ? null : (c.read(() => held.getFunction("balanceOf")(owner)) as Promise<bigint>),
     ]);
+    const issues: BulkheadError[] = [];
+    if (req.kind === "Deposit" && owner !== null && balance !== null && balance < req.amount) {
+      issues.push(c.reason({ name: "ERC20InsufficientBalance", args: { sender: owner, balance, needed: req.amount } }));
+    }
     const bounds = await Promise.all(markets.map((m) => c.read(() => oracle.getFunction("stream")(m.id)) as Promise<{ maxDeviationBps: bigint }>));
     const isDeposit = req.kind === "Deposit";
     // LP value falls as longs' price rises and shorts' falls: the two corners bound it.
@@ -145,12 +159,16 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
       reportMarkets: markets.filter((m) => m.longSize > 0n || m.shortSize > 0n).map((m) => m.id),
       settlementDelay: Number(timing.settlementDelay),
       expiry: Number(timing.expiry),
+      balance,
+      issues,
+      ok: issues.length === 0,
     };
   }
 
   async requestDeposit(req: { assets: bigint; controller?: string; gasPrice?: bigint } & TxOptions): Promise<TxResult & { requestId: bigint; settlesAt: number; expiresAt: number }> {
     const c = this.ctx;
     const me = await c.requireSigner("requestDeposit").getAddress();
+    c.validate(req, { assets: "amount", controller: "address?", gasPrice: "bigint?" });
     await this.#requireAsync("requestDeposit");
     if (req.assets <= 0n) throw new InvalidRequestError("assets must be positive");
     const { fee } = await this.quoteLpExecutionFee("Deposit", req.gasPrice);
@@ -161,6 +179,7 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
   async requestRedeem(req: { shares: bigint; controller?: string; gasPrice?: bigint } & TxOptions): Promise<TxResult & { requestId: bigint; settlesAt: number; expiresAt: number }> {
     const c = this.ctx;
     const me = await c.requireSigner("requestRedeem").getAddress();
+    c.validate(req, { shares: "shares", controller: "address?", gasPrice: "bigint?" });
     await this.#requireAsync("requestRedeem");
     if (req.shares <= 0n) throw new InvalidRequestError("shares must be positive");
     const { fee } = await this.quoteLpExecutionFee("Redeem", req.gasPrice);
@@ -195,6 +214,7 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
    * those prices (pause, free liquidity, a degenerate valuation) and cancelled it instead.
    */
   async executeLpRequest(req: { requestId: bigint; reports: readonly string[] } & TxOptions): Promise<TxResult & { filled: boolean }> {
+    this.ctx.validate(req, { requestId: "id" });
     const c = this.ctx;
     c.requireSigner("executeLpRequest");
     const r = await this.getLpRequest(req.requestId);
@@ -214,6 +234,7 @@ export class LpRequests extends ClientModule<{ markets: Markets }> {
 
   /** Cancels an expired LP request (controller or operator): escrow and fee return to the controller. */
   async cancelLpRequest(req: { requestId: bigint } & TxOptions): Promise<TxResult> {
+    this.ctx.validate(req, { requestId: "id" });
     const c = this.ctx;
     c.requireSigner("cancelLpRequest");
     return txResult(await c.execute(c.pool, "cancelRequest", [req.requestId], req));

@@ -26,7 +26,7 @@ import {
   type TopUpGuardSetEvent,
 } from "../orders.js";
 import type { MarketId, PositionId } from "../types.js";
-import { ClientModule, txResult, type Executed, type TxOptions, type TxResult } from "./context.js";
+import { ClientModule, txResult, type Executed, type PreparedTransactions, type TxOptions, type TxResult } from "./context.js";
 import type { Markets } from "./markets.js";
 import type { OrderReads } from "./orderReads.js";
 import type { Positions } from "./positions.js";
@@ -35,6 +35,9 @@ import type { ExecutionFeeQuote, RequestQuote, Requests } from "./requests.js";
 import type { RequestCreatedEvent } from "../requests.js";
 
 const { WAD, MAX_PRICE, MAX_SIZE, MAX_COLLATERAL, MIN_TRAIL_BPS, MAX_TRAIL_BPS, MAX_TOP_UP_THRESHOLD } = ConstantsLib;
+
+const PLACE_FIELDS = { validUntil: "count?", gasPrice: "bigint?" } as const;
+const TARGET_FIELDS = { positionId: "id?", openRequestId: "id?", limitOrderId: "id?" } as const;
 
 /** What an exit order acts on: an open position, a pending open request, or a limit-open order of the book. */
 export type OrderTargetSpec = { positionId: PositionId } | { openRequestId: bigint } | { limitOrderId: bigint };
@@ -202,51 +205,116 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
     return { ...txResult(r), orderId: event.orderId, event, executionFee };
   }
 
+  /** The unsigned transactions of a placement ([approval of the book for its escrow if needed, place with its fee]). */
+  async #preparePlace(p: Params, opts: PlaceOptions): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    const c = this.ctx;
+    c.requireSigner("placeOrder");
+    const kind = Object.keys(OrderKind)[p.kind] as OrderKindName;
+    const executionFee = await this.uses.reads.quoteOrderFee(kind, opts.gasPrice);
+    const book = await this.uses.reads.book();
+    const pull = p.amount ? { spender: await book.getAddress(), amount: p.amount } : undefined;
+    const { transactions, simulated } = await c.prepare(book, "place", [p], { ...opts, value: executionFee.fee }, pull);
+    return { transactions, simulated, executionFee };
+  }
+
+  /** Prepares (unsigned transactions) or sends a placement built by `params`. */
+  #placement<R>(params: (req: R) => Promise<Params>) {
+    return {
+      send: async (req: R & PlaceOptions) => this.#place(await params(req), req),
+      prepare: async (req: R & PlaceOptions) => this.#preparePlace(await params(req), req),
+    };
+  }
+
   #positive(field: string, x: bigint): void {
     if (x <= 0n || x > MAX_COLLATERAL) throw new InvalidOrderError(field, `must be in (0, ${MAX_COLLATERAL}], got ${x}`);
   }
 
-  /** Places a limit open: `amount` is escrowed in the book (approved when needed); it opens `size` once the fill price reaches `limitPrice`. */
-  async placeLimitOpen(req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
+  readonly #limitOpen = this.#placement(async (req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; limitPrice: bigint } & PlaceOptions) => {
+    this.ctx.validate(req, { market: "market", side: "side", amount: "amount", size: "size", limitPrice: "price", ...PLACE_FIELDS });
     this.#positive("amount", req.amount);
     const t: Resolved = { target: "Position", positionId: 0n, marketId: req.market, isLong: req.side === "long" };
-    return this.#place(await this.#params("LimitOpen", t, req.limitPrice, 0n, req.size, req.amount, req.validUntil ?? 0), req);
+    return this.#params("LimitOpen", t, req.limitPrice, 0n, req.size, req.amount, req.validUntil ?? 0);
+  });
+
+  readonly #limitIncrease = this.#placement(async (req: { id: PositionId; amount: bigint; sizeDelta: bigint; limitPrice: bigint } & PlaceOptions) => {
+    this.ctx.validate(req, { id: "id", amount: "amount", sizeDelta: "size", limitPrice: "price", ...PLACE_FIELDS });
+    this.#positive("amount", req.amount);
+    const t = await this.#resolve({ positionId: req.id });
+    return this.#params("LimitIncrease", t, req.limitPrice, 0n, req.sizeDelta, req.amount, req.validUntil ?? 0);
+  });
+
+  #exit(kind: "StopLoss" | "TakeProfit") {
+    return this.#placement(async (req: ExitOrderRequest) => {
+      this.ctx.validate(req, { ...TARGET_FIELDS, triggerPrice: "price", size: "size?", ...PLACE_FIELDS });
+      const t = await this.#resolve(req);
+      const acceptable = this.#defaultAcceptable(kind, t.isLong, req);
+      return this.#params(kind, t, req.triggerPrice, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0);
+    });
+  }
+
+  readonly #stopLoss = this.#exit("StopLoss");
+  readonly #takeProfit = this.#exit("TakeProfit");
+
+  readonly #trailingStop = this.#placement(async (req: TrailingStopRequest) => {
+    this.ctx.validate(req, { ...TARGET_FIELDS, trailBps: "bigint", size: "size?", ...PLACE_FIELDS });
+    const t = await this.#resolve(req);
+    const acceptable = this.#defaultAcceptable("TrailingStop", t.isLong, req);
+    return this.#params("TrailingStop", t, req.trailBps, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0);
+  });
+
+  /** Places a limit open: `amount` is escrowed in the book (approved when needed); it opens `size` once the fill price reaches `limitPrice`. */
+  async placeLimitOpen(req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
+    return this.#limitOpen.send(req);
   }
 
   /** Places a limit increase of position `id`: `amount` escrowed, `sizeDelta` added once the fill price reaches `limitPrice`. */
   async placeLimitIncrease(req: { id: PositionId; amount: bigint; sizeDelta: bigint; limitPrice: bigint } & PlaceOptions): Promise<Placed> {
-    this.#positive("amount", req.amount);
-    const t = await this.#resolve({ positionId: req.id });
-    return this.#place(await this.#params("LimitIncrease", t, req.limitPrice, 0n, req.sizeDelta, req.amount, req.validUntil ?? 0), req);
-  }
-
-  async #exit(kind: "StopLoss" | "TakeProfit", req: ExitOrderRequest): Promise<Placed> {
-    const t = await this.#resolve(req);
-    const acceptable = this.#defaultAcceptable(kind, t.isLong, req);
-    return this.#place(await this.#params(kind, t, req.triggerPrice, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0), req);
+    return this.#limitIncrease.send(req);
   }
 
   /** Places a stop-loss (a long's below the price now, a short's above). */
   async placeStopLoss(req: ExitOrderRequest): Promise<Placed> {
-    return this.#exit("StopLoss", req);
+    return this.#stopLoss.send(req);
   }
 
   /** Places a take-profit (a long's above the price now, a short's below). */
   async placeTakeProfit(req: ExitOrderRequest): Promise<Placed> {
-    return this.#exit("TakeProfit", req);
+    return this.#takeProfit.send(req);
   }
 
   /** Places a trailing stop of `trailBps` from the running peak since placement. */
   async placeTrailingStop(req: TrailingStopRequest): Promise<Placed> {
-    const t = await this.#resolve(req);
-    const acceptable = this.#defaultAcceptable("TrailingStop", t.isLong, req);
-    return this.#place(await this.#params("TrailingStop", t, req.trailBps, acceptable, req.size ?? 0n, 0n, req.validUntil ?? 0), req);
+    return this.#trailingStop.send(req);
+  }
+
+  /** The unsigned transactions of the placements above, checked as they are. */
+  async preparePlaceLimitOpen(req: Parameters<Orders["placeLimitOpen"]>[0]) {
+    return this.#limitOpen.prepare(req);
+  }
+
+  async preparePlaceLimitIncrease(req: Parameters<Orders["placeLimitIncrease"]>[0]) {
+    return this.#limitIncrease.prepare(req);
+  }
+
+  async preparePlaceStopLoss(req: ExitOrderRequest) {
+    return this.#stopLoss.prepare(req);
+  }
+
+  async preparePlaceTakeProfit(req: ExitOrderRequest) {
+    return this.#takeProfit.prepare(req);
+  }
+
+  async preparePlaceTrailingStop(req: TrailingStopRequest) {
+    return this.#trailingStop.prepare(req);
   }
 
   /** Places a stop-loss and a take-profit on one target that cancel each other (one fee for both). */
   async placeBracket(req: OrderTargetSpec & PlaceOptions & { stopLoss: ExitLeg; takeProfit: ExitLeg; size?: bigint }): Promise<TxResult & { stopLossId: bigint; takeProfitId: bigint; events: OrderPlacedEvent[]; executionFee: ExecutionFeeQuote }> {
     const c = this.ctx;
     c.requireSigner("placeBracket");
+    c.validate(req, { ...TARGET_FIELDS, size: "size?", ...PLACE_FIELDS });
+    c.validate(req.stopLoss, { triggerPrice: "price" });
+    c.validate(req.takeProfit, { triggerPrice: "price" });
     const t = await this.#resolve(req);
     const size = req.size ?? 0n;
     const validUntil = req.validUntil ?? 0;
@@ -296,6 +364,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
    * the slippage default). Only reports observed after the edit fill it.
    */
   async editOrder(req: { orderId: bigint; size?: bigint; triggerPrice?: bigint; trailBps?: bigint; acceptablePrice?: bigint; slippageBps?: number; validUntil?: number } & TxOptions): Promise<TxResult & { event: OrderEditedEvent }> {
+    this.ctx.validate(req, { orderId: "id", size: "size?", triggerPrice: "price?", trailBps: "bigint?", validUntil: "count?" });
     const c = this.ctx;
     c.requireSigner("editOrder");
     const o = await this.uses.reads.getOrder(req.orderId);
@@ -311,6 +380,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Cancels an order or guard of the signer's: its escrow and fee return. */
   async cancelOrder(req: { orderId: bigint } & TxOptions): Promise<TxResult & { event: OrderCancelledEvent }> {
+    this.ctx.validate(req, { orderId: "id" });
     this.ctx.requireSigner("cancelOrder");
     const r = await this.#send("cancel", [req.orderId], req);
     return { ...txResult(r), event: r.events.find((e): e is OrderCancelledEvent => e.type === "OrderCancelled")! };
@@ -318,6 +388,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Removes an expired order, or one whose position is gone (anyone): the caller is paid its gas from the fee. */
   async pruneOrder(req: { orderId: bigint } & TxOptions): Promise<TxResult & { event: OrderCancelledEvent }> {
+    this.ctx.validate(req, { orderId: "id" });
     this.ctx.requireSigner("pruneOrder");
     const r = await this.#send("prune", [req.orderId], req);
     return { ...txResult(r), event: r.events.find((e): e is OrderCancelledEvent => e.type === "OrderCancelled")! };
@@ -340,7 +411,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
     const owner = await c.requireSigner(method).getAddress();
     const { guards } = await this.uses.reads.getOrders({ owner });
     const needed = guards.reduce((sum, g) => (g.id === editing ? sum : sum + g.budget), budget);
-    const approvals: TransactionReceipt[] = await c.ensureAllowance(await book.getAddress(), needed, opts.approval ?? "exact");
+    const approvals: TransactionReceipt[] = await c.ensureAllowance(await book.getAddress(), needed, opts.approval ?? "exact", opts);
     const r = await this.#send(method, args, opts);
     const event = r.events.find((e): e is TopUpGuardSetEvent => e.type === "TopUpGuardSet")!;
     return { ...txResult(r), approvals: [...approvals, ...r.approvals], orderId: event.orderId, event };
@@ -355,6 +426,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
    */
   async setTopUpGuard(req: { id: PositionId; threshold: bigint; amount: bigint; budget: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
     this.ctx.requireSigner("setTopUpGuard");
+    this.ctx.validate(req, { id: "id", threshold: "factor", amount: "amount", budget: "amount", executorFee: "amount?", validUntil: "count?" });
     const g = { threshold: req.threshold, amount: req.amount, budget: req.budget, executorFee: req.executorFee ?? 0n, validUntil: req.validUntil ?? 0 };
     await this.#checkGuard(g);
     if (!(await this.uses.positions.getPosition(req.id))) throw this.ctx.reason({ name: "PositionNotFound", args: { id: req.id } });
@@ -363,6 +435,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Changes a guard (what is not given stays); its budget is set to `budget`, not added to. */
   async editTopUpGuard(req: { orderId: bigint; threshold?: bigint; amount?: bigint; budget?: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
+    this.ctx.validate(req, { orderId: "id", threshold: "factor?", amount: "amount?", budget: "amount?", executorFee: "amount?", validUntil: "count?" });
     const c = this.ctx;
     c.requireSigner("editTopUpGuard");
     const cur = await this.uses.reads.getTopUpGuard(req.orderId);
@@ -376,6 +449,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Executes a limit, stop-loss or take-profit order with a signed report that crosses it. */
   async executeOrder(req: { orderId: bigint; report: string } & TxOptions): Promise<TxResult & { positionId: PositionId; event: OrderExecutedEvent; events: OrderEvent[] }> {
+    this.ctx.validate(req, { orderId: "id", report: "hex" });
     this.ctx.requireSigner("executeOrder");
     const r = await this.#send<bigint>("execute", [req.orderId, req.report], req);
     return this.#executed(r, req.orderId);
@@ -383,6 +457,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Executes a trailing stop with its peak report (earlier) and a fresh report at least the trail past it. */
   async executeTrailingStop(req: { orderId: bigint; peakReport: string; report: string } & TxOptions): Promise<TxResult & { positionId: PositionId; event: OrderExecutedEvent; events: OrderEvent[] }> {
+    this.ctx.validate(req, { orderId: "id", peakReport: "hex", report: "hex" });
     this.ctx.requireSigner("executeTrailingStop");
     const r = await this.#send<bigint>("executeTrailingStop", [req.orderId, req.peakReport, req.report], req);
     return this.#executed(r, req.orderId);
@@ -395,6 +470,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
 
   /** Tops up a guarded position whose health factor at a fresh report is below its threshold. */
   async executeTopUp(req: { orderId: bigint; report: string } & TxOptions): Promise<TxResult & { event: TopUpExecutedEvent; events: OrderEvent[] }> {
+    this.ctx.validate(req, { orderId: "id", report: "hex" });
     this.ctx.requireSigner("executeTopUp");
     const r = await this.#send("executeTopUp", [req.orderId, req.report], req);
     return { ...txResult(r), event: r.events.find((e): e is TopUpExecutedEvent => e.type === "TopUpExecuted")!, events: r.events };

@@ -8,7 +8,7 @@ import { BulkheadError } from "../errors.js";
 import { ConstantsLib } from "../math/ConstantsLib.js";
 import { MathLib } from "../math/MathLib.js";
 import { PoolMath } from "../math/PoolMath.js";
-import { ClientModule, txResult, type Executed, type TxOptions, type TxResult } from "./context.js";
+import { ClientModule, txResult, type Executed, type PreparedTransactions, type TxOptions, type TxResult } from "./context.js";
 import type { Markets } from "./markets.js";
 
 const { WAD } = ConstantsLib;
@@ -40,6 +40,28 @@ export interface LpPosition {
   assets: bigint | null;
   /** Most assets withdrawable now (limited by free liquidity; 0 while a market feed is invalid). */
   maxWithdraw: bigint;
+}
+
+/** What an LP deposit would do now (see {@link Pool.quoteDeposit}). */
+export interface DepositQuote {
+  assets: bigint;
+  /** Shares minted (`previewDeposit`); null when the pool cannot price shares now (see `issues`). */
+  shares: bigint | null;
+  /** Most the receiver can deposit now (null for a read-only client without `receiver`). */
+  maxDeposit: bigint | null;
+  /** Tokens the pool pulls. */
+  requiredAllowance: bigint;
+  /** The wallet's allowance to the pool (null for a read-only client). */
+  allowance: bigint | null;
+  needsApproval: boolean;
+  /** Tokens the wallet must hold. */
+  requiredBalance: bigint;
+  /** The wallet's token balance (null for a read-only client). */
+  balance: bigint | null;
+  /** Typed errors the deposit would fail with now. */
+  issues: BulkheadError[];
+  ok: boolean;
+  blockNumber: number;
 }
 
 /** LP pool reads and transactions. */
@@ -87,29 +109,102 @@ export class Pool extends ClientModule<{ markets: Markets }> {
     return { shares, assets, maxWithdraw };
   }
 
-  async deposit(req: { assets: bigint; receiver?: string } & TxOptions): Promise<TxResult & { shares: bigint }> {
+  /**
+   * What `deposit(assets)` would give now: the shares (`previewDeposit`), the allowance and
+   * balance it needs against the wallet's, and the typed errors it would revert with (an invalid
+   * feed, a deposit above `maxDeposit`, a balance short of `assets`).
+   */
+  async quoteDeposit(req: { assets: bigint; receiver?: string }): Promise<DepositQuote> {
+    const c = this.ctx;
+    c.validate(req, { assets: "amount", receiver: "address?" });
+    const blockTag = await c.latestBlock();
+    const owner = c.signer ? getAddress(await c.signer.getAddress()) : null;
+    const receiver = req.receiver ?? owner;
+    const issues: BulkheadError[] = [];
+    const typed = <T>(p: Promise<T>): Promise<T | null> =>
+      c.read(() => p).catch((e: unknown) => {
+        if (!(e instanceof BulkheadError)) throw e;
+        issues.push(e);
+        return null;
+      });
+    const token = c.tokenContract;
+    const [shares, max, allowance, balance] = await Promise.all([
+      typed(c.pool.getFunction("previewDeposit")(req.assets, { blockTag }) as Promise<bigint>),
+      receiver === null ? null : (c.read(() => c.pool.getFunction("maxDeposit")(receiver, { blockTag })) as Promise<bigint>),
+      owner === null ? null : (c.read(() => token.getFunction("allowance")(owner, c.poolAddress, { blockTag })) as Promise<bigint>),
+      owner === null ? null : (c.read(() => token.getFunction("balanceOf")(owner, { blockTag })) as Promise<bigint>),
+    ]);
+    if (max !== null && receiver !== null && req.assets > max) {
+      issues.push(c.reason({ name: "ERC4626ExceededMaxDeposit", args: { receiver, assets: req.assets, max } }));
+    }
+    if (owner !== null && balance !== null && balance < req.assets) {
+      issues.push(c.reason({ name: "ERC20InsufficientBalance", args: { sender: owner, balance, needed: req.assets } }));
+    }
+    return {
+      assets: req.assets,
+      shares,
+      maxDeposit: max,
+      requiredAllowance: req.assets,
+      allowance,
+      needsApproval: allowance !== null && allowance < req.assets,
+      requiredBalance: req.assets,
+      balance,
+      issues,
+      ok: issues.length === 0,
+      blockNumber: blockTag,
+    };
+  }
+
+  async #planDeposit(req: { assets: bigint; receiver?: string } & TxOptions) {
     const c = this.ctx;
     const signer = c.requireSigner("deposit");
+    c.validate(req, { assets: "amount", receiver: "address?" });
     const receiver = req.receiver ?? (await signer.getAddress());
-    const r = await c.execute<bigint>(c.pool, "deposit(uint256,address)", [req.assets, receiver], req, { spender: c.poolAddress, amount: req.assets });
+    return { method: "deposit(uint256,address)", args: [req.assets, receiver], pull: { spender: c.poolAddress, amount: req.assets } };
+  }
+
+  async prepareDeposit(req: { assets: bigint; receiver?: string } & TxOptions): Promise<PreparedTransactions> {
+    const p = await this.#planDeposit(req);
+    const { transactions, simulated } = await this.ctx.prepare(this.ctx.pool, p.method, p.args, req, p.pull);
+    return { transactions, simulated };
+  }
+
+  async deposit(req: { assets: bigint; receiver?: string } & TxOptions): Promise<TxResult & { shares: bigint }> {
+    const c = this.ctx;
+    const p = await this.#planDeposit(req);
+    const r = await c.execute<bigint>(c.pool, p.method, p.args, req, p.pull);
     return { ...txResult(r), shares: this.#eventShares(r.receipt, "Deposit") ?? r.returned };
   }
 
+  async prepareWithdraw(req: { assets: bigint; receiver?: string } & TxOptions): Promise<PreparedTransactions> {
+    return this.#exit("withdraw", req.assets, req, "prepare");
+  }
+
   async withdraw(req: { assets: bigint; receiver?: string } & TxOptions): Promise<TxResult & { shares: bigint }> {
-    const r = await this.#exit("withdraw", req.assets, req);
+    const r = await this.#exit("withdraw", req.assets, req, "execute");
     return { ...txResult(r), shares: this.#eventShares(r.receipt, "Withdraw") ?? r.returned };
   }
 
+  async prepareRedeem(req: { shares: bigint; receiver?: string } & TxOptions): Promise<PreparedTransactions> {
+    return this.#exit("redeem", req.shares, req, "prepare");
+  }
+
   async redeem(req: { shares: bigint; receiver?: string } & TxOptions): Promise<TxResult & { assets: bigint }> {
-    const r = await this.#exit("redeem", req.shares, req);
+    const r = await this.#exit("redeem", req.shares, req, "execute");
     return { ...txResult(r), assets: r.returned };
   }
 
-  /** Sends `withdraw(amount)` or `redeem(amount)` of the signer's shares, paid to `receiver` (default: the signer). */
-  async #exit(method: "withdraw" | "redeem", amount: bigint, req: { receiver?: string } & TxOptions): Promise<Executed<bigint>> {
+  /** Prepares or sends `withdraw(amount)` or `redeem(amount)` of the signer's shares, paid to `receiver` (default: the signer). */
+  async #exit(method: "withdraw" | "redeem", amount: bigint, req: { receiver?: string } & TxOptions, mode: "prepare"): Promise<PreparedTransactions>;
+  async #exit(method: "withdraw" | "redeem", amount: bigint, req: { receiver?: string } & TxOptions, mode: "execute"): Promise<Executed<bigint>>;
+  async #exit(method: "withdraw" | "redeem", amount: bigint, req: { receiver?: string } & TxOptions, mode: "prepare" | "execute"): Promise<PreparedTransactions | Executed<bigint>> {
     const c = this.ctx;
     const me = await c.requireSigner(method).getAddress();
-    return c.execute<bigint>(c.pool, method, [amount, req.receiver ?? me, me], req);
+    c.validate(req, method === "withdraw" ? { assets: "amount", receiver: "address?" } : { shares: "shares", receiver: "address?" });
+    const args = [amount, req.receiver ?? me, me];
+    if (mode === "execute") return c.execute<bigint>(c.pool, method, args, req);
+    const { transactions, simulated } = await c.prepare(c.pool, method, args, req);
+    return { transactions, simulated };
   }
 
   /** The shares of the pool's `Deposit` or `Withdraw` event in a receipt. */

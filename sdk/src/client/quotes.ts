@@ -42,6 +42,14 @@ export interface OpenRequest {
   slippageBps?: number;
 }
 
+/** A request for an increase quote: `sizeDelta` (WAD) added, with `collateralDelta` (token units) pulled on top of the fee. */
+export interface IncreaseRequest {
+  id: PositionId;
+  sizeDelta: bigint;
+  collateralDelta?: bigint;
+  slippageBps?: number;
+}
+
 /** Common fields of every quote. */
 export interface QuoteBase {
   /** The oracle price the quote uses (WAD). */
@@ -53,7 +61,14 @@ export interface QuoteBase {
   /** The wallet's current allowance to the engine (null for a read-only client). */
   allowance: bigint | null;
   needsApproval: boolean;
-  /** Typed errors the transaction would revert with at the quoted price, in the engine's check order. */
+  /** Tokens the wallet must hold: what the transaction pulls at the quoted price (0 when none). */
+  requiredBalance: bigint;
+  /** The wallet's token balance (null for a read-only client, and when nothing is pulled). */
+  balance: bigint | null;
+  /**
+   * Typed errors the transaction would revert with at the quoted price, in the engine's check
+   * order, then {@link InsufficientBalanceError} when `balance` is below `requiredBalance`.
+   */
   issues: ContractRevertError[];
   /** True when `issues` is empty. */
   ok: boolean;
@@ -131,6 +146,15 @@ export function sizeForLeverage(collateral: bigint, leverage: bigint, price: big
 
 // ---------------------------------------------------------------- quotes
 
+interface Wallet {
+  owner: string | null;
+  allowance: bigint | null;
+  balance: bigint | null;
+}
+
+const NO_WALLET: Wallet = { owner: null, allowance: null, balance: null };
+const NO_PULL = { allowance: 0n, balance: 0n };
+
 /** Quotes of the instant trades. */
 export class Quotes extends ClientModule<{ markets: Markets; positions: Positions }> {
   async #account(): Promise<string | null> {
@@ -138,28 +162,40 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     return signer ? getAddress(await signer.getAddress()) : null;
   }
 
-  async #allowance(spender: string, blockTag: number): Promise<bigint | null> {
+  /** The signer's allowance to `spender` and token balance (both null for a read-only client). */
+  async #wallet(spender: string, blockTag: number): Promise<Wallet> {
     const c = this.ctx;
     const owner = await this.#account();
-    if (owner === null) return null;
-    return (await c.read(() => c.tokenContract.getFunction("allowance")(owner, spender, { blockTag }))) as bigint;
+    if (owner === null) return { owner, allowance: null, balance: null };
+    const token = c.tokenContract;
+    const [allowance, balance] = (await Promise.all([
+      c.read(() => token.getFunction("allowance")(owner, spender, { blockTag })),
+      c.read(() => token.getFunction("balanceOf")(owner, { blockTag })),
+    ])) as [bigint, bigint];
+    return { owner, allowance, balance };
   }
 
   #base(
     price: bigint,
     acceptablePrice: bigint,
-    requiredAllowance: bigint,
-    allowance: bigint | null,
+    pull: { allowance: bigint; balance: bigint },
+    wallet: Wallet,
     reasons: (RevertReason | undefined)[],
     blockNumber: number,
   ): QuoteBase {
-    const issues = reasons.filter((r): r is RevertReason => r !== undefined).map((r) => this.ctx.reason(r));
+    const found = reasons.filter((r): r is RevertReason => r !== undefined);
+    if (wallet.owner !== null && wallet.balance !== null && wallet.balance < pull.balance) {
+      found.push({ name: "ERC20InsufficientBalance", args: { sender: wallet.owner, balance: wallet.balance, needed: pull.balance } });
+    }
+    const issues = found.map((r) => this.ctx.reason(r));
     return {
       price,
       acceptablePrice,
-      requiredAllowance,
-      allowance,
-      needsApproval: allowance !== null && allowance < requiredAllowance,
+      requiredAllowance: pull.allowance,
+      allowance: wallet.allowance,
+      needsApproval: wallet.allowance !== null && wallet.allowance < pull.allowance,
+      requiredBalance: pull.balance,
+      balance: wallet.balance,
       issues,
       ok: issues.length === 0,
       blockNumber,
@@ -183,15 +219,13 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
   }
 
   async quoteOpen(req: OpenRequest): Promise<OpenQuote> {
+    this.ctx.validate(req, { market: "market", side: "side", collateral: "amount", leverage: "leverage?", size: "size?" });
     if ((req.leverage === undefined) === (req.size === undefined)) {
       throw new InvalidRequestError("quoteOpen needs exactly one of `leverage` and `size`");
     }
     const c = this.ctx;
     const blockNumber = await c.latestBlock();
-    const [s, allowance] = await Promise.all([
-      this.#tradeState(req.market, blockNumber),
-      this.#allowance(c.engineAddress, blockNumber),
-    ]);
+    const [s, wallet] = await Promise.all([this.#tradeState(req.market, blockNumber), this.#wallet(c.engineAddress, blockNumber)]);
     const risk = await c.risk(req.market, s.market.riskVersion, blockNumber);
     const isLong = req.side === "long";
     const slippage = req.slippageBps ?? c.options.slippageBps;
@@ -209,7 +243,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     const atEntry = isLong ? atUpper : BulkheadLogic.previewOpen({ ...ctx, price: acceptablePrice }, isLong, req.collateral, size);
     const requiredAllowance = req.collateral + atUpper.openFee;
     return {
-      ...this.#base(s.price, acceptablePrice, requiredAllowance, allowance, [p.revert], blockNumber),
+      ...this.#base(s.price, acceptablePrice, { allowance: requiredAllowance, balance: req.collateral + p.openFee }, wallet, [p.revert], blockNumber),
       market: req.market,
       side: req.side,
       collateral: req.collateral,
@@ -239,8 +273,9 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     return { view, ...s, blockNumber };
   }
 
-  async quoteIncrease(req: { id: PositionId; sizeDelta: bigint; collateralDelta?: bigint; slippageBps?: number }): Promise<IncreaseQuote> {
+  async quoteIncrease(req: IncreaseRequest): Promise<IncreaseQuote> {
     const c = this.ctx;
+    c.validate(req, { id: "id", sizeDelta: "size", collateralDelta: "amount?" });
     const s = await this.#positionState(req.id);
     const p = s.view.position;
     const collateralDelta = req.collateralDelta ?? 0n;
@@ -254,10 +289,11 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     const preview = BulkheadLogic.previewIncrease(ctx, p, collateralDelta, req.sizeDelta);
     const upper = acceptablePriceFor(true, s.price, req.slippageBps ?? c.options.slippageBps);
     const worst = BulkheadLogic.previewIncrease({ ...ctx, price: upper }, p, collateralDelta, req.sizeDelta);
-    const allowance = await this.#allowance(c.engineAddress, s.blockNumber);
+    const wallet = await this.#wallet(c.engineAddress, s.blockNumber);
+    const pull = { allowance: collateralDelta + worst.openFee, balance: collateralDelta + preview.openFee };
     return {
       ...preview,
-      ...this.#base(s.price, acceptablePrice, collateralDelta + worst.openFee, allowance, [preview.revert], s.blockNumber),
+      ...this.#base(s.price, acceptablePrice, pull, wallet, [preview.revert], s.blockNumber),
       id: req.id,
       sizeDelta: req.sizeDelta,
       collateralDelta,
@@ -266,6 +302,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
 
   async quoteDecrease(req: { id: PositionId; sizeDelta: bigint | "close"; slippageBps?: number }): Promise<DecreaseQuote> {
     const c = this.ctx;
+    c.validate(req, req.sizeDelta === "close" ? { id: "id" } : { id: "id", sizeDelta: "size" });
     const s = await this.#positionState(req.id);
     const p = s.view.position;
     const acceptablePrice = acceptablePriceFor(!p.isLong, s.price, req.slippageBps ?? c.options.slippageBps);
@@ -277,7 +314,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     const worst = BulkheadLogic.previewDecrease({ ...ctx, price: acceptablePrice }, p, req.sizeDelta);
     return {
       ...preview,
-      ...this.#base(s.price, acceptablePrice, 0n, null, [preview.revert], s.blockNumber),
+      ...this.#base(s.price, acceptablePrice, NO_PULL, NO_WALLET, [preview.revert], s.blockNumber),
       id: req.id,
       sizeDelta: req.sizeDelta === "close" ? p.size : req.sizeDelta,
       received: preview.payout + preview.donation,
@@ -291,6 +328,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
 
   async quoteRemoveCollateral(req: { id: PositionId; amount: bigint; feeBufferSeconds?: number }): Promise<RemoveCollateralQuote> {
     const c = this.ctx;
+    c.validate(req, { id: "id", amount: "amount", feeBufferSeconds: "count?" });
     const s = await this.#positionState(req.id);
     const ctx = { market: s.market, risk: s.view.risk, unit: c.unit, price: s.price, index: s.index };
     const preview = BulkheadLogic.previewRemoveCollateral(ctx, s.view.position, req.amount);
@@ -302,7 +340,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     return {
       ...preview,
       maxRemovable: buffered.maxRemovable,
-      ...this.#base(s.price, s.price, 0n, null, [preview.revert], s.blockNumber),
+      ...this.#base(s.price, s.price, NO_PULL, NO_WALLET, [preview.revert], s.blockNumber),
       id: req.id,
       amount: req.amount,
     };
@@ -310,10 +348,11 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
 
   async quoteAddCollateral(req: { id: PositionId; amount: bigint }): Promise<AddCollateralQuote> {
     const c = this.ctx;
+    c.validate(req, { id: "id", amount: "amount" });
     const blockNumber = await c.latestBlock();
     const view = (await this.uses.positions.getPositions([req.id], blockNumber))[0];
     if (!view) throw c.reason({ name: "PositionNotFound", args: { id: req.id } });
-    const allowance = await this.#allowance(c.engineAddress, blockNumber);
+    const wallet = await this.#wallet(c.engineAddress, blockNumber);
     const p = { ...view.position, collateral: view.position.collateral + req.amount };
     const price = view.price ?? view.position.entryPrice;
     const liquidationPrice = positionHealth(p, view.risk, price, view.index, c.unit).liquidationPrice;
@@ -321,7 +360,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     if (req.amount === 0n) reasons.push({ name: "ZeroAmount", args: {} });
     if (p.collateral > ConstantsLib.MAX_COLLATERAL) reasons.push({ name: "AmountTooLarge", args: { amount: p.collateral, max: ConstantsLib.MAX_COLLATERAL } });
     return {
-      ...this.#base(price, price, req.amount, allowance, reasons, blockNumber),
+      ...this.#base(price, price, { allowance: req.amount, balance: req.amount }, wallet, reasons, blockNumber),
       id: req.id,
       amount: req.amount,
       newCollateral: p.collateral,

@@ -8,7 +8,7 @@
 import { Contract, ZeroAddress, getAddress, type Log, type TransactionReceipt } from "ethers";
 import { bulkheadOracleAbi } from "../abis/bulkheadOracle.js";
 import { bulkheadRouterAbi } from "../abis/bulkheadRouter.js";
-import { InvalidRequestError } from "../errors.js";
+import { InvalidRequestError, type BulkheadError } from "../errors.js";
 import { readLogs, watchBlocks, type LogRangeOptions, type WatchOptions } from "../events.js";
 import {
   RequestKind,
@@ -31,7 +31,7 @@ import {
   type TradeRequest,
 } from "../requests.js";
 import type { MarketId, PositionId } from "../types.js";
-import { ClientModule, txResult, type TxOptions, type TxResult } from "./context.js";
+import { ClientModule, txResult, type PreparedTransactions, type TxOptions, type TxResult } from "./context.js";
 import type { Markets } from "./markets.js";
 import type { Positions } from "./positions.js";
 import { acceptablePriceFor } from "./quotes.js";
@@ -71,6 +71,12 @@ export interface RequestQuote {
   /** Open and increase: collateral the position receives (amount less the fee) over the fill range. */
   collateral: { min: bigint; max: bigint };
   size: bigint;
+  /** The wallet's token balance when the request escrows `amount` (null for a read-only client, and when nothing is escrowed). */
+  balance: bigint | null;
+  /** What the SDK can tell now would make the request fail: a wallet balance below `amount` ({@link InsufficientBalanceError}). */
+  issues: BulkheadError[];
+  /** True when `issues` is empty. */
+  ok: boolean;
 }
 
 /** A request as seen now. */
@@ -83,6 +89,16 @@ export interface RequestView extends TradeRequest {
   expiresAt: number;
   /** From when an exit can be executed at a push-feed round. */
   pushFallbackAt: number | null;
+}
+
+/** A router call of a request: the quote, the call, the allowance it needs and the options with its fee. */
+interface RequestPlan {
+  router: Contract;
+  method: string;
+  args: unknown[];
+  quote: RequestQuote;
+  pull: { spender: string; amount: bigint } | undefined;
+  opts: TxOptions;
 }
 
 /** Two-step trades. */
@@ -130,12 +146,16 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
   ): Promise<RequestQuote> {
     const c = this.ctx;
     const { oracle } = await this.#contracts();
-    const [market, stream, timing, executionFee] = await Promise.all([
+    const owner = amount > 0n && c.signer ? await c.signer.getAddress() : null;
+    const [market, stream, timing, executionFee, balance] = await Promise.all([
       this.uses.markets.getMarket(marketId),
       c.read(() => oracle.getFunction("stream")(marketId)) as Promise<{ feedId: string; maxDeviationBps: bigint }>,
       c.read(() => oracle.getFunction("timing")()) as Promise<{ settlementDelay: bigint; expiry: bigint }>,
       this.quoteExecutionFee(kind, opts.gasPrice),
+      owner === null ? null : (c.read(() => c.tokenContract.getFunction("balanceOf")(owner)) as Promise<bigint>),
     ]);
+    const issues: BulkheadError[] = [];
+    if (owner !== null && balance !== null && balance < amount) issues.push(c.reason({ name: "ERC20InsufficientBalance", args: { sender: owner, balance, needed: amount } }));
     if (BigInt(stream.feedId) === 0n) throw c.reason({ name: "StreamNotConfigured", args: { marketId: BigInt(marketId) } });
     if (market.price === null) throw market.priceError ?? new InvalidRequestError(`market ${marketId} has no price`);
     const buying = buys(kind, isLong);
@@ -160,10 +180,14 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
       openFee,
       collateral: takesFee ? { min: floor(amount - openFee.max), max: floor(amount - openFee.min) } : { min: 0n, max: 0n },
       size,
+      balance,
+      issues,
+      ok: issues.length === 0,
     };
   }
 
   async quoteRequestOpen(req: { market: MarketId; side: "long" | "short"; amount: bigint; size: bigint; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    this.ctx.validate(req, { market: "market", side: "side", amount: "amount", size: "size", gasPrice: "bigint?" });
     if (req.amount <= 0n || req.size <= 0n) throw new InvalidRequestError("amount and size must be positive");
     return this.#quote("Open", req.market, req.side === "long", req.size, req.amount, req);
   }
@@ -175,55 +199,98 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
   }
 
   async quoteRequestIncrease(req: { id: PositionId; amount: bigint; sizeDelta: bigint; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    this.ctx.validate(req, { id: "id", amount: "amount", sizeDelta: "size", gasPrice: "bigint?" });
     if (req.sizeDelta <= 0n) throw new InvalidRequestError("sizeDelta must be positive");
     const p = await this.#position(req.id);
     return this.#quote("Increase", p.marketId, p.isLong, req.sizeDelta, req.amount, req);
   }
 
   async quoteRequestDecrease(req: { id: PositionId; sizeDelta: bigint; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    this.ctx.validate(req, { id: "id", sizeDelta: "size", gasPrice: "bigint?" });
     const p = await this.#position(req.id);
     if (req.sizeDelta <= 0n || req.sizeDelta >= p.size) throw this.ctx.reason({ name: "SizeDeltaTooLarge", args: { sizeDelta: req.sizeDelta, size: p.size } });
     return this.#quote("Decrease", p.marketId, p.isLong, req.sizeDelta, 0n, req);
   }
 
   async quoteRequestClose(req: { id: PositionId; slippageBps?: number; acceptablePrice?: bigint; gasPrice?: bigint }): Promise<RequestQuote> {
+    this.ctx.validate(req, { id: "id", gasPrice: "bigint?" });
     const p = await this.#position(req.id);
     return this.#quote("Close", p.marketId, p.isLong, p.size, 0n, req);
   }
 
-  /** Sends a request transaction with its fee, approving the router for `amount` when needed. */
-  async #send(method: string, args: unknown[], quote: RequestQuote, opts: TxOptions): Promise<TxResult & { requestId: bigint; event: RequestCreatedEvent; quote: RequestQuote }> {
-    const c = this.ctx;
+  /** The router call of a request, with its fee and what it escrows (the router is approved for `amount` when needed). */
+  async #plan(method: string, args: unknown[], quote: RequestQuote, opts: TxOptions): Promise<RequestPlan> {
     const { router } = await this.#contracts();
-    const routerAddress = await router.getAddress();
-    const allowance = quote.amount > 0n ? { spender: routerAddress, amount: quote.amount } : undefined;
-    const r = await c.execute<bigint>(router, method, args, { ...opts, value: quote.executionFee.fee }, allowance);
+    const spender = await router.getAddress();
+    const pull = quote.amount > 0n ? { spender, amount: quote.amount } : undefined;
+    return { router, method, args, quote, pull, opts: { ...opts, value: quote.executionFee.fee } };
+  }
+
+  async #prepare(plan: RequestPlan): Promise<PreparedTransactions & { quote: RequestQuote }> {
+    const { transactions, simulated } = await this.ctx.prepare(plan.router, plan.method, plan.args, plan.opts, plan.pull);
+    return { transactions, simulated, quote: plan.quote };
+  }
+
+  async #send(plan: RequestPlan): Promise<TxResult & { requestId: bigint; event: RequestCreatedEvent; quote: RequestQuote }> {
+    const r = await this.ctx.execute<bigint>(plan.router, plan.method, plan.args, plan.opts, plan.pull);
     const event = this.#eventsIn(r.receipt).find((e): e is RequestCreatedEvent => e.type === "RequestCreated")!;
-    return { ...txResult(r), requestId: event.requestId, event, quote };
+    return { ...txResult(r), requestId: event.requestId, event, quote: plan.quote };
+  }
+
+  async #planOpen(req: Parameters<Requests["quoteRequestOpen"]>[0] & TxOptions) {
+    this.ctx.requireSigner("requestOpen");
+    const q = await this.quoteRequestOpen(req);
+    return this.#plan("requestOpen", [req.market, q.isLong, req.amount, req.size, q.acceptablePrice], q, req);
+  }
+
+  async #planIncrease(req: Parameters<Requests["quoteRequestIncrease"]>[0] & TxOptions) {
+    this.ctx.requireSigner("requestIncrease");
+    const q = await this.quoteRequestIncrease(req);
+    return this.#plan("requestIncrease", [req.id, req.amount, req.sizeDelta, q.acceptablePrice], q, req);
+  }
+
+  async #planDecrease(req: Parameters<Requests["quoteRequestDecrease"]>[0] & TxOptions) {
+    this.ctx.requireSigner("requestDecrease");
+    const q = await this.quoteRequestDecrease(req);
+    return this.#plan("requestDecrease", [req.id, req.sizeDelta, q.acceptablePrice], q, req);
+  }
+
+  async #planClose(req: Parameters<Requests["quoteRequestClose"]>[0] & TxOptions) {
+    this.ctx.requireSigner("requestClose");
+    const q = await this.quoteRequestClose(req);
+    return this.#plan("requestClose", [req.id, q.acceptablePrice], q, req);
   }
 
   async requestOpen(req: Parameters<Requests["quoteRequestOpen"]>[0] & TxOptions) {
-    this.ctx.requireSigner("requestOpen");
-    const q = await this.quoteRequestOpen(req);
-    return this.#send("requestOpen", [req.market, q.isLong, req.amount, req.size, q.acceptablePrice], q, req);
+    return this.#send(await this.#planOpen(req));
   }
 
   async requestIncrease(req: Parameters<Requests["quoteRequestIncrease"]>[0] & TxOptions) {
-    this.ctx.requireSigner("requestIncrease");
-    const q = await this.quoteRequestIncrease(req);
-    return this.#send("requestIncrease", [req.id, req.amount, req.sizeDelta, q.acceptablePrice], q, req);
+    return this.#send(await this.#planIncrease(req));
   }
 
   async requestDecrease(req: Parameters<Requests["quoteRequestDecrease"]>[0] & TxOptions) {
-    this.ctx.requireSigner("requestDecrease");
-    const q = await this.quoteRequestDecrease(req);
-    return this.#send("requestDecrease", [req.id, req.sizeDelta, q.acceptablePrice], q, req);
+    return this.#send(await this.#planDecrease(req));
   }
 
   async requestClose(req: Parameters<Requests["quoteRequestClose"]>[0] & TxOptions) {
-    this.ctx.requireSigner("requestClose");
-    const q = await this.quoteRequestClose(req);
-    return this.#send("requestClose", [req.id, q.acceptablePrice], q, req);
+    return this.#send(await this.#planClose(req));
+  }
+
+  async prepareRequestOpen(req: Parameters<Requests["quoteRequestOpen"]>[0] & TxOptions) {
+    return this.#prepare(await this.#planOpen(req));
+  }
+
+  async prepareRequestIncrease(req: Parameters<Requests["quoteRequestIncrease"]>[0] & TxOptions) {
+    return this.#prepare(await this.#planIncrease(req));
+  }
+
+  async prepareRequestDecrease(req: Parameters<Requests["quoteRequestDecrease"]>[0] & TxOptions) {
+    return this.#prepare(await this.#planDecrease(req));
+  }
+
+  async prepareRequestClose(req: Parameters<Requests["quoteRequestClose"]>[0] & TxOptions) {
+    return this.#prepare(await this.#planClose(req));
   }
 
   /** A pending request with its status at the latest block, or null. */
@@ -250,6 +317,7 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
 
   /** Executes `requestId` with its signed report (hex, as the Data Streams API returns `fullReport`). */
   async execute(req: { requestId: bigint; report: string } & TxOptions): Promise<TxResult & { filled: boolean; event: RequestExecutedEvent | RequestCancelledEvent }> {
+    this.ctx.validate(req, { requestId: "id", report: "hex" });
     const c = this.ctx;
     c.requireSigner("execute");
     const { router } = await this.#contracts();
@@ -262,6 +330,7 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
    * from the feed when not given.
    */
   async executeAtPushRound(req: { requestId: bigint; roundId?: bigint } & TxOptions): Promise<TxResult & { filled: boolean; event: RequestExecutedEvent | RequestCancelledEvent }> {
+    this.ctx.validate(req, { requestId: "id", roundId: "bigint?" });
     const c = this.ctx;
     c.requireSigner("executeAtPushRound");
     const { router } = await this.#contracts();
@@ -293,6 +362,7 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
 
   /** Cancels an expired request of the signer: its escrow and fee return. */
   async cancel(req: { requestId: bigint } & TxOptions): Promise<TxResult & { event: RequestCancelledEvent }> {
+    this.ctx.validate(req, { requestId: "id" });
     const c = this.ctx;
     c.requireSigner("cancel");
     const { router } = await this.#contracts();
