@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { formatLeverage, formatSize, sizeForLeverage, type BulkheadClient, type OpenQuote, type RequestQuote, type Side } from "@bulkhead/sdk";
+import { formatLeverage, formatSize, InsufficientBalanceError, sizeForLeverage, type BulkheadClient, type OpenQuote, type RequestQuote, type Side } from "@bulkhead/sdk";
 import type { Run, Snapshot } from "../App";
 import { errorSentence, explorerLink, quoteIssues } from "../sdk";
 import { money, parsePositive, price, WAD } from "../format";
@@ -38,9 +38,12 @@ export function Ticket({ client, snap, run, busy }: Props) {
         if (!live) return;
         setQuote(q);
         setRequestQuote(rq);
-        const issues = quoteIssues(q.issues);
+        const first = quoteIssues(q.issues)[0];
+        // The SDK's balance check says what is missing; the ticket says it in the trader's terms.
         setProblem(
-          issues[0]?.message ??
+          first instanceof InsufficientBalanceError
+            ? `Your wallet has ${money(first.args.balance, client.token)}; this trade needs ${money(first.args.needed, client.token)} (collateral and open fee).`
+            : first?.message ??
             (amount + q.openFee > snap.balance ? `Your wallet has ${money(snap.balance, client.token)}; this trade needs ${money(amount + q.openFee, client.token)} (collateral and open fee).` : null),
         );
       } catch (e) {
