@@ -320,6 +320,42 @@ describe("app: managing a position and the LP panel (instant deployment)", funct
     expect(await raw(id, "collateral")).to.equal(String(done.newCollateral));
   });
 
+  it("test_app_whatIf_showsTheSdkHealthAtTheSliderPrice_andSendsNothing", async () => {
+    const id = await openManaged("long", 100n * USDC, 10n * WAD);
+    const blockBefore = await latest();
+    await setInput(page, `[data-testid="detail-${id}"] [data-testid="whatif"]`, "93");
+    const result = detail(id).getByTestId("whatif-result");
+    await until(async () => (await result.innerText()).includes("(-7 %)"), "the what-if price");
+    const [view] = await trader.getPositions([id], Number(await row(id).getAttribute("data-block")));
+    const at = (view!.price! * 93n) / 100n;
+    expect(await result.getAttribute("data-price")).to.equal(String(at));
+    const h = trader.healthAt(view!, at);
+    expect(await result.getAttribute("data-health")).to.equal(String(h.healthFactor));
+    expect(await result.getAttribute("data-equity")).to.equal(String(h.equity));
+    expect(await result.innerText()).to.contain(`At ${`$${formatPrice(at, { thousands: "," })}`} (-7 %)`);
+    expect(await latest()).to.equal(blockBefore);
+  });
+
+  it("test_app_close_paysWithinTheSdkQuote_andTheRowMovesToHistory", async () => {
+    const id = await openManaged("long", 120n * USDC, 3n * WAD);
+    const q = await trader.quoteClose({ id });
+    const from = (await sys.provider.getBlockNumber()) + 1;
+    await detail(id).getByTestId("close").click();
+    await page.getByTestId("notice").waitFor();
+    const closed = (await eventsOf(from)).find((e): e is PositionDecreasedEvent => e.type === "PositionDecreased" && e.id === id)!;
+    expect(closed.newSize).to.equal(0n);
+    expect(closed.payout <= q.received && closed.payout >= q.minReceived, `${closed.payout} in [${q.minReceived}, ${q.received}]`).to.equal(true);
+    const paid = formatAmount(closed.payout, trader.token, { maxDecimals: 2, rounding: "nearest", thousands: "," });
+    expect(await page.getByTestId("notice").innerText()).to.equal(`Position #${id} closed at $${formatPrice(closed.price, { thousands: "," })}; ${paid} paid out.`);
+    await row(id).waitFor({ state: "detached" });
+    expect(await trader.getPosition(id)).to.equal(null);
+    await page.getByTestId("tab-history").click();
+    const entry = page.getByTestId(`history-PositionDecreased-${id}`);
+    await entry.waitFor();
+    expect(await entry.innerText()).to.contain(`Closed, paid ${paid}`);
+    await page.getByTestId("tab-trade").click();
+  });
+
   it("test_app_lp_depositMintsThePreviewedShares_andWithdrawBurnsThePreviewedShares", async () => {
     // Without open interest no borrow fee accrues, so the share price of the page's block is the
     // one the next block's transaction gets: the preview must then be exact.
@@ -491,6 +527,40 @@ describe("app: on a two-step deployment (requests, order book)", function () {
     expect(await shown.getAttribute("data-acceptable")).to.equal(String(o.acceptablePrice));
     expect(await shown.innerText()).to.match(new RegExp(`^Trailing stop #${o.id}: 2\\.5 % trail, fill no worse than \\$[\\d,]+\\.\\d\\d, whole position`));
     expect(await page.getByTestId("notice").innerText()).to.equal(`Trailing stop #${o.id} placed on position #${id}.`);
+  });
+
+  it("test_app_twoStep_cancelsAStopLossFromTheRow", async () => {
+    const id = await openByRequest(120n * USDC, 4n * WAD);
+    const { orderId } = await trader.placeStopLoss({ positionId: id, triggerPrice: 2500n * WAD });
+    const detail = page.getByTestId(`detail-${id}`);
+    const shown = detail.locator(`[data-testid="order"][data-order-id="${orderId}"]`);
+    await shown.waitFor();
+    await shown.getByTestId("cancel-order").click();
+    await shown.waitFor({ state: "detached" });
+    expect(await page.getByTestId("notice").innerText()).to.equal(`Order #${orderId} cancelled.`);
+    expect((await trader.getPositionOrders(id)).orders).to.have.length(0);
+    expect(await trader.getOrder(orderId)).to.equal(null);
+  });
+
+  it("test_app_twoStep_closeFromTheRow_sendsARequest_listedUntilExecuted", async () => {
+    const id = await openByRequest(120n * USDC, 4n * WAD);
+    const row = page.locator(`[data-testid="position-${id}"]`);
+    const detail = page.getByTestId(`detail-${id}`);
+    await detail.getByTestId("close").click();
+    const notice = page.getByTestId("notice");
+    await until(async () => (await notice.count()) === 1 && (await notice.innerText()).startsWith("Close request #"), "the close request's notice");
+    const requestId = BigInt(/^Close request #(\d+) sent\.$/.exec(await notice.innerText())![1]!);
+    const listed = detail.getByTestId("position-requests");
+    await listed.waitFor();
+    expect(await listed.innerText()).to.match(new RegExp(`^Close request #${requestId}: (waiting for report|executable)`));
+    const request = (await trader.getRequest(requestId))!;
+    expect([request.kind, request.positionId]).to.deep.equal(["Close", id]);
+
+    while ((await sys.provider.getBlock("latest"))!.timestamp <= request.settlesAt) await sys.provider.send("evm_mine", []);
+    const done = await executor.executeRequest({ requestId, report: sys.signReport(0, request.settlesAt, (await trader.getMarket(0)).price!) });
+    expect(done.filled).to.equal(true);
+    await row.waitFor({ state: "detached" });
+    expect(await trader.getPosition(id)).to.equal(null);
   });
 
   it("test_app_twoStep_topUpGuard_listedAsTheSdkReadsIt_andTheKeeperPathRaisesHealth", async () => {

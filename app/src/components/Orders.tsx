@@ -55,13 +55,13 @@ export function Orders({ client, snap, view, run, busy }: Props) {
               {o.size === 0n ? ", whole position" : `, size ${formatSize(o.size)}`}
               {o.sibling !== null ? ` (bracket with #${o.sibling})` : ""}
               {o.expired ? " — expired" : ""}{" "}
-              <button className="link" disabled={busy} onClick={() => void run(async () => { await client.cancelOrder({ orderId: o.id }); return `Order #${o.id} cancelled.`; })}>cancel</button>
+              <button className="link" disabled={busy} data-testid="cancel-order" onClick={() => void run(async () => { await client.cancelOrder({ orderId: o.id }); return `Order #${o.id} cancelled.`; })}>cancel</button>
             </li>
           ))}
           {list.guards.map((g) => (
             <li key={String(g.id)} data-testid="guard" data-order-id={String(g.id)} data-threshold={String(g.threshold)} data-amount={String(g.amount)} data-budget={String(g.budget)}>
               Top-up guard #{String(g.id)}: adds {money(g.amount, client.token)} below health {factor(g.threshold)}, budget left {money(g.budget, client.token)}{" "}
-              <button className="link" disabled={busy} onClick={() => void run(async () => { await client.cancelOrder({ orderId: g.id }); return `Guard #${g.id} cancelled.`; })}>cancel</button>
+              <button className="link" disabled={busy} data-testid="cancel-guard" onClick={() => void run(async () => { await client.cancelOrder({ orderId: g.id }); return `Guard #${g.id} cancelled.`; })}>cancel</button>
             </li>
           ))}
         </ul>

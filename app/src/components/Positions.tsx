@@ -150,7 +150,7 @@ function Detail({ client, snap, view, run, busy }: { client: BulkheadClient; sna
       <div>
         <h3>What if the price were…</h3>
         <input type="range" min={50} max={150} value={step} onChange={(e) => setStep(Number(e.target.value))} data-testid="whatif" />
-        <p data-testid="whatif-result">
+        <p data-testid="whatif-result" data-price={String(whatIfPrice)} data-health={String(w.healthFactor ?? "")} data-equity={String(w.equity)}>
           At {price(whatIfPrice)} ({step - 100 >= 0 ? "+" : ""}{step - 100} %): PnL {money(w.pnl, client.token)}, equity {money(w.equity, client.token)},
           health {factor(w.healthFactor)}{w.liquidatable ? <strong className="bad"> — liquidatable</strong> : null}.
         </p>
