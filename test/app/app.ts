@@ -648,6 +648,9 @@ describe("app: on the devnet (npm run devnet: its keeper executes what the page 
     await page.getByTestId("lp-async").waitFor();
     const before = BigInt((await lpShares())!);
     await setInput(page, '[data-testid="lp-amount"]', "5000");
+    const preview = page.getByTestId("lp-request-preview");
+    await until(async () => (await preview.count()) === 1 && (await preview.innerText()).startsWith("A deposit request of 5,000 USDC"), "the deposit request's preview");
+    const [min, max] = [BigInt((await preview.getAttribute("data-min"))!), BigInt((await preview.getAttribute("data-max"))!)];
     await page.getByTestId("lp-deposit").click();
     const notice = page.getByTestId("notice");
     await notice.waitFor();
@@ -661,6 +664,7 @@ describe("app: on the devnet (npm run devnet: its keeper executes what the page 
     expect((await rig!.provider.getTransaction(executed.transactionHash))!.from).to.equal(keeperAddress);
     const claimable = await trader.getLpClaimable(traderAddress);
     expect(claimable.deposits.assets).to.equal(5000n * USDC);
+    expect(claimable.deposits.shares >= min && claimable.deposits.shares <= max, `${claimable.deposits.shares} shares, previewed [${min}, ${max}]`).to.equal(true);
     expect(await claim.getAttribute("data-raw")).to.equal(String(claimable.deposits.shares));
     await claim.click();
     await until(async () => (await notice.innerText()).startsWith("Claimed"), "the claim's notice");

@@ -1,5 +1,5 @@
-import { useState } from "react";
-import { formatUnits, parseUnits, type BulkheadClient } from "@bulkhead/sdk";
+import { useEffect, useState } from "react";
+import { formatUnits, parseUnits, type BulkheadClient, type LpRequestQuote } from "@bulkhead/sdk";
 import { PoolMath } from "@bulkhead/sdk/math";
 import type { Run, Snapshot } from "../App";
 import { money, parsePositive, pct } from "../format";
@@ -27,6 +27,20 @@ export function PoolPanel({ client, snap, run, busy }: { client: BulkheadClient;
   const instant = snap.lpAsync === null;
   const mints = assets !== null && pool.totalAssets !== null ? PoolMath.toSharesDown(assets, pool.totalAssets, pool.totalSupply) : null;
   const burns = assets !== null && pool.totalAssets !== null ? PoolMath.toSharesUp(assets, pool.totalAssets, pool.totalSupply) : null;
+  // An asynchronous deposit fills at its settlement second's reports: the SDK bounds the shares
+  // over the prices those reports can carry.
+  const [requestQuote, setRequestQuote] = useState<LpRequestQuote | null>(null);
+  useEffect(() => {
+    let live = true;
+    if (instant || assets === null) {
+      setRequestQuote(null);
+      return;
+    }
+    client.quoteLpRequest({ kind: "Deposit", amount: assets }).then((q) => live && setRequestQuote(q), () => live && setRequestQuote(null));
+    return () => {
+      live = false;
+    };
+  }, [client, instant, String(assets), snap.block]);
   return (
     <section className="card" data-testid="pool" data-block={pool.blockNumber}>
       <h2>Liquidity pool</h2>
@@ -72,6 +86,12 @@ export function PoolPanel({ client, snap, run, busy }: { client: BulkheadClient;
         <p className="muted" data-testid="lp-preview">
           A deposit of {money(assets!, t)} mints <span data-testid="lp-preview-mint" data-raw={String(mints)}>{shares(mints)}</span>; a
           withdrawal of it burns <span data-testid="lp-preview-burn" data-raw={String(burns)}>{shares(burns)}</span> (at block {pool.blockNumber}).
+        </p>
+      )}
+      {requestQuote !== null && (
+        <p className="muted" data-testid="lp-request-preview" data-min={String(requestQuote.result.min)} data-max={String(requestQuote.result.max)}>
+          A deposit request of {money(requestQuote.amount, t)} mints between {shares(requestQuote.result.min)} and {shares(requestQuote.result.max)} at
+          its reports, {requestQuote.settlementDelay} s after it is sent; execution fee {formatUnits(requestQuote.executionFee.fee, 18, { maxDecimals: 6 })} of the chain's native token.
         </p>
       )}
       {snap.lpAsync !== null && (
