@@ -79,11 +79,13 @@ function read(hex: string, w: number, p: Plan): [unknown, number] {
   }
 }
 
-const plans = new WeakMap<Interface, Map<string, { element: Plan; words: number } | null>>();
+const plans = new WeakMap<Interface, Map<string, { element: Plan; words: number; head: number } | null>>();
 
 /**
- * Decodes the single `tuple(...)[]` output of `fn` from `data` into plain objects keyed by the
- * Solidity field names. Falls back to ethers' decoder when the element is not static.
+ * Decodes the `tuple(...)[]` output of `fn` from `data` into plain objects keyed by the
+ * Solidity field names: its only output, or its last one after static outputs (the lens'
+ * `read*` functions return the block first). Falls back to ethers' decoder when the element is
+ * not static.
  */
 export function decodeTupleArray(iface: Interface, fn: string, data: string): Record<string, unknown>[] {
   let byFn = plans.get(iface);
@@ -91,21 +93,23 @@ export function decodeTupleArray(iface: Interface, fn: string, data: string): Re
   let entry = byFn.get(fn);
   if (entry === undefined) {
     const fragment = iface.getFunction(fn);
-    const out = fragment?.outputs[0];
-    if (!fragment || fragment.outputs.length !== 1 || !out?.isArray() || out.arrayLength !== -1) {
-      throw new Error(`decodeTupleArray: ${fn} does not return one dynamic array`);
+    const out = fragment?.outputs.at(-1);
+    const heads = fragment?.outputs.slice(0, -1).map(plan) ?? [];
+    if (!fragment || !out?.isArray() || out.arrayLength !== -1 || heads.some((h) => h === null)) {
+      throw new Error(`decodeTupleArray: ${fn} does not return one dynamic array after static outputs`);
     }
     const element = plan(out.arrayChildren);
-    entry = element === null ? null : { element, words: words(element) };
+    const head = heads.reduce((s, h) => s + words(h!), 0);
+    entry = element === null ? null : { element, words: words(element), head };
     byFn.set(fn, entry);
   }
-  if (entry === null) return [...(iface.decodeFunctionResult(fn, data)[0] as unknown[])] as Record<string, unknown>[];
+  if (entry === null) return [...(iface.decodeFunctionResult(fn, data).at(-1) as unknown[])] as Record<string, unknown>[];
   const hex = data.startsWith("0x") ? data.slice(2) : data;
   const word = (w: number) => {
     if ((w + 1) * 64 > hex.length) throw new Error(`decodeTupleArray: ${fn} returned ${hex.length / 2} bytes, too short`);
     return Number(BigInt("0x" + hex.slice(w * 64, w * 64 + 64)));
   };
-  const offsetWord = word(0) / 32;
+  const offsetWord = word(entry.head) / 32;
   const count = word(offsetWord);
   const first = offsetWord + 1;
   if ((first + count * entry.words) * 64 > hex.length) throw new Error(`decodeTupleArray: ${fn} returned ${hex.length / 2} bytes for ${count} rows`);

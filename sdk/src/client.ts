@@ -41,7 +41,8 @@ import { deriveHealth, positionHealth, type PositionHealth } from "./health.js";
 import type { LiquidateManyPreview } from "./math/BulkheadLogic.js";
 import type { Health, Ledger, LiquidationPreview, MarketId, PositionId, TokenInfo, UtilisationState } from "./types.js";
 import { ClientContext, type ClientOptions, type PreparedTransactions, type TxOptions, type TxResult } from "./client/context.js";
-import { Events } from "./client/events.js";
+import { Events, type PositionsUpdate, type WatchPositionsOptions } from "./client/events.js";
+import { History, type TradeHistoryOptions, type TradeHistoryPage } from "./client/history.js";
 import { Markets, type MarketInfo } from "./client/markets.js";
 import { Pool, type DepositQuote, type LpPosition, type PoolState } from "./client/pool.js";
 import { Positions, type PositionView } from "./client/positions.js";
@@ -67,6 +68,8 @@ export type { PreparedTransactions, SubmittedInfo, UnsignedTransaction } from ".
 export type { DepositQuote } from "./client/pool.js";
 export type { IncreaseRequest } from "./client/quotes.js";
 export type { MarketInfo } from "./client/markets.js";
+export type { AbortSignalLike, PositionsUpdate, WatchPositionsOptions } from "./client/events.js";
+export type { TradeAction, TradeHistoryEntry, TradeHistoryOptions, TradeHistoryPage } from "./client/history.js";
 export type { PositionView } from "./client/positions.js";
 export type { LpPosition, PoolState } from "./client/pool.js";
 export type { ExecutionFeeQuote, RequestQuote, RequestView } from "./client/requests.js";
@@ -115,6 +118,7 @@ export class BulkheadClient {
   readonly #trades: Trades;
   readonly #pool: Pool;
   readonly #events: Events;
+  readonly #history: History;
   readonly #requests: Requests;
   readonly #lp: LpRequests;
   readonly #orderReads: OrderReads;
@@ -140,6 +144,7 @@ export class BulkheadClient {
     this.#trades = new Trades(ctx, { positions: this.#positions, quotes: this.#quotes });
     this.#pool = new Pool(ctx, { markets: this.#markets });
     this.#events = new Events(ctx, { positions: this.#positions });
+    this.#history = new History(ctx, {});
     this.#requests = new Requests(ctx, { markets: this.#markets, positions: this.#positions });
     this.#lp = new LpRequests(ctx, { markets: this.#markets });
     this.#orderReads = new OrderReads(ctx, { markets: this.#markets, positions: this.#positions, requests: this.#requests });
@@ -887,6 +892,30 @@ export class BulkheadClient {
    */
   watchHealth(id: PositionId, onHealth: (view: PositionView | null) => void, options: WatchOptions = {}): () => void {
     return this.#events.watchHealth(id, onHealth, options);
+  }
+
+  // ------------------------------------------------------------ front-end reads: history and position watch (client/history.ts, client/events.ts)
+
+  /**
+   * The owner's trade history, newest first, one entry per lifecycle event of its positions
+   * (opened, increased, decreased, collateral added or removed, closed, liquidated) with the
+   * realised PnL, fees, price, size, transaction and block. Pages of `limit` entries: pass a
+   * page's `cursor` for the next one. Starts at the deployment's start block by default; a page
+   * is a few eth_getLogs filtered on indexed topics, plus one block read per block on the page
+   * (`timestamps: false` skips them).
+   */
+  async getTradeHistory(owner: string, options: TradeHistoryOptions = {}): Promise<TradeHistoryPage> {
+    return this.#history.getTradeHistory(owner, options);
+  }
+
+  /**
+   * Watches an owner's open positions (or a list of ids): `onUpdate` gets them at once, then after
+   * each new block the changed ones and the ids gone (closed, liquidated, transferred away).
+   * Failed polls go to `onError`, and the watch waits longer after each failure in a row (up to
+   * `maxBackoff`). Stops when `signal` aborts or the returned function is called.
+   */
+  watchPositions(target: string | readonly PositionId[], onUpdate: (update: PositionsUpdate) => void, options: WatchPositionsOptions): () => void {
+    return this.#events.watchPositions(target, onUpdate, options);
   }
 }
 

@@ -334,6 +334,38 @@ export const bulkheadLensAbi = [
             "internalType": "bool",
             "name": "priceValid",
             "type": "bool"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint64",
+                "name": "mmr",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "liquidationFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint96",
+                "name": "minLiquidationFee",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxProfitFactorBps",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct RiskParams",
+            "name": "risk",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256",
+            "name": "currentBorrowIndex",
+            "type": "uint256"
           }
         ],
         "internalType": "struct PositionView[]",
@@ -409,6 +441,805 @@ export const bulkheadLensAbi = [
         ],
         "internalType": "struct LiquidationPreview[]",
         "name": "out",
+        "type": "tuple[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "readDeployment",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "engine",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "token",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "pool",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "unit",
+            "type": "uint256"
+          },
+          {
+            "internalType": "address",
+            "name": "vaultImplementation",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "marketCount",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint8",
+            "name": "tokenDecimals",
+            "type": "uint8"
+          },
+          {
+            "internalType": "string",
+            "name": "tokenSymbol",
+            "type": "string"
+          }
+        ],
+        "internalType": "struct DeploymentView",
+        "name": "d",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "marketId",
+        "type": "uint256"
+      }
+    ],
+    "name": "readMarket",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "number",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "timestamp",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct ReadBlock",
+        "name": "at",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "id",
+            "type": "uint256"
+          },
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "feed",
+                "type": "address"
+              },
+              {
+                "internalType": "uint32",
+                "name": "heartbeat",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint8",
+                "name": "feedDecimals",
+                "type": "uint8"
+              },
+              {
+                "internalType": "bool",
+                "name": "paused",
+                "type": "bool"
+              },
+              {
+                "internalType": "uint32",
+                "name": "riskVersion",
+                "type": "uint32"
+              },
+              {
+                "internalType": "bool",
+                "name": "delisted",
+                "type": "bool"
+              },
+              {
+                "internalType": "uint64",
+                "name": "openFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "closeFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "baseBorrowRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "borrowRateSlope",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint96",
+                "name": "maxLeverage",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint96",
+                "name": "minCollateral",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint128",
+                "name": "maxLongOpenInterest",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "maxShortOpenInterest",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint72",
+                "name": "borrowIndex",
+                "type": "uint72"
+              },
+              {
+                "internalType": "uint80",
+                "name": "rateIntegral",
+                "type": "uint80"
+              },
+              {
+                "internalType": "uint104",
+                "name": "accruedBorrowFees",
+                "type": "uint104"
+              },
+              {
+                "internalType": "uint128",
+                "name": "longSize",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "shortSize",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint256",
+                "name": "longSizeEntry",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "shortSizeEntry",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint112",
+                "name": "longReserved",
+                "type": "uint112"
+              },
+              {
+                "internalType": "uint112",
+                "name": "shortReserved",
+                "type": "uint112"
+              }
+            ],
+            "internalType": "struct Market",
+            "name": "market",
+            "type": "tuple"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint64",
+                "name": "mmr",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "liquidationFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint96",
+                "name": "minLiquidationFee",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxProfitFactorBps",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct RiskParams",
+            "name": "risk",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256",
+            "name": "currentBorrowIndex",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "borrowRate",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes",
+            "name": "priceError",
+            "type": "bytes"
+          },
+          {
+            "internalType": "uint256",
+            "name": "feedUpdatedAt",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct MarketView",
+        "name": "view_",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "readMarkets",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "number",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "timestamp",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct ReadBlock",
+        "name": "at",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "id",
+            "type": "uint256"
+          },
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "feed",
+                "type": "address"
+              },
+              {
+                "internalType": "uint32",
+                "name": "heartbeat",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint8",
+                "name": "feedDecimals",
+                "type": "uint8"
+              },
+              {
+                "internalType": "bool",
+                "name": "paused",
+                "type": "bool"
+              },
+              {
+                "internalType": "uint32",
+                "name": "riskVersion",
+                "type": "uint32"
+              },
+              {
+                "internalType": "bool",
+                "name": "delisted",
+                "type": "bool"
+              },
+              {
+                "internalType": "uint64",
+                "name": "openFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "closeFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "baseBorrowRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "borrowRateSlope",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint96",
+                "name": "maxLeverage",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint96",
+                "name": "minCollateral",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint128",
+                "name": "maxLongOpenInterest",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "maxShortOpenInterest",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint72",
+                "name": "borrowIndex",
+                "type": "uint72"
+              },
+              {
+                "internalType": "uint80",
+                "name": "rateIntegral",
+                "type": "uint80"
+              },
+              {
+                "internalType": "uint104",
+                "name": "accruedBorrowFees",
+                "type": "uint104"
+              },
+              {
+                "internalType": "uint128",
+                "name": "longSize",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "shortSize",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint256",
+                "name": "longSizeEntry",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "shortSizeEntry",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint112",
+                "name": "longReserved",
+                "type": "uint112"
+              },
+              {
+                "internalType": "uint112",
+                "name": "shortReserved",
+                "type": "uint112"
+              }
+            ],
+            "internalType": "struct Market",
+            "name": "market",
+            "type": "tuple"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint64",
+                "name": "mmr",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "liquidationFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint96",
+                "name": "minLiquidationFee",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxProfitFactorBps",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct RiskParams",
+            "name": "risk",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256",
+            "name": "currentBorrowIndex",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "borrowRate",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes",
+            "name": "priceError",
+            "type": "bytes"
+          },
+          {
+            "internalType": "uint256",
+            "name": "feedUpdatedAt",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct MarketView[]",
+        "name": "views",
+        "type": "tuple[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
+    "name": "readPool",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "number",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "timestamp",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct ReadBlock",
+        "name": "at",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint128",
+                "name": "lpAssets",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "reserved",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "insuranceFund",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "protocolFees",
+                "type": "uint128"
+              }
+            ],
+            "internalType": "struct Ledger",
+            "name": "ledger",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bool",
+            "name": "paused",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint256",
+            "name": "protocolFeeShare",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "totalSupply",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint8",
+            "name": "shareDecimals",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint256",
+            "name": "totalAssets",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes",
+            "name": "totalAssetsError",
+            "type": "bytes"
+          }
+        ],
+        "internalType": "struct PoolView",
+        "name": "pool",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "shares",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "assets",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes",
+            "name": "assetsError",
+            "type": "bytes"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxWithdraw",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct LpView",
+        "name": "lp",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256[]",
+        "name": "ids",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "readPositions",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "number",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "timestamp",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct ReadBlock",
+        "name": "at",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "id",
+            "type": "uint256"
+          },
+          {
+            "internalType": "address",
+            "name": "owner",
+            "type": "address"
+          },
+          {
+            "internalType": "address",
+            "name": "vault",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "vaultBalance",
+            "type": "uint256"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint128",
+                "name": "size",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint96",
+                "name": "entryPrice",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint16",
+                "name": "marketId",
+                "type": "uint16"
+              },
+              {
+                "internalType": "bool",
+                "name": "isLong",
+                "type": "bool"
+              },
+              {
+                "internalType": "uint96",
+                "name": "collateral",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint96",
+                "name": "borrowIndex",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint32",
+                "name": "riskVersion",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxProfitFactorBps",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct Position",
+            "name": "position",
+            "type": "tuple"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint256",
+                "name": "price",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "notional",
+                "type": "uint256"
+              },
+              {
+                "internalType": "int256",
+                "name": "pnl",
+                "type": "int256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "borrowFee",
+                "type": "uint256"
+              },
+              {
+                "internalType": "int256",
+                "name": "equity",
+                "type": "int256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "maintenance",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "liquidationFee",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "liquidationPrice",
+                "type": "uint256"
+              },
+              {
+                "internalType": "bool",
+                "name": "liquidatable",
+                "type": "bool"
+              }
+            ],
+            "internalType": "struct Health",
+            "name": "health",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bool",
+            "name": "priceValid",
+            "type": "bool"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint64",
+                "name": "mmr",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "liquidationFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint96",
+                "name": "minLiquidationFee",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxProfitFactorBps",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct RiskParams",
+            "name": "risk",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256",
+            "name": "currentBorrowIndex",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct PositionView[]",
+        "name": "views",
         "type": "tuple[]"
       }
     ],

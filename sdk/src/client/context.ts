@@ -237,23 +237,28 @@ export class ClientContext {
     if ("chainId" in a && a.chainId !== chainId) {
       throw new InvalidRequestError(`the deployment is for chain ${a.chainId} but the provider is on chain ${chainId}`);
     }
-    const engine = new Contract(getAddress(a.engine), bulkheadAbi as never, provider);
-    const [tokenAddress, poolAddress, unit, vaultImplementation, marketCount] = (await connectRead(provider, chainId, "engine", a.engine, () =>
-      Promise.all([
-        a.token ?? engine.getFunction("token")(),
-        a.pool ?? engine.getFunction("pool")(),
-        engine.getFunction("unit")(),
-        engine.getFunction("vaultImplementation")(),
-        engine.getFunction("marketCount")(),
-      ]),
-    )) as [string, string, bigint, string, bigint];
-    const token = new Contract(tokenAddress, erc20Abi as never, provider);
-    // The lens is first called by a read much later: its code is checked now, in the same round.
-    const [[decimals, symbol], lensCode] = (await Promise.all([
-      connectRead(provider, chainId, "token", tokenAddress, () => Promise.all([token.getFunction("decimals")(), token.getFunction("symbol")()])),
-      provider.getCode(a.lens),
-    ])) as [[bigint, string], string];
-    if (lensCode === "0x") throw new NoContractError("lens", getAddress(a.lens), chainId);
+    // One lens call for every fact the engine and the token fix at deployment; a given address
+    // that is not the lens's engine (or its token or pool) is named: empty, or the wrong contract.
+    const lens = new Contract(getAddress(a.lens), bulkheadLensAbi as never, provider);
+    const d = (await connectRead(provider, chainId, "lens", a.lens, () => lens.getFunction("readDeployment")())) as {
+      engine: string;
+      token: string;
+      pool: string;
+      unit: bigint;
+      vaultImplementation: string;
+      marketCount: bigint;
+      tokenDecimals: bigint;
+      tokenSymbol: string;
+    };
+    await Promise.all(
+      ([["engine", a.engine, d.engine], ["token", a.token, d.token], ["pool", a.pool, d.pool]] as const).map(async ([name, given, actual]) => {
+        if (given === undefined || getAddress(given) === getAddress(actual)) return;
+        if ((await provider.getCode(given)) === "0x") throw new NoContractError(name, getAddress(given), chainId);
+        throw new InvalidRequestError(`the ${name} address ${getAddress(given)} is not the lens's ${name} ${getAddress(actual)}: check the addresses passed to connect()`);
+      }),
+    );
+    const [tokenAddress, poolAddress, unit, vaultImplementation, marketCount] = [d.token, d.pool, d.unit, d.vaultImplementation, d.marketCount];
+    const [decimals, symbol] = [d.tokenDecimals, d.tokenSymbol];
     const facts: ClientFacts = {
       provider,
       signer,
@@ -280,6 +285,11 @@ export class ClientContext {
   }
 
   // ------------------------------------------------------------ reads
+
+  /** The lowest block a read may see (the newest block of the client's own receipts and watched events). */
+  get minBlock(): number {
+    return this.#minBlock;
+  }
 
   async latestBlock(): Promise<number> {
     const n = await this.provider.getBlockNumber();
@@ -347,6 +357,11 @@ export class ClientContext {
     const risk = toRiskParams(await this.read(() => this.engine.getFunction("riskParams")(marketId, version, { blockTag })));
     this.#riskCache.set(key, risk);
     return risk;
+  }
+
+  /** Caches the risk parameters of a version read in a batch (the lens' market and position views). */
+  seedRisk(marketId: number, version: number, risk: RiskParams): void {
+    this.#riskCache.set(`${marketId}:${version}`, risk);
   }
 
   /** A log range with the client's defaults: from the deployment block to the latest block. */

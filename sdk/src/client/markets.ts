@@ -3,11 +3,12 @@
  * the engine's pool ledger and utilisation integrals every borrow index follows.
  * @module
  */
-import type { BlockTag } from "ethers";
-import { toLedger, toMarketState, toUtilisationAccumulator } from "../decode.js";
-import { BulkheadError } from "../errors.js";
+import { ZeroAddress, type BlockTag } from "ethers";
+import { toLedger, toMarketState, toRiskParams, toUtilisationAccumulator } from "../decode.js";
+import { decodeRevert, type BulkheadError } from "../errors.js";
 import type { Ledger, MarketId, MarketParams, MarketState, RiskParams, UtilisationState } from "../types.js";
 import { ClientModule } from "./context.js";
+import { lensRead, type ReadAt } from "./lensRead.js";
 
 /** A market with its parameters, current risk parameters and live values. */
 export interface MarketInfo extends MarketState {
@@ -25,7 +26,13 @@ export interface MarketInfo extends MarketState {
    * stored index grown with the pool's utilisation path since the market's last accrual.
    */
   currentIndex: bigint;
+  /** The market's borrow rate at the read block (`borrowRate`, WAD per second). */
+  borrowRate: bigint;
+  /** The feed's latest `updatedAt` (Unix seconds; 0 when the feed does not answer). */
+  feedUpdatedAt: bigint;
   blockNumber: number;
+  /** Timestamp of the read block: the feed's age is `blockTimestamp - feedUpdatedAt`. */
+  blockTimestamp: number;
 }
 
 /** Market reads: markets, prices, borrow index and rate, the ledger. */
@@ -37,32 +44,29 @@ export class Markets extends ClientModule {
 
   async getMarkets(): Promise<MarketInfo[]> {
     const c = this.ctx;
-    const blockNumber = await c.latestBlock();
-    const count = Number(await c.read(() => c.engine.getFunction("marketCount")({ blockTag: blockNumber })));
-    c.marketCount = count;
-    return Promise.all(Array.from({ length: count }, (_, i) => this.#market(i, blockNumber)));
+    const r = await lensRead(c, "readMarkets", []);
+    const [, rows] = c.lens.interface.decodeFunctionResult("readMarkets", r.data) as unknown as [unknown, unknown[]];
+    c.marketCount = Math.max(c.marketCount, rows.length);
+    return rows.map((row) => this.#info(row, r));
   }
 
   async getMarket(marketId: MarketId): Promise<MarketInfo> {
-    return this.#market(marketId, await this.ctx.latestBlock());
+    const c = this.ctx;
+    const r = await lensRead(c, "readMarket", [marketId]);
+    const [, row] = c.lens.interface.decodeFunctionResult("readMarket", r.data) as unknown as [unknown, unknown];
+    return this.#info(row, r);
   }
 
-  async #market(id: number, blockNumber: number): Promise<MarketInfo> {
+  /** A lens `MarketView` as a {@link MarketInfo}; the price error is decoded as the engine's read would throw it. */
+  #info(row: unknown, at: ReadAt): MarketInfo {
     const c = this.ctx;
-    const e = c.engine;
-    const blockTag = blockNumber;
-    const [raw, index] = await Promise.all([
-      c.read(() => e.getFunction("market")(id, { blockTag })),
-      c.read(() => e.getFunction("currentBorrowIndex")(id, { blockTag }) as Promise<bigint>),
-    ]);
-    const m = toMarketState(raw);
-    const price: { p: bigint | null } | { err: unknown } = m.delisted
-      ? { p: null }
-      : await this.getPrice(id, blockTag).then(
-          (p) => ({ p }),
-          (err: unknown) => ({ err }),
-        );
-    const risk = await c.risk(id, m.riskVersion, blockTag);
+    const v = row as { id: bigint; market: unknown; risk: unknown; currentBorrowIndex: bigint; borrowRate: bigint; price: bigint; priceError: string; feedUpdatedAt: bigint };
+    const m = toMarketState(v.market);
+    const id = Number(v.id);
+    const risk = toRiskParams(v.risk);
+    c.seedRisk(id, m.riskVersion, risk);
+    // The engine never answers a price of 0: a 0 without revert data is a revert the lens could not name.
+    const valid = !m.delisted && v.priceError === "0x" && BigInt(v.price) > 0n;
     const info: MarketInfo = {
       ...m,
       id,
@@ -77,17 +81,39 @@ export class Markets extends ClientModule {
         maxShortOpenInterest: m.maxShortOpenInterest,
       },
       risk,
-      price: "p" in price ? price.p : null,
-      currentIndex: index,
-      blockNumber,
+      price: valid ? BigInt(v.price) : null,
+      currentIndex: BigInt(v.currentBorrowIndex),
+      borrowRate: BigInt(v.borrowRate),
+      feedUpdatedAt: BigInt(v.feedUpdatedAt),
+      blockNumber: at.blockNumber,
+      blockTimestamp: at.timestamp,
     };
     const symbol = c.markets.find((d) => d.id === id)?.symbol;
     if (symbol !== undefined) info.symbol = symbol;
-    if ("err" in price) {
-      if (!(price.err instanceof BulkheadError)) throw price.err;
-      info.priceError = price.err;
-    }
+    if (!m.delisted && !valid) info.priceError = decodeRevert(v.priceError, c.errorContext);
     return info;
+  }
+
+  /**
+   * What a trade quote reads, at one block in two lens calls: the market, its validated price
+   * (throwing the engine's typed error when invalid), the ledger, the pause flag, the protocol
+   * fee share and the market's borrow index now.
+   * @internal
+   */
+  async tradeState(marketId: MarketId, blockNumber: number) {
+    const c = this.ctx;
+    const [m, p] = await Promise.all([lensRead(c, "readMarket", [marketId], blockNumber), lensRead(c, "readPool", [ZeroAddress], blockNumber)]);
+    const info = this.#info((c.lens.interface.decodeFunctionResult("readMarket", m.data) as unknown as [unknown, unknown])[1], m);
+    const pool = (c.lens.interface.decodeFunctionResult("readPool", p.data) as unknown as [unknown, { ledger: unknown; paused: boolean; protocolFeeShare: bigint }])[1];
+    const price = info.price ?? (info.priceError ? Promise.reject(info.priceError) : this.getPrice(marketId, blockNumber));
+    return {
+      market: toMarketState(info),
+      price: await price,
+      ledger: toLedger(pool.ledger),
+      paused: Boolean(pool.paused),
+      index: info.currentIndex,
+      protocolFeeShare: BigInt(pool.protocolFeeShare),
+    };
   }
 
   async getLedger(blockTag?: BlockTag): Promise<Ledger> {

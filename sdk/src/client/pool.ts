@@ -3,12 +3,14 @@
  * account's LP position, deposit, withdraw and redeem.
  * @module
  */
-import { getAddress, type Log, type TransactionReceipt } from "ethers";
+import { ZeroAddress, getAddress, type Log, type TransactionReceipt } from "ethers";
+import { toLedger } from "../decode.js";
 import { BulkheadError } from "../errors.js";
 import { ConstantsLib } from "../math/ConstantsLib.js";
 import { MathLib } from "../math/MathLib.js";
 import { PoolMath } from "../math/PoolMath.js";
 import { ClientModule, txResult, type Executed, type PreparedTransactions, type TxOptions, type TxResult } from "./context.js";
+import { lensRead } from "./lensRead.js";
 import type { Markets } from "./markets.js";
 
 const { WAD } = ConstantsLib;
@@ -67,20 +69,13 @@ export interface DepositQuote {
 /** LP pool reads and transactions. */
 export class Pool extends ClientModule<{ markets: Markets }> {
   async getPool(): Promise<PoolState> {
-    const c = this.ctx;
-    const blockTag = await c.latestBlock();
-    const [ledger, totalSupply, shareDecimals, paused, totalAssets] = await Promise.all([
-      this.uses.markets.getLedger(blockTag),
-      c.read(() => c.pool.getFunction("totalSupply")({ blockTag }) as Promise<bigint>),
-      c.read(() => c.pool.getFunction("decimals")({ blockTag }) as Promise<bigint>),
-      c.read(() => c.engine.getFunction("paused")({ blockTag }) as Promise<boolean>),
-      c.read(() => c.pool.getFunction("totalAssets")({ blockTag }) as Promise<bigint>).catch((e: unknown) => {
-        if (e instanceof BulkheadError) return null;
-        throw e;
-      }),
-    ]);
-    const sd = Number(shareDecimals);
+    const { at, pool } = await this.#read(ZeroAddress);
+    const ledger = toLedger(pool.ledger);
     const { lpAssets, reserved } = ledger;
+    const sd = Number(pool.shareDecimals);
+    // totalAssets prices the open positions: while a market feed is invalid the pool refuses to.
+    const totalAssets = pool.totalAssetsError === "0x" ? BigInt(pool.totalAssets) : null;
+    const totalSupply = BigInt(pool.totalSupply);
     return {
       totalAssets,
       totalSupply,
@@ -89,24 +84,28 @@ export class Pool extends ClientModule<{ markets: Markets }> {
       ...ledger,
       freeLiquidity: MathLib.zeroFloorSub(lpAssets, reserved),
       utilisation: reserved >= lpAssets ? (reserved === 0n ? 0n : WAD) : MathLib.mulDivDown(reserved, WAD, lpAssets),
-      paused,
-      blockNumber: blockTag,
+      paused: Boolean(pool.paused),
+      blockNumber: at.blockNumber,
     };
   }
 
   async getLpPosition(account: string): Promise<LpPosition> {
+    const { lp } = await this.#read(getAddress(account));
+    // convertToAssets needs totalAssets, which reverts with the oracle error while a feed is invalid.
+    const assets = lp.assetsError === "0x" ? BigInt(lp.assets) : null;
+    return { shares: BigInt(lp.shares), assets, maxWithdraw: BigInt(lp.maxWithdraw) };
+  }
+
+  /** The lens' pool and LP views at the latest block (one call). */
+  async #read(account: string) {
     const c = this.ctx;
-    const blockTag = await c.latestBlock();
-    const shares = (await c.read(() => c.pool.getFunction("balanceOf")(account, { blockTag }))) as bigint;
-    const [assets, maxWithdraw] = (await Promise.all([
-      // convertToAssets needs totalAssets, which reverts with the oracle error while a feed is invalid.
-      c.read(() => c.pool.getFunction("convertToAssets")(shares, { blockTag }) as Promise<bigint>).catch((e: unknown) => {
-        if (e instanceof BulkheadError) return null;
-        throw e;
-      }),
-      c.read(() => c.pool.getFunction("maxWithdraw")(account, { blockTag }) as Promise<bigint>),
-    ])) as [bigint | null, bigint];
-    return { shares, assets, maxWithdraw };
+    const r = await lensRead(c, "readPool", [account]);
+    const [, pool, lp] = c.lens.interface.decodeFunctionResult("readPool", r.data) as unknown as [
+      unknown,
+      { ledger: unknown; paused: boolean; totalSupply: bigint; shareDecimals: bigint; totalAssets: bigint; totalAssetsError: string },
+      { shares: bigint; assets: bigint; assetsError: string; maxWithdraw: bigint },
+    ];
+    return { at: r, pool, lp };
   }
 
   /**

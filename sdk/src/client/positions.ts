@@ -5,13 +5,14 @@
  */
 import { ZeroAddress, getAddress, zeroPadValue, type BlockTag } from "ethers";
 import { decodeTupleArray } from "../abiDecode.js";
-import { toHealth, toLiquidationPreview, toPositionRecord } from "../decode.js";
+import { toHealth, toLiquidationPreview, toPositionRecord, toRiskParams } from "../decode.js";
 import { TRANSFER_TOPIC, readLogs, type LogRangeOptions } from "../events.js";
 import { positionHealth, type PositionHealth } from "../health.js";
 import { BulkheadLogic, type LiquidateManyPreview } from "../math/BulkheadLogic.js";
 import { computeVaultAddress } from "../vault.js";
 import type { Ledger, LiquidationPreview, PositionId, PositionRecord, RiskParams } from "../types.js";
 import { ClientModule } from "./context.js";
+import { lensRead } from "./lensRead.js";
 import type { MarketInfo } from "./markets.js";
 import type { OrderList } from "./orderReads.js";
 
@@ -52,35 +53,28 @@ export class Positions extends ClientModule {
   async getPositions(ids: readonly PositionId[], blockTag?: number): Promise<(PositionView | null)[]> {
     if (ids.length === 0) return [];
     const c = this.ctx;
-    const blockNumber = blockTag ?? (await c.latestBlock());
-    const marketIds = Array.from({ length: c.marketCount }, (_, i) => i);
-    const [pages, indexes] = await Promise.all([
-      Promise.all(
-        chunk(ids, c.options.lensBatchSize).map((ch) => this.#lensRows("positions", ch, blockNumber)),
+    // The first page fixes the block (one request when the ids fit one page); the others are pinned to it.
+    const [first, ...rest] = chunk(ids, c.options.lensBatchSize);
+    const head = await lensRead(c, "readPositions", [first], blockTag);
+    const blockNumber = head.blockNumber;
+    const pages = [
+      decodeTupleArray(c.lens.interface, "readPositions", head.data),
+      ...(await Promise.all(rest.map((ch) => lensRead(c, "readPositions", [ch], blockNumber)))).map((r) =>
+        decodeTupleArray(c.lens.interface, "readPositions", r.data),
       ),
-      Promise.all(
-        marketIds.map((m) =>
-          c.read(() => c.engine.getFunction("currentBorrowIndex")(m, { blockTag: blockNumber }) as Promise<bigint>),
-        ),
-      ),
-    ]);
-    const rows = pages.flat() as Record<string, unknown>[];
+    ];
     const out: (PositionView | null)[] = [];
-    for (const row of rows) {
+    for (const row of pages.flat()) {
       const position = toPositionRecord(row.position);
       if (position.size === 0n) {
         out.push(null);
         continue;
       }
-      if (position.marketId >= indexes.length) {
-        // A market listed after this client connected.
-        c.marketCount = position.marketId + 1;
-        return this.getPositions(ids, blockNumber);
-      }
-      const risk = await c.risk(position.marketId, position.riskVersion, blockNumber);
-      const priceValid = Boolean(row.priceValid);
-      const price = priceValid ? toHealth(row.health).price : null;
-      const index = indexes[position.marketId]!;
+      if (position.marketId >= c.marketCount) c.marketCount = position.marketId + 1; // listed after connect
+      const risk = toRiskParams(row.risk);
+      c.seedRisk(position.marketId, position.riskVersion, risk);
+      const price = row.priceValid ? toHealth(row.health).price : null;
+      const index = BigInt(row.currentBorrowIndex as bigint);
       out.push({
         id: BigInt(row.id as bigint),
         owner: getAddress(String(row.owner)),

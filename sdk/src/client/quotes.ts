@@ -18,7 +18,6 @@ import {
 import { BorrowLib } from "../math/BorrowLib.js";
 import { ConstantsLib } from "../math/ConstantsLib.js";
 import { MathLib } from "../math/MathLib.js";
-import { toMarketState } from "../decode.js";
 import type { MarketId, PositionId, Side } from "../types.js";
 import { ClientModule } from "./context.js";
 import type { Markets } from "./markets.js";
@@ -204,18 +203,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
 
   /** The market, price, ledger, pause flag, protocol fee share and now-index at one block. */
   async #tradeState(marketId: number, blockNumber: number) {
-    const c = this.ctx;
-    const e = c.engine;
-    const blockTag = blockNumber;
-    const [raw, price, ledger, paused, index, protocolFeeShare] = await Promise.all([
-      c.read(() => e.getFunction("market")(marketId, { blockTag })),
-      this.uses.markets.getPrice(marketId, blockTag),
-      this.uses.markets.getLedger(blockTag),
-      c.read(() => e.getFunction("paused")({ blockTag }) as Promise<boolean>),
-      c.read(() => e.getFunction("currentBorrowIndex")(marketId, { blockTag }) as Promise<bigint>),
-      c.read(() => e.getFunction("protocolFeeShare")({ blockTag }) as Promise<bigint>),
-    ]);
-    return { market: toMarketState(raw), price, ledger, paused, index, protocolFeeShare };
+    return this.uses.markets.tradeState(marketId, blockNumber);
   }
 
   async quoteOpen(req: OpenRequest): Promise<OpenQuote> {
