@@ -1,8 +1,8 @@
 import { useCallback, useEffect, useRef, useState } from "react";
-import type { BulkheadClient, LpPosition, MarketInfo, OrderList, PoolState, PositionView, RequestView } from "@bulkhead/sdk";
+import type { BulkheadClient, LpClaimable, LpPosition, LpRequestView, MarketInfo, OrderList, PoolState, PositionView, RequestView } from "@bulkhead/sdk";
 import { discoverWallets, switchChain, type InjectedWallet } from "./wallet";
 import {
-  connectClient, errorSentence, feedAges, loadDeployments, nextVault, pendingRequests, tokenBalance, tradeHistory,
+  connectClient, errorSentence, feedAges, loadDeployments, nextVault, pendingLpRequests, pendingRequests, tokenBalance, tradeHistory,
   type AppDeployment, type HistoryEntry,
 } from "./sdk";
 import { factor, parsePositive, price, pct, short } from "./format";
@@ -22,6 +22,8 @@ export interface Snapshot {
   requests: RequestView[];
   pool: PoolState;
   lp: LpPosition;
+  /** An asynchronous (ERC-7540) pool: what the account can claim and its LP requests still pending; null for an instant pool. */
+  lpAsync: { claimable: LpClaimable; requests: LpRequestView[] } | null;
   balance: bigint;
   router: string | null;
   orderBook: string | null;
@@ -43,7 +45,7 @@ type Tab = "trade" | "pool" | "history";
 const THRESHOLD_KEY = "bulkhead.healthWarning";
 
 async function readSnapshot(client: BulkheadClient, account: string): Promise<Snapshot> {
-  const [block, markets, positions, pool, lp, balance, router, next, history] = await Promise.all([
+  const [block, markets, positions, pool, lp, balance, router, next, history, poolAsync] = await Promise.all([
     client.latestBlock(),
     client.getMarkets(),
     client.getPositionsOf(account),
@@ -53,6 +55,7 @@ async function readSnapshot(client: BulkheadClient, account: string): Promise<Sn
     client.getRequestRouter(),
     nextVault(client),
     tradeHistory(client, account),
+    client.isPoolAsync(),
   ]);
   const ages = feedAges(markets);
   const orderBook = router === null ? null : await client.getOrderBook();
@@ -67,8 +70,11 @@ async function readSnapshot(client: BulkheadClient, account: string): Promise<Sn
     }
   }
   const requests = router === null ? [] : await pendingRequests(client, account);
+  const lpAsync = poolAsync
+    ? await Promise.all([client.getLpClaimable(account), pendingLpRequests(client, account)]).then(([claimable, requests]) => ({ claimable, requests }))
+    : null;
   positions.sort((a, b) => (a.id < b.id ? -1 : 1));
-  return { block, markets, ages, positions, orders, requests, pool, lp, balance, router, orderBook, next, history };
+  return { block, markets, ages, positions, orders, requests, pool, lp, lpAsync, balance, router, orderBook, next, history };
 }
 
 export function App() {

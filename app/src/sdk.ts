@@ -8,6 +8,7 @@ import {
   parseDeployment,
   TradesRequireRequestError,
   type Deployment,
+  type LpRequestView,
   type MarketInfo,
   type PositionEvent,
   type PositionView,
@@ -162,4 +163,15 @@ export async function pendingRequests(client: BulkheadClient, account: string): 
   }
   const views = await Promise.all([...ids].map((id) => client.getRequest(id)));
   return views.filter((v): v is RequestView => v !== null);
+}
+
+/** LP requests `account` controls that are neither executed nor cancelled (an asynchronous pool's deposits and redemptions). */
+export async function pendingLpRequests(client: BulkheadClient, account: string): Promise<LpRequestView[]> {
+  const ids = new Set<bigint>();
+  for (const e of await client.getLpRequestEvents()) {
+    if (e.type === "LpRequestCreated") ids.add(e.requestId);
+    else ids.delete(e.requestId);
+  }
+  const views = await Promise.all([...ids].map((id) => client.getLpRequest(id)));
+  return views.filter((v): v is LpRequestView => v !== null && !v.claimable && v.controller.toLowerCase() === account.toLowerCase());
 }

@@ -2,6 +2,7 @@
 // deployment, the app built by Vite with that record, a static server for it on 127.0.0.1,
 // Debian's Chromium through playwright-core, and an injected EIP-1193 wallet that forwards
 // JSON-RPC to the node (whose unlocked dev accounts sign `eth_sendTransaction`).
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -12,7 +13,7 @@ import { Contract, JsonRpcProvider } from "ethers";
 import { BulkheadClient, type Deployment, type ReportV3 } from "@bulkhead/sdk";
 import { LocalOracleSet } from "../../scripts/streams/oracleSet.js";
 import { chromium, type Browser, type Page } from "playwright-core";
-import { freePort, npmRun, ROOT, run, startNodeProcess, type NodeProcess } from "../helpers/processes.js";
+import { freePort, HARDHAT_CLI, npmRun, ROOT, run, startNodeProcess, type NodeProcess } from "../helpers/processes.js";
 
 const require = createRequire(import.meta.url);
 
@@ -292,6 +293,97 @@ export async function startApp(parameters: string, account: number): Promise<App
     await page.getByTestId("connect").click();
     await page.getByTestId("markets").waitFor();
     return { sys, url: server.url, browser, page, wallet, log, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+/** The app against `npm run devnet` (the Hardhat CLI's `devnet` task: node, two-step deployment, report service, keeper), a child of the test. */
+export interface DevnetRig {
+  rpc: string;
+  record: Deployment & { orderBook?: string };
+  provider: JsonRpcProvider;
+  client(account: number): Promise<BulkheadClient>;
+  url: string;
+  browser: Browser;
+  page: Page;
+  wallet: InjectedWallet;
+  log: string[];
+  /** The devnet's output so far, for a failing test's message. */
+  output(): string;
+  close(): Promise<void>;
+}
+
+export async function startDevnetApp(account: number): Promise<DevnetRig> {
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c();
+  };
+  try {
+    const dir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-devnet-"));
+    closers.push(() => rm(dir, { recursive: true, force: true }));
+    const [port, reportPort] = [await freePort(), await freePort()];
+    const recordFile = path.join(dir, "devnet.json");
+    const child = spawn(process.execPath, [HARDHAT_CLI, "devnet", "--port", String(port), "--report-port", String(reportPort), "--record", recordFile], {
+      cwd: ROOT, env: { ...process.env, FORCE_COLOR: "0", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // A test runner that dies mid-suite must not leave the devnet behind it.
+    const killOnExit = () => child.kill("SIGKILL");
+    process.once("exit", killOnExit);
+    closers.push(async () => {
+      process.removeListener("exit", killOnExit);
+      if (child.exitCode === null && child.signalCode === null) {
+        // SIGINT is the devnet's own stop (node, report service and keeper); SIGKILL if it hangs.
+        child.kill("SIGINT");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      // Its node and keeper, should it have died without stopping them.
+      for (const re of [/^node {4,}\S+ \(pid (\d+)\)/m, /^keeper {4,}starting \(pid (\d+)/m]) {
+        const pid = Number(re.exec(output)?.[1]);
+        if (pid > 0) {
+          try {
+            process.kill(pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+      }
+    });
+    const deadline = Date.now() + 120_000;
+    while (!output.includes("devnet ready")) {
+      if (child.exitCode !== null) throw new Error(`the devnet exited (${child.exitCode}) before it was ready:\n${output}`);
+      if (Date.now() > deadline) throw new Error(`the devnet was not ready within 120 s:\n${output}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const rpc = `http://127.0.0.1:${port}`;
+    const provider = new JsonRpcProvider(rpc, undefined, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 200 });
+    closers.push(async () => provider.destroy());
+    const record = JSON.parse(await readFile(recordFile, "utf8")) as DevnetRig["record"];
+    const client = async (a: number) => BulkheadClient.connect(await provider.getSigner(a), { addresses: record, pollingInterval: 200 });
+
+    const outDir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-dist-"));
+    closers.push(() => rm(outDir, { recursive: true, force: true }));
+    await buildApp(recordFile, outDir);
+    const server = await serveStatic(outDir);
+    closers.push(server.close);
+    const browser = await launchChromium(findChromium()!);
+    closers.push(() => browser.close());
+    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+    const log: string[] = [];
+    page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
+    page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
+    const wallet = await injectWallet(page, rpc, await (await provider.getSigner(account)).getAddress());
+    await page.goto(server.url);
+    await page.getByTestId("connect").click();
+    await page.getByTestId("markets").waitFor();
+    return { rpc, record, provider, client, url: server.url, browser, page, wallet, log, output: () => output, close };
   } catch (e) {
     await close();
     throw e;

@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { formatSize, type BulkheadClient, type PositionView } from "@bulkhead/sdk";
+import { formatSize, formatUnits, type BulkheadClient, type PositionView } from "@bulkhead/sdk";
 import type { Run, Snapshot } from "../App";
 import { factor, money, parsePositive, price } from "../format";
 
@@ -49,19 +49,19 @@ export function Orders({ client, snap, view, run, busy }: Props) {
       ) : (
         <ul>
           {list.orders.map((o) => (
-            <li key={String(o.id)} data-testid="order">
+            <li key={String(o.id)} data-testid="order" data-order-id={String(o.id)} data-kind={o.kind} data-trigger={String(o.trigger)} data-acceptable={String(o.acceptablePrice)}>
               {KIND_LABEL[o.kind] ?? o.kind} #{String(o.id)}:{" "}
-              {o.kind === "TrailingStop" ? `${Number(o.trigger) / 100} % trail` : `at ${price(o.trigger)}, fill no worse than ${price(o.acceptablePrice)}`}
+              {o.kind === "TrailingStop" ? `${formatUnits(o.trigger, 2)} % trail, fill no worse than ${price(o.acceptablePrice)}` : `at ${price(o.trigger)}, fill no worse than ${price(o.acceptablePrice)}`}
               {o.size === 0n ? ", whole position" : `, size ${formatSize(o.size)}`}
               {o.sibling !== null ? ` (bracket with #${o.sibling})` : ""}
               {o.expired ? " — expired" : ""}{" "}
-              <button className="link" disabled={busy} onClick={() => void run(async () => { await client.cancelOrder({ orderId: o.id }); return `Order #${o.id} cancelled.`; })}>cancel</button>
+              <button className="link" disabled={busy} data-testid="cancel-order" onClick={() => void run(async () => { await client.cancelOrder({ orderId: o.id }); return `Order #${o.id} cancelled.`; })}>cancel</button>
             </li>
           ))}
           {list.guards.map((g) => (
-            <li key={String(g.id)} data-testid="guard">
+            <li key={String(g.id)} data-testid="guard" data-order-id={String(g.id)} data-threshold={String(g.threshold)} data-amount={String(g.amount)} data-budget={String(g.budget)}>
               Top-up guard #{String(g.id)}: adds {money(g.amount, client.token)} below health {factor(g.threshold)}, budget left {money(g.budget, client.token)}{" "}
-              <button className="link" disabled={busy} onClick={() => void run(async () => { await client.cancelOrder({ orderId: g.id }); return `Guard #${g.id} cancelled.`; })}>cancel</button>
+              <button className="link" disabled={busy} data-testid="cancel-guard" onClick={() => void run(async () => { await client.cancelOrder({ orderId: g.id }); return `Guard #${g.id} cancelled.`; })}>cancel</button>
             </li>
           ))}
         </ul>
@@ -76,14 +76,14 @@ export function Orders({ client, snap, view, run, busy }: Props) {
       </div>
       <div className="action">
         <input value={trail} placeholder="trail, bps" onChange={(e) => setTrail(e.target.value)} data-testid="trail-bps" />
-        <button disabled={busy} onClick={() => void place("Trailing stop", () => client.placeTrailingStop({ positionId: id, trailBps: parsePositive(trail, 0, "The trail", "basis points") }))}>Trailing stop</button>
+        <button disabled={busy} data-testid="place-trail" onClick={() => void place("Trailing stop", () => client.placeTrailingStop({ positionId: id, trailBps: parsePositive(trail, 0, "The trail", "basis points") }))}>Trailing stop</button>
       </div>
       <p className="muted">Top-up guard: below health · add {sym} · up to a budget of {sym}</p>
       <div className="action">
-        <input className="narrow" value={guard.threshold} title="health factor" onChange={(e) => setGuard({ ...guard, threshold: e.target.value })} />
-        <input className="narrow" value={guard.amount} title={`${sym} per top-up`} onChange={(e) => setGuard({ ...guard, amount: e.target.value })} />
-        <input className="narrow" value={guard.budget} title={`${sym} budget`} onChange={(e) => setGuard({ ...guard, budget: e.target.value })} />
-        <button disabled={busy} onClick={() => void place("Top-up guard", () => client.setTopUpGuard({
+        <input className="narrow" value={guard.threshold} title="health factor" data-testid="guard-threshold" onChange={(e) => setGuard({ ...guard, threshold: e.target.value })} />
+        <input className="narrow" value={guard.amount} title={`${sym} per top-up`} data-testid="guard-amount" onChange={(e) => setGuard({ ...guard, amount: e.target.value })} />
+        <input className="narrow" value={guard.budget} title={`${sym} budget`} data-testid="guard-budget" onChange={(e) => setGuard({ ...guard, budget: e.target.value })} />
+        <button disabled={busy} data-testid="place-guard" onClick={() => void place("Top-up guard", () => client.setTopUpGuard({
           id,
           threshold: parsePositive(guard.threshold, 18, "The guard's health threshold", "health"),
           amount: parsePositive(guard.amount, d, "The top-up amount", sym),

@@ -1,5 +1,5 @@
 import { Fragment, useEffect, useState } from "react";
-import { formatSize, formatUnits, type BulkheadClient, type PositionView } from "@bulkhead/sdk";
+import { formatSize, formatUnits, parseUnits, type BulkheadClient, type DecreaseQuote, type PositionView } from "@bulkhead/sdk";
 import type { Run, Snapshot } from "../App";
 import { explorerLink, healthAt } from "../sdk";
 import { factor, money, parsePositive, pct, price, short, WAD } from "../format";
@@ -71,7 +71,7 @@ export function Positions({ client, snap, run, busy, warnLevel }: Props) {
                     <td>{symbol(v.position.marketId)} <span className={v.position.isLong ? "long" : "short"}>{v.position.isLong ? "long" : "short"}</span></td>
                     <td className="mono" data-testid="vault" title={v.vault}>{link ? <a href={link} target="_blank" rel="noreferrer">{short(v.vault)}</a> : short(v.vault)}</td>
                     <td data-testid="collateral" data-raw={String(v.position.collateral)}>{money(v.position.collateral, client.token)}</td>
-                    <td>{formatSize(v.position.size)}</td>
+                    <td data-testid="size" data-raw={String(v.position.size)}>{formatSize(v.position.size)}</td>
                     <td>{price(v.position.entryPrice)}</td>
                     <td className={h && h.pnl < 0n ? "bad" : "good"} data-testid="pnl">{h ? money(h.pnl, client.token) : "—"}</td>
                     <td data-testid="equity">{h ? money(h.equity, client.token) : "—"}</td>
@@ -106,18 +106,39 @@ function Detail({ client, snap, view, run, busy }: { client: BulkheadClient; sna
   const [topUp, setTopUp] = useState("10");
   const [remove, setRemove] = useState("");
   const [decrease, setDecrease] = useState("");
-  const [maxRemovable, setMaxRemovable] = useState<bigint | null>(null);
+  const [maxRemovable, setMaxRemovable] = useState<{ amount: bigint; block: number } | null>(null);
+  const [decreaseQuote, setDecreaseQuote] = useState<DecreaseQuote | null>(null);
   const twoStep = snap.router !== null;
   const d = client.token.decimals;
   const sym = client.token.symbol;
 
   useEffect(() => {
     let live = true;
-    client.quoteRemoveCollateral({ id, amount: 1n }).then((q) => live && setMaxRemovable(q.maxRemovable), () => live && setMaxRemovable(null));
+    client.quoteRemoveCollateral({ id, amount: 1n }).then((q) => live && setMaxRemovable({ amount: q.maxRemovable, block: q.blockNumber }), () => live && setMaxRemovable(null));
     return () => {
       live = false;
     };
   }, [client, id, snap.block]);
+
+  // What the typed decrease pays, quoted by the SDK at this block (null while the field is not a size).
+  useEffect(() => {
+    let live = true;
+    let sizeDelta: bigint;
+    try {
+      sizeDelta = parseUnits(decrease, 18);
+    } catch {
+      setDecreaseQuote(null);
+      return;
+    }
+    if (sizeDelta <= 0n || twoStep) {
+      setDecreaseQuote(null);
+      return;
+    }
+    client.quoteDecrease({ id, sizeDelta }).then((q) => live && setDecreaseQuote(q), () => live && setDecreaseQuote(null));
+    return () => {
+      live = false;
+    };
+  }, [client, id, snap.block, decrease, twoStep]);
 
   // The what-if price: 50 % to 150 % of the price now, in 1 % steps; computed in the browser.
   const whatIfPrice = (now * BigInt(step)) / 100n;
@@ -129,7 +150,7 @@ function Detail({ client, snap, view, run, busy }: { client: BulkheadClient; sna
       <div>
         <h3>What if the price were…</h3>
         <input type="range" min={50} max={150} value={step} onChange={(e) => setStep(Number(e.target.value))} data-testid="whatif" />
-        <p data-testid="whatif-result">
+        <p data-testid="whatif-result" data-price={String(whatIfPrice)} data-health={String(w.healthFactor ?? "")} data-equity={String(w.equity)}>
           At {price(whatIfPrice)} ({step - 100 >= 0 ? "+" : ""}{step - 100} %): PnL {money(w.pnl, client.token)}, equity {money(w.equity, client.token)},
           health {factor(w.healthFactor)}{w.liquidatable ? <strong className="bad"> — liquidatable</strong> : null}.
         </p>
@@ -146,8 +167,10 @@ function Detail({ client, snap, view, run, busy }: { client: BulkheadClient; sna
           })}>Top up</button>
         </div>
         <div className="action">
-          <input value={remove} placeholder={maxRemovable === null ? "" : `max ${formatUnits(maxRemovable, d)}`} onChange={(e) => setRemove(e.target.value)} data-testid="remove-amount" />
-          <button className="link" disabled={maxRemovable === null || maxRemovable === 0n} onClick={() => setRemove(formatUnits(maxRemovable ?? 0n, d))}>max</button>
+          <input value={remove} placeholder={maxRemovable === null ? "" : `max ${formatUnits(maxRemovable.amount, d)}`} onChange={(e) => setRemove(e.target.value)} data-testid="remove-amount" />
+          <button className="link" disabled={maxRemovable === null || maxRemovable.amount === 0n} data-testid="remove-max"
+            data-raw={maxRemovable === null ? "" : String(maxRemovable.amount)} data-block={maxRemovable?.block ?? ""}
+            onClick={() => setRemove(formatUnits(maxRemovable?.amount ?? 0n, d))}>max</button>
           <button disabled={busy} data-testid="remove" onClick={() => void run(async () => {
             const amount = parsePositive(remove, d, "The amount to remove", sym);
             await client.removeCollateral({ id, amount });
@@ -166,6 +189,13 @@ function Detail({ client, snap, view, run, busy }: { client: BulkheadClient; sna
             return `Position #${id} decreased by ${formatSize(sizeDelta)}; ${money(r.event.payout, client.token)} paid out.`;
           })}>Decrease</button>
         </div>
+        {decreaseQuote !== null && (
+          <p className="muted" data-testid="decrease-quote" data-block={decreaseQuote.blockNumber} data-received={String(decreaseQuote.received)} data-min-received={String(decreaseQuote.minReceived)}>
+            {decreaseQuote.ok
+              ? `Pays ${money(decreaseQuote.received, client.token)} at ${price(decreaseQuote.price)}, at least ${money(decreaseQuote.minReceived, client.token)} at the fill bound ${price(decreaseQuote.acceptablePrice)}.`
+              : decreaseQuote.issues[0]!.message}
+          </p>
+        )}
         <div className="action">
           <button disabled={busy} className="danger" data-testid="close" onClick={() => void run(async () => {
             if (twoStep) {

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import { formatLeverage, formatSize, sizeForLeverage, type BulkheadClient, type OpenQuote, type RequestQuote, type Side } from "@bulkhead/sdk";
+import { formatLeverage, formatSize, InsufficientBalanceError, sizeForLeverage, type BulkheadClient, type OpenQuote, type RequestQuote, type Side } from "@bulkhead/sdk";
 import type { Run, Snapshot } from "../App";
 import { errorSentence, explorerLink, quoteIssues } from "../sdk";
 import { money, parsePositive, price, WAD } from "../format";
@@ -38,9 +38,13 @@ export function Ticket({ client, snap, run, busy }: Props) {
         if (!live) return;
         setQuote(q);
         setRequestQuote(rq);
-        const issues = quoteIssues(q.issues);
-        // The SDK's quote checks the wallet's balance too (before any approval is asked for).
-        setProblem(issues[0]?.message ?? null);
+        const first = quoteIssues(q.issues)[0];
+        // The SDK's quote checks the balance before any approval; the ticket says it in the trader's terms.
+        setProblem(
+          first instanceof InsufficientBalanceError
+            ? `Your wallet has ${money(first.args.balance, client.token)}; this trade needs ${money(first.args.needed, client.token)} (collateral and open fee).`
+            : (first?.message ?? null),
+        );
       } catch (e) {
         if (!live) return;
         setQuote(null);
