@@ -294,10 +294,19 @@ export class ClientContext {
   async latestBlock(): Promise<number> {
     // ethers answers getBlockNumber from a response cache (250 ms by default): a quote pinned to
     // that number could miss a block another signer's transaction just made. A JSON-RPC provider
-    // is asked directly; others (FallbackProvider) keep their own logic.
+    // is asked directly; others (FallbackProvider) keep their own logic. Callers in the same
+    // moment share one request (a page's parallel reads), none reuses an answer after it came.
+    this.#blockInFlight ??= this.#askBlockNumber().finally(() => {
+      this.#blockInFlight = null;
+    });
+    return Math.max(await this.#blockInFlight, this.#minBlock);
+  }
+
+  #blockInFlight: Promise<number> | null = null;
+
+  async #askBlockNumber(): Promise<number> {
     const p = this.provider as Provider & { send?: (method: string, params: unknown[]) => Promise<unknown> };
-    const n = typeof p.send === "function" ? Number(BigInt((await p.send("eth_blockNumber", [])) as string)) : await p.getBlockNumber();
-    return Math.max(n, this.#minBlock);
+    return typeof p.send === "function" ? Number(BigInt((await p.send("eth_blockNumber", [])) as string)) : p.getBlockNumber();
   }
 
   /**
