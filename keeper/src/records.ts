@@ -8,9 +8,9 @@
  * the store (which is written on every send) and only every so many blocks, atomically.
  * @module
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from "node:fs";
-import { dirname } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
 import type { PositionView } from "@bulkhead/sdk";
+import { writeFileDurably } from "./store.js";
 
 const VERSION = 1;
 
@@ -64,20 +64,6 @@ export class RecordCache {
   save(deployment: { chainId: number; engine: string }, snapshot: RecordSnapshot): void {
     this.writes++;
     if (this.path === null) return;
-    mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, JSON.stringify({ version: VERSION, chainId: deployment.chainId, engine: deployment.engine, ...snapshot }, replacer));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    try {
-      renameSync(tmp, this.path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
+    writeFileDurably(this.path, JSON.stringify({ version: VERSION, chainId: deployment.chainId, engine: deployment.engine, ...snapshot }, replacer));
   }
 }

@@ -7,7 +7,8 @@
  * @module
  */
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto";
-import { readFileSync, renameSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { writeFileDurably } from "./store.js";
 
 export const STREAMS_FIELD = "x-bulkhead-streams";
 
@@ -73,10 +74,7 @@ export function sealStreamsCredentials(keystoreJson: string, password: string, c
   return JSON.stringify({ ...json, [STREAMS_FIELD]: sealed });
 }
 
-/** Seals `creds` into the keystore file at `path` (written atomically: temporary file, rename). */
+/** Seals `creds` into the keystore file at `path` (written atomically and durably). */
 export function saveStreamsCredentials(path: string, password: string, creds: StreamsCredentials, scryptN?: number): void {
-  const next = sealStreamsCredentials(readFileSync(path, "utf8"), password, creds, scryptN);
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, next, { mode: 0o600 });
-  renameSync(tmp, path);
+  writeFileDurably(path, sealStreamsCredentials(readFileSync(path, "utf8"), password, creds, scryptN));
 }

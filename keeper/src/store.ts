@@ -201,31 +201,39 @@ export class JsonStore {
   save(): void {
     this.writes++;
     if (this.path === null) return;
-    mkdirSync(dirname(this.path), { recursive: true });
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    const fd = openSync(tmp, "w", 0o600);
+    writeFileDurably(this.path, JSON.stringify(this.state));
+  }
+}
+
+/**
+ * Writes `text` to `path` atomically and durably: a temporary file next to it (mode 0600), fsync,
+ * rename over the old one, then fsync of the directory entry where the platform allows it. A
+ * crash leaves the old file or the new one, never a torn one.
+ */
+export function writeFileDurably(path: string, text: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  const fd = openSync(tmp, "w", 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  try {
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
+  try {
+    const dfd = openSync(dirname(path), "r");
     try {
-      writeSync(fd, JSON.stringify(this.state));
-      fsyncSync(fd);
+      fsyncSync(dfd);
     } finally {
-      closeSync(fd);
+      closeSync(dfd);
     }
-    try {
-      renameSync(tmp, this.path);
-    } catch (e) {
-      rmSync(tmp, { force: true });
-      throw e;
-    }
-    // Make the rename itself durable (directory entry), where the platform allows it.
-    try {
-      const dfd = openSync(dirname(this.path), "r");
-      try {
-        fsyncSync(dfd);
-      } finally {
-        closeSync(dfd);
-      }
-    } catch {
-      /* not supported here */
-    }
+  } catch {
+    /* not supported here */
   }
 }

@@ -269,6 +269,29 @@ export interface AppRig {
   close(): Promise<void>;
 }
 
+/**
+ * Builds the app for the deployment record, serves it, opens it in Chromium with a wallet of
+ * `account` on `rpc` injected, and connects; each thing started is pushed onto `closers`.
+ */
+async function openApp(closers: (() => Promise<void>)[], recordFile: string, rpc: string, account: string) {
+  const outDir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-dist-"));
+  closers.push(() => rm(outDir, { recursive: true, force: true }));
+  await buildApp(recordFile, outDir);
+  const server = await serveStatic(outDir);
+  closers.push(server.close);
+  const browser = await launchChromium(findChromium()!);
+  closers.push(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+  const log: string[] = [];
+  page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
+  const wallet = await injectWallet(page, rpc, account);
+  await page.goto(server.url);
+  await page.getByTestId("connect").click();
+  await page.getByTestId("markets").waitFor();
+  return { url: server.url, browser, page, wallet, log };
+}
+
 export async function startApp(parameters: string, account: number): Promise<AppRig> {
   const closers: (() => Promise<void>)[] = [];
   const close = async () => {
@@ -277,22 +300,8 @@ export async function startApp(parameters: string, account: number): Promise<App
   try {
     const sys = await startLocalSystem(parameters);
     closers.push(sys.stop);
-    const outDir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-dist-"));
-    closers.push(() => rm(outDir, { recursive: true, force: true }));
-    await buildApp(sys.recordFile, outDir);
-    const server = await serveStatic(outDir);
-    closers.push(server.close);
-    const browser = await launchChromium(findChromium()!);
-    closers.push(() => browser.close());
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    const log: string[] = [];
-    page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
-    const wallet = await injectWallet(page, sys.node.url, await (await sys.provider.getSigner(account)).getAddress());
-    await page.goto(server.url);
-    await page.getByTestId("connect").click();
-    await page.getByTestId("markets").waitFor();
-    return { sys, url: server.url, browser, page, wallet, log, close };
+    const app = await openApp(closers, sys.recordFile, sys.node.url, await (await sys.provider.getSigner(account)).getAddress());
+    return { sys, ...app, close };
   } catch (e) {
     await close();
     throw e;
@@ -368,22 +377,8 @@ export async function startDevnetApp(account: number): Promise<DevnetRig> {
     const record = JSON.parse(await readFile(recordFile, "utf8")) as DevnetRig["record"];
     const client = async (a: number) => BulkheadClient.connect(await provider.getSigner(a), { addresses: record, pollingInterval: 200 });
 
-    const outDir = await mkdtemp(path.join(tmpdir(), "bulkhead-app-dist-"));
-    closers.push(() => rm(outDir, { recursive: true, force: true }));
-    await buildApp(recordFile, outDir);
-    const server = await serveStatic(outDir);
-    closers.push(server.close);
-    const browser = await launchChromium(findChromium()!);
-    closers.push(() => browser.close());
-    const page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
-    const log: string[] = [];
-    page.on("pageerror", (e) => log.push(`pageerror: ${e.message}`));
-    page.on("console", (m) => log.push(`${m.type()}: ${m.text()}`));
-    const wallet = await injectWallet(page, rpc, await (await provider.getSigner(account)).getAddress());
-    await page.goto(server.url);
-    await page.getByTestId("connect").click();
-    await page.getByTestId("markets").waitFor();
-    return { rpc, record, provider, client, url: server.url, browser, page, wallet, log, output: () => output, close };
+    const app = await openApp(closers, recordFile, rpc, await (await provider.getSigner(account)).getAddress());
+    return { rpc, record, provider, client, ...app, output: () => output, close };
   } catch (e) {
     await close();
     throw e;
