@@ -60,7 +60,7 @@ import { Requests, type ExecutionFeeQuote, type RequestQuote, type RequestView }
 import { LpRequests, type LpClaimable, type LpRequestEvent, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
 import type { RequestCancelledEvent, RequestCreatedEvent, RequestEvent, RequestExecutedEvent, RequestKindName } from "./requests.js";
 import { OrderReads, type OrderFilter, type OrderList, type OrderQuote, type OrderView, type ReportInput, type TopUpGuardView } from "./client/orderReads.js";
-import { Orders, type Attached, type AttachRequest, type ExitLeg, type ExitOrderRequest, type OrderTargetSpec, type PlaceOptions, type Placed, type TrailingStopRequest } from "./client/orders.js";
+import { Orders, type Attached, type AttachRequest, type BracketRequest, type ExitLeg, type ExitOrderRequest, type OrderTargetSpec, type PlaceOptions, type Placed, type TopUpGuardRequest, type TrailingStopRequest } from "./client/orders.js";
 import type { OrderCancelledEvent, OrderEditedEvent, OrderEvent, OrderExecutedEvent, OrderKindName, OrderPlacedEvent, TopUpExecutedEvent, TopUpGuardSetEvent, TopUpQuote } from "./orders.js";
 
 export type { ApprovalMode, ClientOptions, TxOptions, TxResult } from "./client/context.js";
@@ -74,7 +74,7 @@ export type { PositionView } from "./client/positions.js";
 export type { LpPosition, PoolState } from "./client/pool.js";
 export type { ExecutionFeeQuote, RequestQuote, RequestView } from "./client/requests.js";
 export type { OrderFilter, OrderList, OrderQuote, OrderView, ReportInput, TopUpGuardView } from "./client/orderReads.js";
-export type { Attached, AttachRequest, ExitLeg, ExitOrderRequest, OrderTargetSpec, PlaceOptions, Placed, TrailingStopRequest } from "./client/orders.js";
+export type { Attached, AttachRequest, BracketRequest, ExitLeg, ExitOrderRequest, OrderTargetSpec, PlaceOptions, Placed, TopUpGuardRequest, TrailingStopRequest } from "./client/orders.js";
 export { LpRequestKind, type LpClaimable, type LpRequestEvent, type LpRequestKindName, type LpRequestQuote, type LpRequestView } from "./client/lpRequests.js";
 export {
   acceptablePriceFor,
@@ -526,6 +526,16 @@ export class BulkheadClient {
     return this.#orders.preparePlaceTrailingStop(req);
   }
 
+  /** The unsigned transaction of {@link placeBracket}. */
+  async preparePlaceBracket(req: BracketRequest): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    return this.#orders.preparePlaceBracket(req);
+  }
+
+  /** The unsigned transactions of {@link setTopUpGuard}: [approval of the book for the guards' budgets if needed, the guard]. */
+  async prepareSetTopUpGuard(req: TopUpGuardRequest & TxOptions): Promise<PreparedTransactions> {
+    return this.#orders.prepareSetTopUpGuard(req);
+  }
+
   // ------------------------------------------------------------ transactions: pool (client/pool.ts)
 
   /** LP deposit of `assets` into the pool; returns the shares minted. */
@@ -676,7 +686,7 @@ export class BulkheadClient {
   }
 
   /** Places a stop-loss and a take-profit on one target that cancel each other. */
-  async placeBracket(req: OrderTargetSpec & PlaceOptions & { stopLoss: ExitLeg; takeProfit: ExitLeg; size?: bigint }): Promise<TxResult & { stopLossId: bigint; takeProfitId: bigint; events: OrderPlacedEvent[]; executionFee: ExecutionFeeQuote }> {
+  async placeBracket(req: BracketRequest): Promise<TxResult & { stopLossId: bigint; takeProfitId: bigint; events: OrderPlacedEvent[]; executionFee: ExecutionFeeQuote }> {
     return this.#orders.placeBracket(req);
   }
 
@@ -709,7 +719,7 @@ export class BulkheadClient {
    * Sets a top-up guard on position `id`, approving the book first for the budgets of all the
    * signer's live guards (their executions pull from the wallet through one allowance).
    */
-  async setTopUpGuard(req: { id: PositionId; threshold: bigint; amount: bigint; budget: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
+  async setTopUpGuard(req: TopUpGuardRequest & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
     return this.#orders.setTopUpGuard(req);
   }
 

@@ -4,6 +4,7 @@
 // not due reverts TriggerNotCrossed / TrailNotReached / PositionHealthy); edits, cancels, prunes
 // and executions of each kind; readable errors before sending and for the contract's reverts.
 import { expect } from "chai";
+import { Interface } from "ethers";
 import { network } from "hardhat";
 import {
   BulkheadClient,
@@ -19,6 +20,7 @@ import {
   TrailingReportsOutOfOrderError,
   TriggerNotCrossedError,
   acceptablePriceFor,
+  erc20Abi,
   reportQuoteOf,
   trailingStopPrice,
   type OrderEvent,
@@ -208,7 +210,15 @@ describe("SDK: trigger orders", function () {
     await networkHelpers.time.increaseTo(req.event.settlesAt);
     const filled = await keeper.executeRequest({ requestId: req.requestId, report: s.signAt(ETH_MARKET, req.event.settlesAt, { price: PX }) });
     const id = (filled.event as { positionId: bigint }).positionId;
-    const g = await t.setTopUpGuard({ id, threshold: 5n * WAD, amount: 100n * USDC, budget: 202n * USDC, executorFee: USDC });
+    // Prepared, it is the book's approval for the budget, then the guard; nothing is signed.
+    const guardReq = { id, threshold: 5n * WAD, amount: 100n * USDC, budget: 202n * USDC, executorFee: USDC };
+    const nonce = await ethers.provider.getTransactionCount(trader.address);
+    const prepared = await t.prepareSetTopUpGuard(guardReq);
+    expect(prepared.transactions.map((x) => [x.kind, x.to])).to.deep.equal([["approval", await s.token.getAddress()], ["call", await s.book.getAddress()]]);
+    expect(new Interface(erc20Abi).decodeFunctionData("approve", prepared.transactions[0]!.data)).to.deep.equal([await s.book.getAddress(), 202n * USDC]);
+    expect(s.book.interface.parseTransaction({ data: prepared.transactions[1]!.data })!.args.toArray()).to.deep.equal([id, 5n * WAD, 100n * USDC, 202n * USDC, USDC, 0n]);
+    expect(await ethers.provider.getTransactionCount(trader.address)).to.equal(nonce);
+    const g = await t.setTopUpGuard(guardReq);
     expect(g.approvals.length).to.equal(1);
     expect(await s.token.allowance(trader.address, await s.book.getAddress())).to.equal(202n * USDC);
 
@@ -246,7 +256,11 @@ describe("SDK: trigger orders", function () {
 
   it("test_sdk_editsCancelsPrunesAndExecutesBracketsLimitsAndAttachedOrders", async () => {
     const id = await open(true);
-    const br = await alice.placeBracket({ positionId: id, stopLoss: { triggerPrice: pct(PX, -500n) }, takeProfit: { triggerPrice: pct(PX, 500n) } });
+    const bracket = { positionId: id, stopLoss: { triggerPrice: pct(PX, -500n) }, takeProfit: { triggerPrice: pct(PX, 500n) } };
+    const preparedBracket = await alice.preparePlaceBracket(bracket);
+    expect(preparedBracket.transactions.map((x) => [x.kind, x.to, x.value])).to.deep.equal([["call", await s.book.getAddress(), preparedBracket.executionFee.fee]]);
+    expect([preparedBracket.simulated, s.book.interface.parseTransaction({ data: preparedBracket.transactions[0]!.data })!.name]).to.deep.equal([true, "placeBracket"]);
+    const br = await alice.placeBracket(bracket);
     const edited = await alice.editOrder({ orderId: br.stopLossId, triggerPrice: pct(PX, -400n) });
     expect(edited.event.trigger).to.equal(pct(PX, -400n));
     const o = (await alice.getOrder(br.stopLossId))!;

@@ -467,11 +467,16 @@ export class ClientContext {
    * approvals sent, none when the allowance sufficed.
    */
   async ensureAllowance(spender: string, needed: bigint, mode: ApprovalMode = "exact", opts: TxOptions = {}): Promise<TransactionReceipt[]> {
+    return this.#sendAll(await this.approvalsFor(spender, needed, mode), opts);
+  }
+
+  /** The unsigned approvals {@link ensureAllowance} would send (none when the allowance covers `needed`). */
+  async approvalsFor(spender: string, needed: bigint, mode: ApprovalMode = "exact"): Promise<UnsignedTransaction[]> {
     const owner = await this.requireSigner("approve").getAddress();
     const current = await this.#allowanceOf(owner, spender);
     if (current >= needed) return [];
     if (mode === "none") throw this.reason({ name: "ERC20InsufficientAllowance", args: { spender, allowance: current, needed } });
-    return this.#sendAll(await this.#approvals(spender, mode === "unlimited" ? MaxUint256 : needed, current), opts);
+    return this.#approvals(spender, mode === "unlimited" ? MaxUint256 : needed, current);
   }
 
   /** Runs a prepared call from the signer: its decoded return value, or the typed error of its revert. */

@@ -62,6 +62,10 @@ export interface ExitLeg {
 /** A stop-loss or take-profit. `size` to take off (default 0: the whole position). */
 export type ExitOrderRequest = OrderTargetSpec & ExitLeg & PlaceOptions & { size?: bigint };
 
+/** A bracket: a stop-loss and a take-profit on one target; executing one cancels the other. */
+export type BracketRequest = OrderTargetSpec & PlaceOptions & { stopLoss: ExitLeg; takeProfit: ExitLeg; size?: bigint };
+/** A top-up guard on position `id` (see {@link Orders.setTopUpGuard}). */
+export type TopUpGuardRequest = { id: PositionId; threshold: bigint; amount: bigint; budget: bigint; executorFee?: bigint; validUntil?: number };
 /** A trailing stop: the trail in bps (10 to 5,000); without `acceptablePrice` it fills at any price, like a market stop. */
 export type TrailingStopRequest = OrderTargetSpec & PlaceOptions & { trailBps: bigint; acceptablePrice?: bigint; size?: bigint };
 
@@ -309,7 +313,21 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
   }
 
   /** Places a stop-loss and a take-profit on one target that cancel each other (one fee for both). */
-  async placeBracket(req: OrderTargetSpec & PlaceOptions & { stopLoss: ExitLeg; takeProfit: ExitLeg; size?: bigint }): Promise<TxResult & { stopLossId: bigint; takeProfitId: bigint; events: OrderPlacedEvent[]; executionFee: ExecutionFeeQuote }> {
+  async placeBracket(req: BracketRequest): Promise<TxResult & { stopLossId: bigint; takeProfitId: bigint; events: OrderPlacedEvent[]; executionFee: ExecutionFeeQuote }> {
+    const { args, executionFee } = await this.#planBracket(req);
+    const r = await this.#send<[bigint, bigint]>("placeBracket", args, { ...req, value: executionFee.fee });
+    const events = r.events.filter((e): e is OrderPlacedEvent => e.type === "OrderPlaced");
+    return { ...txResult(r), stopLossId: events[0]!.orderId, takeProfitId: events[1]!.orderId, events, executionFee };
+  }
+
+  /** The unsigned transaction of {@link Orders.placeBracket} (with its execution fee as value). */
+  async preparePlaceBracket(req: BracketRequest): Promise<PreparedTransactions & { executionFee: ExecutionFeeQuote }> {
+    const { args, executionFee } = await this.#planBracket(req);
+    const { transactions, simulated } = await this.ctx.prepare(await this.uses.reads.book(), "placeBracket", args, { ...req, value: executionFee.fee });
+    return { transactions, simulated, executionFee };
+  }
+
+  async #planBracket(req: BracketRequest) {
     const c = this.ctx;
     c.requireSigner("placeBracket");
     c.validate(req, { ...TARGET_FIELDS, size: "size?", ...PLACE_FIELDS });
@@ -320,10 +338,7 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
     const validUntil = req.validUntil ?? 0;
     const sl = await this.#params("StopLoss", t, req.stopLoss.triggerPrice, this.#defaultAcceptable("StopLoss", t.isLong, req.stopLoss), size, 0n, validUntil);
     const tp = await this.#params("TakeProfit", t, req.takeProfit.triggerPrice, this.#defaultAcceptable("TakeProfit", t.isLong, req.takeProfit), size, 0n, validUntil);
-    const executionFee = await this.uses.reads.quoteOrderFee("Bracket", req.gasPrice);
-    const r = await this.#send<[bigint, bigint]>("placeBracket", [sl, tp], { ...req, value: executionFee.fee });
-    const events = r.events.filter((e): e is OrderPlacedEvent => e.type === "OrderPlaced");
-    return { ...txResult(r), stopLossId: events[0]!.orderId, takeProfitId: events[1]!.orderId, events, executionFee };
+    return { args: [sl, tp], executionFee: await this.uses.reads.quoteOrderFee("Bracket", req.gasPrice) };
   }
 
   /** Attaches exits to a target: a bracket when both a stop-loss and a take-profit are given, and a trailing stop. */
@@ -403,18 +418,34 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
     await this.#checkValidUntil(g.validUntil);
   }
 
+  /**
+   * The allowance the book needs for the signer's guards once this one is set: nothing moves now,
+   * the executions pull from the owner's wallet, so it covers this budget and those of the
+   * owner's other live guards (one allowance serves them all).
+   */
+  async #guardAllowance(method: string, budget: bigint, editing: bigint | null): Promise<bigint> {
+    const owner = await this.ctx.requireSigner(method).getAddress();
+    const { guards } = await this.uses.reads.getOrders({ owner });
+    return guards.reduce((sum, g) => (g.id === editing ? sum : sum + g.budget), budget);
+  }
+
   async #guardTx(method: string, args: unknown[], budget: bigint, editing: bigint | null, opts: TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
     const c = this.ctx;
     const book = await this.uses.reads.book();
-    // Nothing moves now: the executions pull from the owner's wallet, so the allowance must cover
-    // this budget and those of the owner's other live guards (one allowance serves them all).
-    const owner = await c.requireSigner(method).getAddress();
-    const { guards } = await this.uses.reads.getOrders({ owner });
-    const needed = guards.reduce((sum, g) => (g.id === editing ? sum : sum + g.budget), budget);
+    const needed = await this.#guardAllowance(method, budget, editing);
     const approvals: TransactionReceipt[] = await c.ensureAllowance(await book.getAddress(), needed, opts.approval ?? "exact", opts);
     const r = await this.#send(method, args, opts);
     const event = r.events.find((e): e is TopUpGuardSetEvent => e.type === "TopUpGuardSet")!;
     return { ...txResult(r), approvals: [...approvals, ...r.approvals], orderId: event.orderId, event };
+  }
+
+  async #planGuard(req: TopUpGuardRequest) {
+    this.ctx.requireSigner("setTopUpGuard");
+    this.ctx.validate(req, { id: "id", threshold: "factor", amount: "amount", budget: "amount", executorFee: "amount?", validUntil: "count?" });
+    const g = { threshold: req.threshold, amount: req.amount, budget: req.budget, executorFee: req.executorFee ?? 0n, validUntil: req.validUntil ?? 0 };
+    await this.#checkGuard(g);
+    if (!(await this.uses.positions.getPosition(req.id))) throw this.ctx.reason({ name: "PositionNotFound", args: { id: req.id } });
+    return { args: [req.id, g.threshold, g.amount, g.budget, g.executorFee, g.validUntil], budget: g.budget };
   }
 
   /**
@@ -424,13 +455,22 @@ export class Orders extends ClientModule<{ markets: Markets; positions: Position
    * signer's live guards (one allowance serves them all; a limit order's escrow, pulled at
    * placement, also spends it).
    */
-  async setTopUpGuard(req: { id: PositionId; threshold: bigint; amount: bigint; budget: bigint; executorFee?: bigint; validUntil?: number } & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
-    this.ctx.requireSigner("setTopUpGuard");
-    this.ctx.validate(req, { id: "id", threshold: "factor", amount: "amount", budget: "amount", executorFee: "amount?", validUntil: "count?" });
-    const g = { threshold: req.threshold, amount: req.amount, budget: req.budget, executorFee: req.executorFee ?? 0n, validUntil: req.validUntil ?? 0 };
-    await this.#checkGuard(g);
-    if (!(await this.uses.positions.getPosition(req.id))) throw this.ctx.reason({ name: "PositionNotFound", args: { id: req.id } });
-    return this.#guardTx("setTopUpGuard", [req.id, g.threshold, g.amount, g.budget, g.executorFee, g.validUntil], g.budget, null, req);
+  async setTopUpGuard(req: TopUpGuardRequest & TxOptions): Promise<TxResult & { orderId: bigint; event: TopUpGuardSetEvent }> {
+    const p = await this.#planGuard(req);
+    return this.#guardTx("setTopUpGuard", p.args, p.budget, null, req);
+  }
+
+  /** The unsigned transactions of {@link Orders.setTopUpGuard}: [approval of the book for the guards' budgets if needed, setTopUpGuard]. */
+  async prepareSetTopUpGuard(req: TopUpGuardRequest & TxOptions): Promise<PreparedTransactions> {
+    const p = await this.#planGuard(req);
+    const book = await this.uses.reads.book();
+    // The guard pulls nothing when set, so it simulates without the allowance its executions need.
+    const amount = await this.#guardAllowance("setTopUpGuard", p.budget, null);
+    const [approvals, { transactions, simulated }] = await Promise.all([
+      this.ctx.approvalsFor(await book.getAddress(), amount, req.approval ?? "exact"),
+      this.ctx.prepare(book, "setTopUpGuard", p.args, req),
+    ]);
+    return { transactions: [...approvals, ...transactions], simulated };
   }
 
   /** Changes a guard (what is not given stays); its budget is set to `budget`, not added to. */
