@@ -1,6 +1,5 @@
-// Everything the app asks of the SDK beyond its plain methods sits here, so that when the SDK
-// grows a method for it (balance in quotes, typed wallet errors, trade history, batched reads,
-// watchers) the swap is made in this one file and the screens do not change.
+// Everything the app asks of the SDK beyond its plain methods sits here, so that a change of how
+// it is read (a new SDK method, a watcher) is made in this one file and the screens do not change.
 import { BrowserProvider, Contract, type Eip1193Provider as EthersEip1193 } from "ethers";
 import {
   BulkheadClient,
