@@ -129,10 +129,13 @@ contract BulkheadLens is IBulkheadLens {
         pool.shareDecimals = vault.decimals();
         // totalAssets prices the open positions, so it reverts with the oracle error of a broken feed.
         (pool.totalAssets, pool.totalAssetsError) = _tryUint(address(vault), abi.encodeCall(IERC4626.totalAssets, ()));
+        pool.settler = e.settler();
+        pool.nextPositionId = e.nextPositionId();
         if (account != address(0)) {
             lp.shares = vault.balanceOf(account);
             (lp.assets, lp.assetsError) = _tryUint(address(vault), abi.encodeCall(IERC4626.convertToAssets, (lp.shares)));
             lp.maxWithdraw = vault.maxWithdraw(account);
+            lp.assetBalance = IERC20Metadata(e.token()).balanceOf(account);
         }
         at = _at();
     }

@@ -2,7 +2,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import type { BulkheadClient, LpClaimable, LpPosition, LpRequestView, MarketInfo, OrderList, PoolState, PositionView, RequestView } from "@bulkhead/sdk";
 import { discoverWallets, switchChain, type InjectedWallet } from "./wallet";
 import {
-  connectClient, errorSentence, feedAges, loadDeployments, nextVault, pendingLpRequests, pendingRequests, tokenBalance, tradeHistory,
+  connectClient, errorSentence, feedAges, loadDeployments, pendingLpRequests, pendingRequests, tradeHistory,
   type AppDeployment, type HistoryEntry,
 } from "./sdk";
 import { factor, parsePositive, price, pct, short } from "./format";
@@ -28,7 +28,8 @@ export interface Snapshot {
   router: string | null;
   orderBook: string | null;
   next: { id: bigint; vault: string };
-  history: HistoryEntry[];
+  /** Read only while the history tab is open (null otherwise): the page load needs no log scan of the past. */
+  history: HistoryEntry[] | null;
 }
 
 /** Runs a user action: shows its sentence on failure, a notice on success, then refreshes. */
@@ -44,19 +45,20 @@ type Tab = "trade" | "pool" | "history";
 
 const THRESHOLD_KEY = "bulkhead.healthWarning";
 
-async function readSnapshot(client: BulkheadClient, account: string): Promise<Snapshot> {
-  const [block, markets, positions, pool, lp, balance, router, next, history, poolAsync] = await Promise.all([
-    client.latestBlock(),
-    client.getMarkets(),
-    client.getPositionsOf(account),
-    client.getPool(),
-    client.getLpPosition(account),
-    tokenBalance(client, account),
-    client.getRequestRouter(),
-    nextVault(client),
-    tradeHistory(client, account),
-    client.isPoolAsync(),
+async function readSnapshot(client: BulkheadClient, account: string, known: number | null, withHistory: boolean): Promise<Snapshot> {
+  // One lens call each for the markets, the pool with the account's LP position, wallet balance
+  // and router, and the positions (after one Transfer-log scan for their ids). A forced read (the
+  // first, or after an action) scans the logs up to the block the pool read ran at, so it needs no
+  // eth_blockNumber first (bench/app.md counts the page load's requests).
+  const head = Promise.all([client.getMarkets(), client.getPoolWithLp(account)]);
+  const block = known ?? (await head)[1].pool.blockNumber;
+  const [[markets, { pool, lp }], positions, history] = await Promise.all([
+    head,
+    client.getPositionsOf(account, { toBlock: block }),
+    withHistory ? tradeHistory(client, account) : null,
   ]);
+  const { router } = pool;
+  const next = { id: pool.nextPositionId, vault: client.vaultOf(pool.nextPositionId) };
   const ages = feedAges(markets);
   const orderBook = router === null ? null : await client.getOrderBook();
   const orders = new Map<bigint, OrderList>();
@@ -70,11 +72,11 @@ async function readSnapshot(client: BulkheadClient, account: string): Promise<Sn
     }
   }
   const requests = router === null ? [] : await pendingRequests(client, account);
-  const lpAsync = poolAsync
+  const lpAsync = router !== null
     ? await Promise.all([client.getLpClaimable(account), pendingLpRequests(client, account)]).then(([claimable, requests]) => ({ claimable, requests }))
     : null;
   positions.sort((a, b) => (a.id < b.id ? -1 : 1));
-  return { block, markets, ages, positions, orders, requests, pool, lp, lpAsync, balance, router, orderBook, next, history };
+  return { block, markets, ages, positions, orders, requests, pool, lp, lpAsync, balance: lp.assetBalance, router, orderBook, next, history };
 }
 
 export function App() {
@@ -89,7 +91,8 @@ export function App() {
   const [tab, setTab] = useState<Tab>("trade");
   const [threshold, setThreshold] = useState(() => localStorage.getItem(THRESHOLD_KEY) ?? "1.5");
   const refreshing = useRef(false);
-  const lastBlock = useRef(-1);
+  /** What the shown snapshot was read for (block and whether with history); "" forces the next read. */
+  const lastRead = useRef("");
 
   useEffect(() => discoverWallets(setWallets), []);
   useEffect(() => {
@@ -122,7 +125,7 @@ export function App() {
   useEffect(() => {
     setClient(null);
     setSnap(null);
-    lastBlock.current = -1;
+    lastRead.current = "";
     if (!session || !deployment) return;
     let live = true;
     connectClient(session.wallet.provider, session.account, deployment).then(
@@ -139,10 +142,11 @@ export function App() {
       if (!client || !session || refreshing.current) return;
       refreshing.current = true;
       try {
-        const block = await client.latestBlock();
-        if (!force && block === lastBlock.current) return;
-        const s = await readSnapshot(client, session.account);
-        lastBlock.current = s.block;
+        const withHistory = tab === "history";
+        const block = force ? null : await client.latestBlock();
+        if (block !== null && `${block}/${withHistory}` === lastRead.current) return;
+        const s = await readSnapshot(client, session.account, block, withHistory);
+        lastRead.current = `${s.block}/${withHistory}`;
         setSnap(s);
       } catch (e) {
         setError(errorSentence(e));
@@ -150,7 +154,7 @@ export function App() {
         refreshing.current = false;
       }
     },
-    [client, session?.account],
+    [client, session?.account, tab],
   );
 
   useEffect(() => {
@@ -174,7 +178,7 @@ export function App() {
         return false;
       } finally {
         setBusy(false);
-        lastBlock.current = -1;
+        lastRead.current = "";
         void refresh(true);
       }
     },

@@ -1,10 +1,14 @@
 // Everything the app asks of the SDK beyond its plain methods sits here, so that a change of how
 // it is read (a new SDK method, a watcher) is made in this one file and the screens do not change.
-import { BrowserProvider, Contract, type Eip1193Provider as EthersEip1193 } from "ethers";
+import { BrowserProvider, JsonRpcSigner, type Eip1193Provider as EthersEip1193 } from "ethers";
 import {
   BulkheadClient,
   BulkheadError,
+  isUserRejection,
+  NoContractError,
   parseDeployment,
+  walletError,
+  WrongNetworkError,
   TradesRequireRequestError,
   type Deployment,
   type LpRequestView,
@@ -14,7 +18,6 @@ import {
   type RequestView,
   type RiskParams,
 } from "@bulkhead/sdk";
-import { bulkheadAbi } from "@bulkhead/sdk/abis";
 import { ConstantsLib, HealthLib } from "@bulkhead/sdk/math";
 import type { Eip1193Provider } from "./wallet";
 
@@ -70,7 +73,8 @@ export function explorerLink(chainId: number, kind: "address" | "tx", value: str
 export async function connectClient(wallet: Eip1193Provider, account: string, deployment: AppDeployment): Promise<BulkheadClient> {
   // No response cache: a read right after the user's own transaction must see it.
   const provider = new BrowserProvider(wallet as EthersEip1193, deployment.chainId, { staticNetwork: true, cacheTimeout: -1, pollingInterval: 1_000 });
-  const signer = await provider.getSigner(account);
+  // The account came from eth_requestAccounts: a signer for it directly (getSigner would ask eth_accounts again).
+  const signer = new JsonRpcSigner(provider, account);
   return BulkheadClient.connect(signer, { addresses: deployment, pollingInterval: 1_000 });
 }
 
@@ -78,31 +82,25 @@ export async function connectClient(wallet: Eip1193Provider, account: string, de
 
 const REJECTED = "You rejected the transaction in your wallet.";
 
+/** The EIP-1193 or ethers code of a wallet error, however ethers wrapped it (the SDK types rejections, network changes and empty results; the rest are worded here). */
 function walletCode(e: unknown): unknown {
   const x = e as { code?: unknown; info?: { error?: { code?: unknown } }; error?: { code?: unknown } } | null;
   return x?.info?.error?.code ?? x?.error?.code ?? x?.code;
-}
-
-/** True for an EIP-1193 user rejection (code 4001), however ethers wrapped it. */
-export function isUserRejection(e: unknown): boolean {
-  const x = e as { code?: unknown } | null;
-  return x?.code === "ACTION_REJECTED" || walletCode(e) === 4001;
 }
 
 /** Every failure as one sentence: the SDK's typed errors carry theirs; the rest are worded here. */
 export function errorSentence(e: unknown): string {
   if (e instanceof BulkheadError || e instanceof InputError) return e.message;
   if (isUserRejection(e)) return REJECTED;
+  const typed = walletError(e);
+  if (typed instanceof WrongNetworkError) return "Your wallet switched networks during the request; the app reconnected, so try again.";
+  if (typed instanceof NoContractError) return "A contract of the deployment record has no code on this chain: the record does not match the network your wallet is on.";
   const code = walletCode(e);
   const message = e instanceof Error ? e.message : String(e);
   if (code === 4100) return "Your wallet has not authorised this site: connect it again.";
   if (code === 4902) return "Your wallet does not know this chain: add it in the wallet, then switch.";
   if (code === -32002) return "Your wallet already has a request open: answer it there first.";
   if (code === "INSUFFICIENT_FUNDS") return "Your wallet does not have enough of the chain's native token to pay for gas.";
-  if (code === "NETWORK_ERROR" && /network changed/.test(message)) return "Your wallet switched networks during the request; the app reconnected, so try again.";
-  if (code === "BAD_DATA" && /could not decode result data/.test(message)) {
-    return "A contract of the deployment record has no code on this chain: the record does not match the network your wallet is on.";
-  }
   if (code === "UNKNOWN_ERROR" || code === "SERVER_ERROR") return "Your wallet's node did not answer as expected; check its connection and try again.";
   // ethers' own messages are long and carry calldata; keep their first clause only.
   const first = message.split(/ \(|\n/)[0]!.trim();
@@ -114,22 +112,9 @@ export const quoteIssues = (issues: readonly Error[]) => issues.filter((i) => !(
 
 // ---------------------------------------------------------------- reads
 
-/** The vault the next position will get: the engine numbers positions in order, and the vault address follows from the id. */
-export async function nextVault(client: BulkheadClient): Promise<{ id: bigint; vault: string }> {
-  const engine = new Contract(client.engineAddress, bulkheadAbi, client.provider);
-  const id = (await engine.getFunction("nextPositionId")()) as bigint;
-  return { id, vault: client.vaultOf(id) };
-}
-
 /** Seconds since each market's push feed last updated, at the block the markets were read (null when the feed does not answer). */
 export function feedAges(markets: readonly Pick<MarketInfo, "id" | "feedUpdatedAt" | "blockTimestamp">[]): Map<number, number | null> {
   return new Map(markets.map((m) => [m.id, m.feedUpdatedAt === 0n ? null : Math.max(0, m.blockTimestamp - Number(m.feedUpdatedAt))] as const));
-}
-
-/** The signer's token balance (what a ticket checks before asking for an approval). */
-export async function tokenBalance(client: BulkheadClient, account: string): Promise<bigint> {
-  const token = new Contract(client.token.address, ["function balanceOf(address) view returns (uint256)"], client.provider);
-  return (await token.getFunction("balanceOf")(account)) as bigint;
 }
 
 /** Health at another price, computed in the browser with the SDK's mirror of the contract math. */

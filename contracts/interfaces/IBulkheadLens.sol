@@ -53,6 +53,11 @@ struct PoolView {
     /// @dev ERC-4626 `totalAssets`, 0 when it reverts (`totalAssetsError` holds the revert data).
     uint256 totalAssets;
     bytes totalAssetsError;
+    /// @dev The engine's settler (the trade request router), 0 where trades are instant; the pool
+    /// is asynchronous (ERC-7540 requests) exactly when it is set.
+    address settler;
+    /// @dev The id the next opened position gets (its vault address follows from it).
+    uint256 nextPositionId;
 }
 
 /// @notice One account's LP position.
@@ -62,6 +67,8 @@ struct LpView {
     uint256 assets;
     bytes assetsError;
     uint256 maxWithdraw;
+    /// @dev The account's balance of the pool's asset (the collateral token): what it can deposit or trade with.
+    uint256 assetBalance;
 }
 
 /// @notice The facts of a deployment a client reads once, at connect.
@@ -108,7 +115,8 @@ interface IBulkheadLens {
     function readMarkets() external view returns (ReadBlock memory at, MarketView[] memory views);
     /// @notice One market with the block it read; reverts like the engine on an unknown id.
     function readMarket(uint256 marketId) external view returns (ReadBlock memory at, MarketView memory view_);
-    /// @notice The pool's state and `account`'s LP position (zero for address 0), with the block it read.
+    /// @notice The pool's state (with the engine's settler and next position id) and `account`'s LP
+    /// position and token balance (zero for address 0), with the block it read: a page's account panel in one call.
     function readPool(address account) external view returns (ReadBlock memory at, PoolView memory pool, LpView memory lp);
     /// @notice Engine, token, pool, unit, vault implementation, market count, token decimals and symbol.
     function readDeployment() external view returns (DeploymentView memory);

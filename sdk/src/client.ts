@@ -317,6 +317,11 @@ export class BulkheadClient {
     return this.#pool.getLpPosition(account);
   }
 
+  /** {@link getPool} and {@link getLpPosition} of `account` in one read (an account panel's load). */
+  async getPoolWithLp(account: string): Promise<{ pool: PoolState; lp: LpPosition }> {
+    return this.#pool.getPoolWithLp(account);
+  }
+
   // ------------------------------------------------------------ quotes (client/quotes.ts)
 
   /**

@@ -210,6 +210,30 @@ describe("app: the reference trading app in Chromium against a node", function (
     expect((await trader.getPositions([btcId]))[0]).to.not.equal(null);
     await row(btcId).waitFor();
   });
+
+  it("test_app_pageLoad_isTheWalletHandshakeAndFiveReads_historyOnlyWithItsTab", async () => {
+    // A fresh tab of the same app and wallet: connect, then every open position's row.
+    const open = (await trader.getPositionsOf(traderAddress)).map((v) => v.id);
+    expect(open.length).to.be.greaterThan(0);
+    const context = await rig!.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const fresh = await context.newPage();
+      const w = await injectWallet(fresh, sys.node.url, traderAddress);
+      await fresh.goto(rig!.url);
+      await fresh.getByTestId("connect").click();
+      await fresh.waitForFunction((n) => document.querySelectorAll('[data-testid^="position-"]').length === n, open.length, { polling: 10 });
+      // eth_requestAccounts and eth_chainId of the wallet; the SDK's deployment check, the
+      // markets, the pool with the account's LP position and balance, one Transfer-log scan and
+      // the positions: no eth_blockNumber, no eth_accounts, no history scan.
+      expect([...w.requests].sort()).to.deep.equal(["eth_call", "eth_call", "eth_call", "eth_call", "eth_chainId", "eth_getLogs", "eth_requestAccounts"]);
+      const before = w.requests.filter((m) => m === "eth_getLogs").length;
+      await fresh.getByTestId("tab-history").click();
+      await fresh.locator('[data-testid^="history-PositionOpened-"]').first().waitFor();
+      expect(w.requests.filter((m) => m === "eth_getLogs").length).to.be.greaterThan(before);
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 describe("app: managing a position and the LP panel (instant deployment)", function () {

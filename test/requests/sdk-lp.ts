@@ -6,8 +6,9 @@ import { network } from "hardhat";
 import { BulkheadClient } from "@bulkhead/sdk";
 import { ETH_MARKET, USDC, WAD } from "../helpers/fixture.js";
 import { Kind, created, deployRequestSystem, executeAt } from "../helpers/requests.js";
+import { countingProvider } from "../sdk/helpers/system.js";
 
-const { ethers, networkHelpers } = await network.create();
+const { ethers, networkHelpers, provider: hardhatProvider } = await network.create();
 const PX = 3_000n * WAD;
 
 describe("SDK: asynchronous LP flows", () => {
@@ -21,6 +22,17 @@ describe("SDK: asynchronous LP flows", () => {
     const lpClient = await BulkheadClient.connect(lp, { addresses });
     const executor = await BulkheadClient.connect(keeper, { addresses });
     expect(await lpClient.isPoolAsync()).to.equal(true);
+    // The pool read names the router (the engine's settler, set once): a client that has seen it
+    // answers the router and the pool's mode without another request.
+    const { counter, provider } = countingProvider(hardhatProvider);
+    const reader = await BulkheadClient.connect(provider, { addresses });
+    const { pool, lp: panel } = await reader.getPoolWithLp(lp.address);
+    expect(pool.router).to.equal(await s.router.getAddress());
+    expect(panel.assetBalance).to.equal(await s.token.balanceOf(lp.address));
+    counter.reset();
+    expect(await reader.getRequestRouter()).to.equal(await s.router.getAddress());
+    expect(await reader.isPoolAsync()).to.equal(true);
+    expect(counter.total).to.equal(0);
     expect(await lpClient.lpReportMarkets()).to.deep.equal([0]);
     await s.fund(lp.address, 10_000n * USDC);
 

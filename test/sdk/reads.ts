@@ -72,6 +72,34 @@ describe("sdk front-end reads (batched reads, trade history, position watch)", f
     for (const id of ids) await opener.close({ id });
   });
 
+  it("test_poolWithLp_oneReadEqualsTheContracts_instantDeploymentHasNoRouter", async () => {
+    const { alice } = sys.signers;
+    await sys.fund(alice.address, 1_234n * USDC);
+    const { counter, provider } = countingProvider(connection.provider);
+    const client = await BulkheadClient.connect(provider, { addresses: sys.addresses });
+    counter.reset();
+    const { pool, lp } = await client.getPoolWithLp(alice.address);
+    // The account panel (pool, LP position, wallet balance, router, next vault) is one eth_call.
+    expect(counter.total).to.equal(1);
+    expect(counter.count("eth_call")).to.equal(1);
+    expect(lp.assetBalance).to.equal(await sys.token.balanceOf(alice.address));
+    expect(lp.shares).to.equal(await sys.pool.balanceOf(alice.address));
+    expect(pool.nextPositionId).to.equal(await sys.engine.nextPositionId());
+    expect(pool.router).to.equal(null);
+    expect(pool.totalSupply).to.equal(await sys.pool.totalSupply());
+    const { blockNumber: _a, ...alone } = await client.getPool();
+    const { blockNumber: _b, ...together } = pool;
+    expect(together).to.deep.equal(alone);
+    expect(await client.getLpPosition(alice.address)).to.deep.equal(lp);
+    // Without a settler the router is read each time (it may be set later), the pool is synchronous.
+    counter.reset();
+    expect(await client.getRequestRouter()).to.equal(null);
+    expect(await client.isPoolAsync()).to.equal(false);
+    expect(counter.total).to.equal(2);
+    const zero = await client.getPoolWithLp("0x000000000000000000000000000000000000dEaD");
+    expect(zero.lp).to.deep.equal({ shares: 0n, assets: 0n, maxWithdraw: 0n, assetBalance: await sys.token.balanceOf("0x000000000000000000000000000000000000dEaD") });
+  });
+
   it("test_tradeHistory_lifecycleEntriesExactAmountsPagedOwnersApart", async () => {
     const { alice, bob, keeper } = sys.signers;
     const a = await BulkheadClient.connect(alice, { addresses: sys.addresses });

@@ -28,7 +28,9 @@ export function History({ client, snap }: { client: BulkheadClient; snap: Snapsh
   return (
     <section className="card" data-testid="history">
       <h2>History</h2>
-      {snap.history.length === 0 ? (
+      {snap.history === null ? (
+        <p className="muted" data-testid="history-loading">Reading the history…</p>
+      ) : snap.history.length === 0 ? (
         <p className="muted">Nothing yet.</p>
       ) : (
         <table>

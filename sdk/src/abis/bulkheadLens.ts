@@ -1015,6 +1015,16 @@ export const bulkheadLensAbi = [
             "internalType": "bytes",
             "name": "totalAssetsError",
             "type": "bytes"
+          },
+          {
+            "internalType": "address",
+            "name": "settler",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "nextPositionId",
+            "type": "uint256"
           }
         ],
         "internalType": "struct PoolView",
@@ -1041,6 +1051,11 @@ export const bulkheadLensAbi = [
           {
             "internalType": "uint256",
             "name": "maxWithdraw",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "assetBalance",
             "type": "uint256"
           }
         ],

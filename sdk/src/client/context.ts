@@ -216,6 +216,11 @@ export class ClientContext {
   readonly #riskCache = new Map<string, RiskParams>();
   /** Highest block this client saw a receipt in: reads never go below it (read-your-writes). */
   #minBlock = 0;
+  /**
+   * The engine's settler once a read has seen it set: the engine sets it once and never changes
+   * it, so it is not read again (null: not seen yet, or the deployment trades instantly).
+   */
+  knownSettler: string | null = null;
 
   private constructor(facts: ClientFacts, marketCount: number) {
     Object.assign(this, facts);

@@ -10,7 +10,7 @@ import { ConstantsLib } from "../math/ConstantsLib.js";
 import { MathLib } from "../math/MathLib.js";
 import { PoolMath } from "../math/PoolMath.js";
 import { ClientModule, txResult, type Executed, type PreparedTransactions, type TxOptions, type TxResult } from "./context.js";
-import { lensRead } from "./lensRead.js";
+import { lensRead, type ReadAt } from "./lensRead.js";
 import type { Markets } from "./markets.js";
 
 const { WAD } = ConstantsLib;
@@ -32,6 +32,10 @@ export interface PoolState {
   insuranceFund: bigint;
   protocolFees: bigint;
   paused: boolean;
+  /** The trade request router (the engine's settler), null where trades are instant; the pool takes ERC-7540 requests exactly when it is set. */
+  router: string | null;
+  /** The id the next opened position gets; its vault is `vaultOf(nextPositionId)` (if no other position opens first). */
+  nextPositionId: bigint;
   blockNumber: number;
 }
 
@@ -42,6 +46,8 @@ export interface LpPosition {
   assets: bigint | null;
   /** Most assets withdrawable now (limited by free liquidity; 0 while a market feed is invalid). */
   maxWithdraw: bigint;
+  /** The account's balance of the pool's asset (the collateral token). */
+  assetBalance: bigint;
 }
 
 /** What an LP deposit would do now (see {@link Pool.quoteDeposit}). */
@@ -66,45 +72,66 @@ export interface DepositQuote {
   blockNumber: number;
 }
 
+/** The lens' `readPool` result as ethers decodes it. */
+interface LensPoolRead {
+  at: ReadAt;
+  pool: { ledger: unknown; paused: boolean; totalSupply: bigint; shareDecimals: bigint; totalAssets: bigint; totalAssetsError: string; settler: string; nextPositionId: bigint };
+  lp: { shares: bigint; assets: bigint; assetsError: string; maxWithdraw: bigint; assetBalance: bigint };
+}
+
 /** LP pool reads and transactions. */
 export class Pool extends ClientModule<{ markets: Markets }> {
   async getPool(): Promise<PoolState> {
-    const { at, pool } = await this.#read(ZeroAddress);
+    return this.#decode(await this.#read(ZeroAddress)).pool;
+  }
+
+  async getLpPosition(account: string): Promise<LpPosition> {
+    return this.#decode(await this.#read(getAddress(account))).lp;
+  }
+
+  /** The pool and `account`'s LP position from one read (what an account panel shows). */
+  async getPoolWithLp(account: string): Promise<{ pool: PoolState; lp: LpPosition }> {
+    return this.#decode(await this.#read(getAddress(account)));
+  }
+
+  #decode({ at, pool, lp }: LensPoolRead): { pool: PoolState; lp: LpPosition } {
     const ledger = toLedger(pool.ledger);
     const { lpAssets, reserved } = ledger;
     const sd = Number(pool.shareDecimals);
     // totalAssets prices the open positions: while a market feed is invalid the pool refuses to.
     const totalAssets = pool.totalAssetsError === "0x" ? BigInt(pool.totalAssets) : null;
     const totalSupply = BigInt(pool.totalSupply);
+    const router = pool.settler === ZeroAddress ? null : getAddress(pool.settler);
+    if (router !== null) this.ctx.knownSettler = router; // set once on the engine
     return {
-      totalAssets,
-      totalSupply,
-      shareDecimals: sd,
-      sharePrice: totalAssets === null ? null : PoolMath.toAssetsDown(10n ** BigInt(sd), totalAssets, totalSupply),
-      ...ledger,
-      freeLiquidity: MathLib.zeroFloorSub(lpAssets, reserved),
-      utilisation: reserved >= lpAssets ? (reserved === 0n ? 0n : WAD) : MathLib.mulDivDown(reserved, WAD, lpAssets),
-      paused: Boolean(pool.paused),
-      blockNumber: at.blockNumber,
+      pool: {
+        totalAssets,
+        totalSupply,
+        shareDecimals: sd,
+        sharePrice: totalAssets === null ? null : PoolMath.toAssetsDown(10n ** BigInt(sd), totalAssets, totalSupply),
+        ...ledger,
+        freeLiquidity: MathLib.zeroFloorSub(lpAssets, reserved),
+        utilisation: reserved >= lpAssets ? (reserved === 0n ? 0n : WAD) : MathLib.mulDivDown(reserved, WAD, lpAssets),
+        paused: Boolean(pool.paused),
+        router,
+        nextPositionId: BigInt(pool.nextPositionId),
+        blockNumber: at.blockNumber,
+      },
+      lp: {
+        shares: BigInt(lp.shares),
+        // convertToAssets needs totalAssets, which reverts with the oracle error while a feed is invalid.
+        assets: lp.assetsError === "0x" ? BigInt(lp.assets) : null,
+        maxWithdraw: BigInt(lp.maxWithdraw),
+        assetBalance: BigInt(lp.assetBalance),
+      },
     };
   }
 
-  async getLpPosition(account: string): Promise<LpPosition> {
-    const { lp } = await this.#read(getAddress(account));
-    // convertToAssets needs totalAssets, which reverts with the oracle error while a feed is invalid.
-    const assets = lp.assetsError === "0x" ? BigInt(lp.assets) : null;
-    return { shares: BigInt(lp.shares), assets, maxWithdraw: BigInt(lp.maxWithdraw) };
-  }
-
   /** The lens' pool and LP views at the latest block (one call). */
-  async #read(account: string) {
+  async #read(account: string): Promise<LensPoolRead> {
     const c = this.ctx;
     const r = await lensRead(c, "readPool", [account]);
-    const [, pool, lp] = c.lens.interface.decodeFunctionResult("readPool", r.data) as unknown as [
-      unknown,
-      { ledger: unknown; paused: boolean; totalSupply: bigint; shareDecimals: bigint; totalAssets: bigint; totalAssetsError: string },
-      { shares: bigint; assets: bigint; assetsError: string; maxWithdraw: bigint },
-    ];
+    const [, pool, lp] = c.lens.interface.decodeFunctionResult("readPool", r.data) as unknown as [unknown, LensPoolRead["pool"], LensPoolRead["lp"]];
     return { at: r, pool, lp };
   }
 

@@ -109,8 +109,11 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
   /** The router (the engine's settler), or null when the deployment trades instantly. */
   async routerAddress(): Promise<string | null> {
     const c = this.ctx;
+    if (c.knownSettler !== null) return c.knownSettler;
     const settler = (await c.read(() => c.engine.getFunction("settler")())) as string;
-    return settler === ZeroAddress ? null : getAddress(settler);
+    if (settler === ZeroAddress) return null;
+    c.knownSettler = getAddress(settler);
+    return c.knownSettler;
   }
 
   async #contracts(): Promise<{ router: Contract; oracle: Contract }> {
