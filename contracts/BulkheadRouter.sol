@@ -121,10 +121,9 @@ contract BulkheadRouter is IBulkheadRouter, ReentrancyGuardTransient {
         bool isClose = kind == RequestKind.Close;
         if (!isClose && size > type(uint128).max) revert AmountTooLarge(size, type(uint128).max);
         if (amount > ConstantsLib.MAX_COLLATERAL) revert AmountTooLarge(amount, ConstantsLib.MAX_COLLATERAL);
-        if (_oracle.stream(marketId).feedId == bytes32(0)) revert IBulkheadOracle.StreamNotConfigured(marketId);
+        Timing memory t = _oracle.requestTiming(marketId); // reverts StreamNotConfigured without a stream
         uint256 gasLimit = _executionGas[kind];
         ExecutionFeeLib.checkPaid(msg.value, gasLimit, type(uint96).max);
-        Timing memory t = _oracle.timing();
         // A buy never fills above MAX_PRICE, so a larger acceptable price means the same as it.
         uint256 acceptable = acceptablePrice < ConstantsLib.MAX_PRICE ? acceptablePrice : ConstantsLib.MAX_PRICE;
         requestId = ++_lastRequestId;

@@ -89,6 +89,10 @@ interface IBulkheadOracle is IDataStreamsErrors, IOracleErrors {
     function verifierProxy() external view returns (address);
     function stream(uint256 marketId) external view returns (StreamConfig memory);
     function timing() external view returns (Timing memory);
+    /// @notice The request timing for a request of `marketId`: {timing}, or a revert
+    /// {StreamNotConfigured} while the market has no stream (no report could settle the request).
+    /// One call where a new request needs both facts.
+    function requestTiming(uint256 marketId) external view returns (Timing memory);
 
     /// @notice Sets a market's stream (owner of the engine). `maxDeviationBps` within
     /// [1, MAX_REPORT_DEVIATION_BPS].

@@ -162,4 +162,10 @@ contract BulkheadOracle is IBulkheadOracle, ReentrancyGuardTransient {
     function timing() external view returns (Timing memory) {
         return _timing;
     }
+
+    /// @inheritdoc IBulkheadOracle
+    function requestTiming(uint256 marketId) external view returns (Timing memory) {
+        if (_streams[marketId].feedId == bytes32(0)) revert StreamNotConfigured(marketId);
+        return _timing;
+    }
 }

@@ -369,6 +369,9 @@ describe("trade requests", () => {
       await expect(s.router.connect(s.signers.alice).requestOpen(2n, true, USDC, WAD, 0n, { value: await s.fee(Kind.Open) }))
         .to.be.revertedWithCustomError(s.oracle, "StreamNotConfigured")
         .withArgs(2n);
+      // The one oracle call a request makes: the timing of a market with a stream, the error without.
+      await expect(s.oracle.requestTiming(2n)).to.be.revertedWithCustomError(s.oracle, "StreamNotConfigured").withArgs(2n);
+      expect(await s.oracle.requestTiming(ETH_MARKET)).to.deep.equal(await s.oracle.timing());
     });
 
     it("test_requestOnAPosition_byAnAccountWithoutRights_revertsNotPositionOwner_anUnknownId_PositionNotFound", async () => {

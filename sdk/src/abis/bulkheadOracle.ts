@@ -555,6 +555,42 @@ export const bulkheadOracleAbi = [
         "internalType": "uint256",
         "name": "marketId",
         "type": "uint256"
+      }
+    ],
+    "name": "requestTiming",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint32",
+            "name": "settlementDelay",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "expiry",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "pushFallbackDelay",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct Timing",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "marketId",
+        "type": "uint256"
       },
       {
         "internalType": "bytes32",

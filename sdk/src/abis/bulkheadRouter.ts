@@ -314,17 +314,6 @@ export const bulkheadRouterAbi = [
     "inputs": [
       {
         "internalType": "uint256",
-        "name": "marketId",
-        "type": "uint256"
-      }
-    ],
-    "name": "StreamNotConfigured",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
         "name": "expected",
         "type": "uint256"
       },
