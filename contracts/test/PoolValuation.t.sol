@@ -219,6 +219,40 @@ contract PoolValuationTest is BaseTest {
         assertApproxEqAbs(bobValue - d, share, 2, "gain = depositor's share of min(E, H)");
     }
 
+    /// @notice The residual's bound, fuzzed: two longs on one side, the first opened at 3,000
+    /// (cap 50 % of its entry notional, so past its cap above 4,500), the second at a random later
+    /// price (all headroom). A deposit made then, after the first closes, has gained exactly its
+    /// share of min(E, H) (E = the first's PnL past its cap, H = the second's whole cap) and
+    /// nothing else: 0 wherever the side is not mixed (the first below its cap). No fees, so the
+    /// close moves LP value only by the capped payout.
+    function testFuzz_pool_mixedRegimeGainIsTheDepositorsShareOfMinExcessHeadroom(
+        uint256 firstSeed,
+        uint256 secondSeed,
+        uint256 priceSeed,
+        uint256 depositSeed
+    ) public {
+        _noFees();
+        uint256 s1 = bound(firstSeed, 1e18, 100e18);
+        uint256 s2 = bound(secondSeed, 1e18, 100e18);
+        uint256 px = bound(priceSeed, 3000, 6000); // whole dollars
+        uint256 d = bound(depositSeed, one, 5_000_000 * one);
+        uint256 first = _open(alice, true, s1 * 300 * one / 1e18, s1); // 10x at 3,000
+        _price(int256(px * 1e8));
+        _open(carol, true, s2 * px * one / 10 / 1e18, s2); // 10x at the new price: PnL 0
+        uint256 pnl1 = s1 * (px - 3000) * one / 1e18;
+        uint256 cap1 = s1 * 1500 * one / 1e18;
+        uint256 excess = pnl1 > cap1 ? pnl1 - cap1 : 0;
+        uint256 headroom = s2 * px * one / 2 / 1e18;
+        uint256 residual = excess < headroom ? excess : headroom;
+        uint256 v = pool.totalAssets();
+        _deposit(bob, d);
+        _close(alice, first, true);
+        uint256 bobValue = pool.convertToAssets(pool.balanceOf(bob));
+        uint256 share = residual * d / (v + d);
+        // Rounding: PnL and caps a unit per position, the share conversions a unit each way.
+        assertApproxEqAbs(bobValue, d + share, 4, "gain = depositor's share of min(E, H)");
+    }
+
     // ---------------------------------------------------------------- property
 
     struct Draw {
