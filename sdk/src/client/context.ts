@@ -199,6 +199,16 @@ export type ClientFacts = Pick<
   | "options"
 >;
 
+/** A wallet's funds for a quote: the signer's allowance to the spender and its token balance. */
+export interface WalletFunds {
+  owner: string | null;
+  allowance: bigint | null;
+  balance: bigint | null;
+}
+
+/** A read-only client's wallet: nothing to check. */
+export const NO_WALLET: WalletFunds = { owner: null, allowance: null, balance: null };
+
 // The context carries the client's facts under the client's names (merged from ClientFacts, so
 // they are declared in one place) and adds what only the modules see.
 export interface ClientContext extends ClientFacts {}
@@ -473,6 +483,24 @@ export class ClientContext {
    */
   async ensureAllowance(spender: string, needed: bigint, mode: ApprovalMode = "exact", opts: TxOptions = {}): Promise<TransactionReceipt[]> {
     return this.#sendAll(await this.approvalsFor(spender, needed, mode), opts);
+  }
+
+  /** The signer's allowance to `spender` and token balance at `blockTag` (owner and both null for a read-only client). */
+  async wallet(spender: string, blockTag: number): Promise<WalletFunds> {
+    const owner = this.signer ? getAddress(await this.signer.getAddress()) : null;
+    if (owner === null) return NO_WALLET;
+    const token = this.tokenContract;
+    const [allowance, balance] = (await Promise.all([
+      this.read(() => token.getFunction("allowance")(owner, spender, { blockTag })),
+      this.read(() => token.getFunction("balanceOf")(owner, { blockTag })),
+    ])) as [bigint, bigint];
+    return { owner, allowance, balance };
+  }
+
+  /** The token's own `ERC20InsufficientBalance` when the wallet holds less than `needed` (what the pull would revert with). */
+  shortfall(wallet: WalletFunds, needed: bigint): RevertReason | undefined {
+    if (wallet.owner === null || wallet.balance === null || wallet.balance >= needed) return undefined;
+    return { name: "ERC20InsufficientBalance", args: { sender: wallet.owner, balance: wallet.balance, needed } };
   }
 
   /** The unsigned approvals {@link ensureAllowance} would send (none when the allowance covers `needed`). */

@@ -144,8 +144,6 @@ export class Pool extends ClientModule<{ markets: Markets }> {
     const c = this.ctx;
     c.validate(req, { assets: "amount", receiver: "address?" });
     const blockTag = await c.latestBlock();
-    const owner = c.signer ? getAddress(await c.signer.getAddress()) : null;
-    const receiver = req.receiver ?? owner;
     const issues: BulkheadError[] = [];
     const typed = <T>(p: Promise<T>): Promise<T | null> =>
       c.read(() => p).catch((e: unknown) => {
@@ -153,19 +151,19 @@ export class Pool extends ClientModule<{ markets: Markets }> {
         issues.push(e);
         return null;
       });
-    const token = c.tokenContract;
-    const [shares, max, allowance, balance] = await Promise.all([
+    const owner = c.signer ? getAddress(await c.signer.getAddress()) : null;
+    const receiver = req.receiver ?? owner;
+    const [shares, max, wallet] = await Promise.all([
       typed(c.pool.getFunction("previewDeposit")(req.assets, { blockTag }) as Promise<bigint>),
       receiver === null ? null : (c.read(() => c.pool.getFunction("maxDeposit")(receiver, { blockTag })) as Promise<bigint>),
-      owner === null ? null : (c.read(() => token.getFunction("allowance")(owner, c.poolAddress, { blockTag })) as Promise<bigint>),
-      owner === null ? null : (c.read(() => token.getFunction("balanceOf")(owner, { blockTag })) as Promise<bigint>),
+      c.wallet(c.poolAddress, blockTag),
     ]);
+    const { allowance, balance } = wallet;
     if (max !== null && receiver !== null && req.assets > max) {
       issues.push(c.reason({ name: "ERC4626ExceededMaxDeposit", args: { receiver, assets: req.assets, max } }));
     }
-    if (owner !== null && balance !== null && balance < req.assets) {
-      issues.push(c.reason({ name: "ERC20InsufficientBalance", args: { sender: owner, balance, needed: req.assets } }));
-    }
+    const short = c.shortfall(wallet, req.assets);
+    if (short) issues.push(c.reason(short));
     return {
       assets: req.assets,
       shares,

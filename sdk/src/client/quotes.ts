@@ -19,7 +19,7 @@ import { BorrowLib } from "../math/BorrowLib.js";
 import { ConstantsLib } from "../math/ConstantsLib.js";
 import { MathLib } from "../math/MathLib.js";
 import type { MarketId, PositionId, Side } from "../types.js";
-import { ClientModule } from "./context.js";
+import { ClientModule, NO_WALLET, type WalletFunds } from "./context.js";
 import type { Markets } from "./markets.js";
 import type { Positions } from "./positions.js";
 
@@ -145,47 +145,19 @@ export function sizeForLeverage(collateral: bigint, leverage: bigint, price: big
 
 // ---------------------------------------------------------------- quotes
 
-interface Wallet {
-  owner: string | null;
-  allowance: bigint | null;
-  balance: bigint | null;
-}
-
-const NO_WALLET: Wallet = { owner: null, allowance: null, balance: null };
 const NO_PULL = { allowance: 0n, balance: 0n };
 
 /** Quotes of the instant trades. */
 export class Quotes extends ClientModule<{ markets: Markets; positions: Positions }> {
-  async #account(): Promise<string | null> {
-    const signer = this.ctx.signer;
-    return signer ? getAddress(await signer.getAddress()) : null;
-  }
-
-  /** The signer's allowance to `spender` and token balance (both null for a read-only client). */
-  async #wallet(spender: string, blockTag: number): Promise<Wallet> {
-    const c = this.ctx;
-    const owner = await this.#account();
-    if (owner === null) return { owner, allowance: null, balance: null };
-    const token = c.tokenContract;
-    const [allowance, balance] = (await Promise.all([
-      c.read(() => token.getFunction("allowance")(owner, spender, { blockTag })),
-      c.read(() => token.getFunction("balanceOf")(owner, { blockTag })),
-    ])) as [bigint, bigint];
-    return { owner, allowance, balance };
-  }
-
   #base(
     price: bigint,
     acceptablePrice: bigint,
     pull: { allowance: bigint; balance: bigint },
-    wallet: Wallet,
+    wallet: WalletFunds,
     reasons: (RevertReason | undefined)[],
     blockNumber: number,
   ): QuoteBase {
-    const found = reasons.filter((r): r is RevertReason => r !== undefined);
-    if (wallet.owner !== null && wallet.balance !== null && wallet.balance < pull.balance) {
-      found.push({ name: "ERC20InsufficientBalance", args: { sender: wallet.owner, balance: wallet.balance, needed: pull.balance } });
-    }
+    const found = [...reasons, this.ctx.shortfall(wallet, pull.balance)].filter((r): r is RevertReason => r !== undefined);
     const issues = found.map((r) => this.ctx.reason(r));
     return {
       price,
@@ -213,7 +185,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     }
     const c = this.ctx;
     const blockNumber = await c.latestBlock();
-    const [s, wallet] = await Promise.all([this.#tradeState(req.market, blockNumber), this.#wallet(c.engineAddress, blockNumber)]);
+    const [s, wallet] = await Promise.all([this.#tradeState(req.market, blockNumber), this.ctx.wallet(c.engineAddress, blockNumber)]);
     const risk = await c.risk(req.market, s.market.riskVersion, blockNumber);
     const isLong = req.side === "long";
     const slippage = req.slippageBps ?? c.options.slippageBps;
@@ -277,7 +249,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     const preview = BulkheadLogic.previewIncrease(ctx, p, collateralDelta, req.sizeDelta);
     const upper = acceptablePriceFor(true, s.price, req.slippageBps ?? c.options.slippageBps);
     const worst = BulkheadLogic.previewIncrease({ ...ctx, price: upper }, p, collateralDelta, req.sizeDelta);
-    const wallet = await this.#wallet(c.engineAddress, s.blockNumber);
+    const wallet = await this.ctx.wallet(c.engineAddress, s.blockNumber);
     const pull = { allowance: collateralDelta + worst.openFee, balance: collateralDelta + preview.openFee };
     return {
       ...preview,
@@ -340,7 +312,7 @@ export class Quotes extends ClientModule<{ markets: Markets; positions: Position
     const blockNumber = await c.latestBlock();
     const view = (await this.uses.positions.getPositions([req.id], blockNumber))[0];
     if (!view) throw c.reason({ name: "PositionNotFound", args: { id: req.id } });
-    const wallet = await this.#wallet(c.engineAddress, blockNumber);
+    const wallet = await this.ctx.wallet(c.engineAddress, blockNumber);
     const p = { ...view.position, collateral: view.position.collateral + req.amount };
     const price = view.price ?? view.position.entryPrice;
     const liquidationPrice = positionHealth(p, view.risk, price, view.index, c.unit).liquidationPrice;
