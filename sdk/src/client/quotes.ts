@@ -4,7 +4,6 @@
  * typed errors it would revert with. The instant transactions (`trades.ts`) send what these quote.
  * @module
  */
-import { getAddress } from "ethers";
 import { InvalidRequestError, type ContractRevertError } from "../errors.js";
 import { positionHealth } from "../health.js";
 import {
