@@ -106,11 +106,7 @@ contract BulkheadLens is IBulkheadLens {
 
     /// @inheritdoc IBulkheadLens
     function readMarkets() external view returns (ReadBlock memory at, MarketView[] memory views) {
-        views = new MarketView[](IBulkhead(engine).marketCount());
-        for (uint256 i; i < views.length; ++i) {
-            views[i] = _marketView(i);
-        }
-        at = _at();
+        return (_at(), _marketViews());
     }
 
     /// @inheritdoc IBulkheadLens
@@ -120,6 +116,29 @@ contract BulkheadLens is IBulkheadLens {
 
     /// @inheritdoc IBulkheadLens
     function readPool(address account) external view returns (ReadBlock memory at, PoolView memory pool, LpView memory lp) {
+        (pool, lp) = _poolView(account);
+        at = _at();
+    }
+
+    /// @inheritdoc IBulkheadLens
+    function readOverview(address account)
+        external
+        view
+        returns (ReadBlock memory at, MarketView[] memory markets, PoolView memory pool, LpView memory lp)
+    {
+        markets = _marketViews();
+        (pool, lp) = _poolView(account);
+        at = _at();
+    }
+
+    function _marketViews() private view returns (MarketView[] memory views) {
+        views = new MarketView[](IBulkhead(engine).marketCount());
+        for (uint256 i; i < views.length; ++i) {
+            views[i] = _marketView(i);
+        }
+    }
+
+    function _poolView(address account) private view returns (PoolView memory pool, LpView memory lp) {
         IBulkhead e = IBulkhead(engine);
         IERC4626 vault = IERC4626(e.pool());
         pool.ledger = e.ledger();
@@ -137,7 +156,6 @@ contract BulkheadLens is IBulkheadLens {
             lp.maxWithdraw = vault.maxWithdraw(account);
             lp.assetBalance = IERC20Metadata(e.token()).balanceOf(account);
         }
-        at = _at();
     }
 
     /// @inheritdoc IBulkheadLens

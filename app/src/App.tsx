@@ -46,13 +46,13 @@ type Tab = "trade" | "pool" | "history";
 const THRESHOLD_KEY = "bulkhead.healthWarning";
 
 async function readSnapshot(client: BulkheadClient, account: string, known: number | null, withHistory: boolean): Promise<Snapshot> {
-  // One lens call each for the markets, the pool with the account's LP position, wallet balance
-  // and router, and the positions (after one Transfer-log scan for their ids). A forced read (the
-  // first, or after an action) scans the logs up to the block the pool read ran at, so it needs no
+  // One lens call for the markets with the pool, the account's LP position, wallet balance and
+  // router, one for the positions (after one Transfer-log scan for their ids). A forced read (the
+  // first, or after an action) scans the logs up to the block the overview ran at, so it needs no
   // eth_blockNumber first (bench/app.md counts the page load's requests).
-  const head = Promise.all([client.getMarkets(), client.getPoolWithLp(account)]);
-  const block = known ?? (await head)[1].pool.blockNumber;
-  const [[markets, { pool, lp }], positions, history] = await Promise.all([
+  const head = client.getOverview(account);
+  const block = known ?? (await head).pool.blockNumber;
+  const [{ markets, pool, lp }, positions, history] = await Promise.all([
     head,
     client.getPositionsOf(account, { toBlock: block }),
     withHistory ? tradeHistory(client, account) : null,

@@ -118,6 +118,12 @@ interface IBulkheadLens {
     /// @notice The pool's state (with the engine's settler and next position id) and `account`'s LP
     /// position and token balance (zero for address 0), with the block it read: a page's account panel in one call.
     function readPool(address account) external view returns (ReadBlock memory at, PoolView memory pool, LpView memory lp);
+    /// @notice {readMarkets} and {readPool} in one call at one block: what a trading page shows
+    /// before its positions.
+    function readOverview(address account)
+        external
+        view
+        returns (ReadBlock memory at, MarketView[] memory markets, PoolView memory pool, LpView memory lp);
     /// @notice Engine, token, pool, unit, vault implementation, market count, token decimals and symbol.
     function readDeployment() external view returns (DeploymentView memory);
     /// @notice Previews of many liquidations in one call (liquidatable = false when unknown or the price is invalid).

@@ -322,6 +322,11 @@ export class BulkheadClient {
     return this.#pool.getPoolWithLp(account);
   }
 
+  /** {@link getMarkets}, {@link getPool} and {@link getLpPosition} of `account` in one read at one block (a trading page's load before its positions). */
+  async getOverview(account: string): Promise<{ markets: MarketInfo[]; pool: PoolState; lp: LpPosition }> {
+    return this.#pool.getOverview(account);
+  }
+
   // ------------------------------------------------------------ quotes (client/quotes.ts)
 
   /**

@@ -13,7 +13,7 @@ import {
 import { PoolMath } from "@bulkhead/sdk/math";
 import { skipUnderCoverage } from "../helpers/processes.js";
 import {
-  ACCOUNTS, injectWallet, requireChromium, ROOT, setInput, startApp, startDevnetApp, until,
+  ACCOUNTS, injectWallet, requireChromium, ROOT, setInput, startApp, startDevnetApp, switchAccount, until,
   type AppRig, type DevnetRig, type InjectedWallet, type LocalSystem,
 } from "./harness.js";
 
@@ -211,7 +211,36 @@ describe("app: the reference trading app in Chromium against a node", function (
     await row(btcId).waitFor();
   });
 
-  it("test_app_pageLoad_isTheWalletHandshakeAndFiveReads_historyOnlyWithItsTab", async () => {
+  it("test_app_accountChangedInTheWallet_showsThatAccountsPositionsAndBalance_thenDisconnects", async () => {
+    const keeperAddress = await keeper.signer!.getAddress();
+    const { id: keepers } = await keeper.open({ market: 0, side: "short", collateral: 150n * USDC, leverage: 3n * WAD });
+    const traders = (await trader.getPositionsOf(traderAddress)).map((v) => v.id);
+    const context = await rig!.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const tab = await context.newPage();
+      const w = await injectWallet(tab, sys.node.url, traderAddress);
+      await tab.goto(rig!.url);
+      await tab.getByTestId("connect").click();
+      const rows = async () => (await tab.locator('[data-testid^="position-"]').evaluateAll((els) => els.map((e) => e.getAttribute("data-testid")))).sort();
+      const expectRows = (ids: bigint[]) => until(async () => JSON.stringify(await rows()) === JSON.stringify(ids.map((id) => `position-${id}`).sort()), `rows ${ids.join(", ")}`);
+      await expectRows(traders);
+      await switchAccount(tab, w, keeperAddress);
+      await until(async () => (await tab.getByTestId("account").innerText()).includes(keeperAddress.slice(0, 6)), "the new account");
+      await expectRows([keepers]);
+      const balance = (await keeper.getPoolWithLp(keeperAddress)).lp.assetBalance;
+      const shown = formatAmount(balance, keeper.token, { maxDecimals: 2, rounding: "nearest", thousands: "," });
+      await until(async () => (await tab.getByTestId("balance").innerText()) === shown, `the new account's balance ${shown}`);
+      // The site disconnected in the wallet: back to the connect button, no account's data left.
+      await switchAccount(tab, w, null);
+      await tab.getByTestId("connect").waitFor();
+      expect(await tab.locator('[data-testid^="position-"]').count()).to.equal(0);
+    } finally {
+      await context.close();
+      await keeper.close({ id: keepers });
+    }
+  });
+
+  it("test_app_pageLoad_isTheWalletHandshakeAndFourReads_historyOnlyWithItsTab", async () => {
     // A fresh tab of the same app and wallet: connect, then every open position's row.
     const open = (await trader.getPositionsOf(traderAddress)).map((v) => v.id);
     expect(open.length).to.be.greaterThan(0);
@@ -223,9 +252,9 @@ describe("app: the reference trading app in Chromium against a node", function (
       await fresh.getByTestId("connect").click();
       await fresh.waitForFunction((n) => document.querySelectorAll('[data-testid^="position-"]').length === n, open.length, { polling: 10 });
       // eth_requestAccounts and eth_chainId of the wallet; the SDK's deployment check, the
-      // markets, the pool with the account's LP position and balance, one Transfer-log scan and
-      // the positions: no eth_blockNumber, no eth_accounts, no history scan.
-      expect([...w.requests].sort()).to.deep.equal(["eth_call", "eth_call", "eth_call", "eth_call", "eth_chainId", "eth_getLogs", "eth_requestAccounts"]);
+      // overview (markets, pool, the account's LP position and balance), one Transfer-log scan
+      // and the positions: no eth_blockNumber, no eth_accounts, no history scan.
+      expect([...w.requests].sort()).to.deep.equal(["eth_call", "eth_call", "eth_call", "eth_chainId", "eth_getLogs", "eth_requestAccounts"]);
       const before = w.requests.filter((m) => m === "eth_getLogs").length;
       await fresh.getByTestId("tab-history").click();
       await fresh.locator('[data-testid^="history-PositionOpened-"]').first().waitFor();

@@ -161,6 +161,14 @@ export interface InjectedWallet {
   requests: string[];
   /** The chain the wallet says it is on (null: the node's); `wallet_switchEthereumChain` moves it and emits `chainChanged`. */
   chainId: number | null;
+  /** The account the wallet shares (a node-unlocked one); {@link switchAccount} changes it. */
+  account: string;
+}
+
+/** The user picks another account in the wallet (`to`), or disconnects the site (null): the wallet answers with it and emits `accountsChanged`. */
+export async function switchAccount(page: Page, wallet: InjectedWallet, to: string | null): Promise<void> {
+  if (to !== null) wallet.account = to;
+  await page.evaluate((accounts) => (window as unknown as { __bulkheadWalletEmit(e: string, a: unknown): void }).__bulkheadWalletEmit("accountsChanged", accounts), to === null ? [] : [to]);
 }
 
 /**
@@ -168,7 +176,7 @@ export interface InjectedWallet {
  * requests the test process forwards to the node as `account`.
  */
 export async function injectWallet(page: Page, nodeUrl: string, account: string, opts: { chainId?: number } = {}): Promise<InjectedWallet> {
-  const wallet: InjectedWallet = { rejectNext: false, requests: [], chainId: opts.chainId ?? null };
+  const wallet: InjectedWallet = { rejectNext: false, requests: [], chainId: opts.chainId ?? null, account };
   let id = 0;
   const send = async (method: string, params: unknown[]) => {
     const res = await fetch(nodeUrl, {
@@ -181,7 +189,7 @@ export async function injectWallet(page: Page, nodeUrl: string, account: string,
   const rpc = async (method: string, params: unknown[]) => (await send(method, params)).result;
   await page.exposeFunction("__bulkheadWalletRpc", async (method: string, params: unknown[]) => {
     wallet.requests.push(method);
-    if (method === "eth_requestAccounts" || method === "eth_accounts") return { result: [account] };
+    if (method === "eth_requestAccounts" || method === "eth_accounts") return { result: [wallet.account] };
     if (method === "eth_chainId" && wallet.chainId !== null) return { result: `0x${wallet.chainId.toString(16)}` };
     if (method === "wallet_switchEthereumChain") {
       const to = Number((params[0] as { chainId: string }).chainId);

@@ -100,6 +100,28 @@ describe("sdk front-end reads (batched reads, trade history, position watch)", f
     expect(zero.lp).to.deep.equal({ shares: 0n, assets: 0n, maxWithdraw: 0n, assetBalance: await sys.token.balanceOf("0x000000000000000000000000000000000000dEaD") });
   });
 
+  it("test_overview_marketsPoolAndLpInOneReadAtOneBlock_equalToTheirOwnReads", async () => {
+    const { alice } = sys.signers;
+    const opener = await BulkheadClient.connect(alice, { addresses: sys.addresses });
+    const { id } = await opener.open({ market: 1, side: "long", collateral: 100n * USDC, leverage: 3n * WAD });
+    const { counter, provider } = countingProvider(connection.provider);
+    const client = await BulkheadClient.connect(provider, { addresses: sys.addresses });
+    counter.reset();
+    const overview = await client.getOverview(alice.address);
+    expect(counter.total).to.equal(1);
+    expect(counter.count("eth_call")).to.equal(1);
+    const [markets, { pool, lp }] = await Promise.all([client.getMarkets(), client.getPoolWithLp(alice.address)]);
+    // Nothing moved in between: the same block, the same values.
+    expect(overview.pool.blockNumber).to.equal(pool.blockNumber);
+    expect(overview.markets.every((m) => m.blockNumber === pool.blockNumber)).to.equal(true);
+    expect(overview.markets).to.deep.equal(markets);
+    expect(overview.pool).to.deep.equal(pool);
+    expect(overview.lp).to.deep.equal(lp);
+    expect(overview.markets.map((m) => m.id)).to.deep.equal([0, 1]);
+    expect(overview.markets[1]!.longSize).to.equal((await sys.engine.market(1)).longSize);
+    await opener.close({ id });
+  });
+
   it("test_tradeHistory_lifecycleEntriesExactAmountsPagedOwnersApart", async () => {
     const { alice, bob, keeper } = sys.signers;
     const a = await BulkheadClient.connect(alice, { addresses: sys.addresses });

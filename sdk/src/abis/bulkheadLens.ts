@@ -938,6 +938,329 @@ export const bulkheadLensAbi = [
         "type": "address"
       }
     ],
+    "name": "readOverview",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "number",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "timestamp",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct ReadBlock",
+        "name": "at",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "id",
+            "type": "uint256"
+          },
+          {
+            "components": [
+              {
+                "internalType": "address",
+                "name": "feed",
+                "type": "address"
+              },
+              {
+                "internalType": "uint32",
+                "name": "heartbeat",
+                "type": "uint32"
+              },
+              {
+                "internalType": "uint8",
+                "name": "feedDecimals",
+                "type": "uint8"
+              },
+              {
+                "internalType": "bool",
+                "name": "paused",
+                "type": "bool"
+              },
+              {
+                "internalType": "uint32",
+                "name": "riskVersion",
+                "type": "uint32"
+              },
+              {
+                "internalType": "bool",
+                "name": "delisted",
+                "type": "bool"
+              },
+              {
+                "internalType": "uint64",
+                "name": "openFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "closeFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "baseBorrowRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "borrowRateSlope",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint96",
+                "name": "maxLeverage",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint96",
+                "name": "minCollateral",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint128",
+                "name": "maxLongOpenInterest",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "maxShortOpenInterest",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint72",
+                "name": "borrowIndex",
+                "type": "uint72"
+              },
+              {
+                "internalType": "uint80",
+                "name": "rateIntegral",
+                "type": "uint80"
+              },
+              {
+                "internalType": "uint104",
+                "name": "accruedBorrowFees",
+                "type": "uint104"
+              },
+              {
+                "internalType": "uint128",
+                "name": "longSize",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "shortSize",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint256",
+                "name": "longSizeEntry",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint256",
+                "name": "shortSizeEntry",
+                "type": "uint256"
+              },
+              {
+                "internalType": "uint112",
+                "name": "longReserved",
+                "type": "uint112"
+              },
+              {
+                "internalType": "uint112",
+                "name": "shortReserved",
+                "type": "uint112"
+              }
+            ],
+            "internalType": "struct Market",
+            "name": "market",
+            "type": "tuple"
+          },
+          {
+            "components": [
+              {
+                "internalType": "uint64",
+                "name": "mmr",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint64",
+                "name": "liquidationFeeRate",
+                "type": "uint64"
+              },
+              {
+                "internalType": "uint96",
+                "name": "minLiquidationFee",
+                "type": "uint96"
+              },
+              {
+                "internalType": "uint32",
+                "name": "maxProfitFactorBps",
+                "type": "uint32"
+              }
+            ],
+            "internalType": "struct RiskParams",
+            "name": "risk",
+            "type": "tuple"
+          },
+          {
+            "internalType": "uint256",
+            "name": "currentBorrowIndex",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "borrowRate",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "price",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes",
+            "name": "priceError",
+            "type": "bytes"
+          },
+          {
+            "internalType": "uint256",
+            "name": "feedUpdatedAt",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct MarketView[]",
+        "name": "markets",
+        "type": "tuple[]"
+      },
+      {
+        "components": [
+          {
+            "components": [
+              {
+                "internalType": "uint128",
+                "name": "lpAssets",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "reserved",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "insuranceFund",
+                "type": "uint128"
+              },
+              {
+                "internalType": "uint128",
+                "name": "protocolFees",
+                "type": "uint128"
+              }
+            ],
+            "internalType": "struct Ledger",
+            "name": "ledger",
+            "type": "tuple"
+          },
+          {
+            "internalType": "bool",
+            "name": "paused",
+            "type": "bool"
+          },
+          {
+            "internalType": "uint256",
+            "name": "protocolFeeShare",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "totalSupply",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint8",
+            "name": "shareDecimals",
+            "type": "uint8"
+          },
+          {
+            "internalType": "uint256",
+            "name": "totalAssets",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes",
+            "name": "totalAssetsError",
+            "type": "bytes"
+          },
+          {
+            "internalType": "address",
+            "name": "settler",
+            "type": "address"
+          },
+          {
+            "internalType": "uint256",
+            "name": "nextPositionId",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct PoolView",
+        "name": "pool",
+        "type": "tuple"
+      },
+      {
+        "components": [
+          {
+            "internalType": "uint256",
+            "name": "shares",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "assets",
+            "type": "uint256"
+          },
+          {
+            "internalType": "bytes",
+            "name": "assetsError",
+            "type": "bytes"
+          },
+          {
+            "internalType": "uint256",
+            "name": "maxWithdraw",
+            "type": "uint256"
+          },
+          {
+            "internalType": "uint256",
+            "name": "assetBalance",
+            "type": "uint256"
+          }
+        ],
+        "internalType": "struct LpView",
+        "name": "lp",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "account",
+        "type": "address"
+      }
+    ],
     "name": "readPool",
     "outputs": [
       {

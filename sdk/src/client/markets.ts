@@ -46,8 +46,13 @@ export class Markets extends ClientModule {
     const c = this.ctx;
     const r = await lensRead(c, "readMarkets", []);
     const [, rows] = c.lens.interface.decodeFunctionResult("readMarkets", r.data) as unknown as [unknown, unknown[]];
-    c.marketCount = Math.max(c.marketCount, rows.length);
-    return rows.map((row) => this.#info(row, r));
+    return this.fromLens(rows, r);
+  }
+
+  /** Every market from the lens' `MarketView` rows read at `at` (`readMarkets`, `readOverview`). @internal */
+  fromLens(rows: readonly unknown[], at: ReadAt): MarketInfo[] {
+    this.ctx.marketCount = Math.max(this.ctx.marketCount, rows.length);
+    return rows.map((row) => this.#info(row, at));
   }
 
   async getMarket(marketId: MarketId): Promise<MarketInfo> {

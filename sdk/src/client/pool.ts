@@ -11,7 +11,7 @@ import { MathLib } from "../math/MathLib.js";
 import { PoolMath } from "../math/PoolMath.js";
 import { ClientModule, txResult, type Executed, type PreparedTransactions, type TxOptions, type TxResult } from "./context.js";
 import { lensRead, type ReadAt } from "./lensRead.js";
-import type { Markets } from "./markets.js";
+import type { MarketInfo, Markets } from "./markets.js";
 
 const { WAD } = ConstantsLib;
 
@@ -92,6 +92,14 @@ export class Pool extends ClientModule<{ markets: Markets }> {
   /** The pool and `account`'s LP position from one read (what an account panel shows). */
   async getPoolWithLp(account: string): Promise<{ pool: PoolState; lp: LpPosition }> {
     return this.#decode(await this.#read(getAddress(account)));
+  }
+
+  /** The markets, the pool and `account`'s LP position from one read at one block (a trading page's load before its positions). */
+  async getOverview(account: string): Promise<{ markets: MarketInfo[]; pool: PoolState; lp: LpPosition }> {
+    const c = this.ctx;
+    const at = await lensRead(c, "readOverview", [getAddress(account)]);
+    const [, rows, pool, lp] = c.lens.interface.decodeFunctionResult("readOverview", at.data) as unknown as [unknown, unknown[], LensPoolRead["pool"], LensPoolRead["lp"]];
+    return { markets: this.uses.markets.fromLens(rows, at), ...this.#decode({ at, pool, lp }) };
   }
 
   #decode({ at, pool, lp }: LensPoolRead): { pool: PoolState; lp: LpPosition } {
