@@ -44,6 +44,20 @@ describe("app: the reference trading app in Chromium against a node", function (
     return view!;
   };
 
+  /** A fresh browser context with the app open in one tab, a wallet of `account` injected and connect clicked; closed after `fn`. */
+  const inFreshTab = async (account: string, fn: (tab: Page, wallet: InjectedWallet) => Promise<void>, opts: { chainId?: number } = {}) => {
+    const context = await rig!.browser.newContext({ viewport: { width: 1360, height: 900 } });
+    try {
+      const tab = await context.newPage();
+      const w = await injectWallet(tab, sys.node.url, account, opts);
+      await tab.goto(rig!.url);
+      await tab.getByTestId("connect").click();
+      await fn(tab, w);
+    } finally {
+      await context.close();
+    }
+  };
+
   before(function () {
     skipUnderCoverage(this);
     requireChromium(this);
@@ -169,13 +183,8 @@ describe("app: the reference trading app in Chromium against a node", function (
   it("test_app_wrongNetwork_offersTheSwitch_thenAnEmptyWalletIsToldBeforeSigning", async () => {
     // A wallet on chain 1 with no USDC: the app names both chains, switches on request, and the
     // ticket says what is missing instead of asking for an approval.
-    const context = await rig!.browser.newContext({ viewport: { width: 1360, height: 900 } });
-    try {
-      const other = await context.newPage();
-      const empty = await (await sys.provider.getSigner(ACCOUNTS.empty)).getAddress();
-      const w = await injectWallet(other, sys.node.url, empty, { chainId: 1 });
-      await other.goto(rig!.url);
-      await other.getByTestId("connect").click();
+    const empty = await (await sys.provider.getSigner(ACCOUNTS.empty)).getAddress();
+    await inFreshTab(empty, async (other, w) => {
       const banner = other.getByTestId("wrong-network");
       await banner.waitFor();
       expect(await banner.innerText()).to.match(/^Your wallet is on chain 1; this app trades on chain 31337 \(localhost\)\./);
@@ -190,9 +199,7 @@ describe("app: the reference trading app in Chromium against a node", function (
       expect(await problem.innerText()).to.equal(`Your wallet has 0 USDC; this trade needs ${needs} (collateral and open fee).`);
       expect(await other.getByTestId("ticket-open").isDisabled()).to.equal(true);
       expect(w.requests).to.not.include("eth_sendTransaction");
-    } finally {
-      await context.close();
-    }
+    }, { chainId: 1 });
   });
 
   it("test_app_rejectedSignature_showsItsSentence_andSendsNothing", async () => {
@@ -215,27 +222,23 @@ describe("app: the reference trading app in Chromium against a node", function (
     const keeperAddress = await keeper.signer!.getAddress();
     const { id: keepers } = await keeper.open({ market: 0, side: "short", collateral: 150n * USDC, leverage: 3n * WAD });
     const traders = (await trader.getPositionsOf(traderAddress)).map((v) => v.id);
-    const context = await rig!.browser.newContext({ viewport: { width: 1360, height: 900 } });
     try {
-      const tab = await context.newPage();
-      const w = await injectWallet(tab, sys.node.url, traderAddress);
-      await tab.goto(rig!.url);
-      await tab.getByTestId("connect").click();
-      const rows = async () => (await tab.locator('[data-testid^="position-"]').evaluateAll((els) => els.map((e) => e.getAttribute("data-testid")))).sort();
-      const expectRows = (ids: bigint[]) => until(async () => JSON.stringify(await rows()) === JSON.stringify(ids.map((id) => `position-${id}`).sort()), `rows ${ids.join(", ")}`);
-      await expectRows(traders);
-      await switchAccount(tab, w, keeperAddress);
-      await until(async () => (await tab.getByTestId("account").innerText()).includes(keeperAddress.slice(0, 6)), "the new account");
-      await expectRows([keepers]);
-      const balance = (await keeper.getPoolWithLp(keeperAddress)).lp.assetBalance;
-      const shown = formatAmount(balance, keeper.token, { maxDecimals: 2, rounding: "nearest", thousands: "," });
-      await until(async () => (await tab.getByTestId("balance").innerText()) === shown, `the new account's balance ${shown}`);
-      // The site disconnected in the wallet: back to the connect button, no account's data left.
-      await switchAccount(tab, w, null);
-      await tab.getByTestId("connect").waitFor();
-      expect(await tab.locator('[data-testid^="position-"]').count()).to.equal(0);
+      await inFreshTab(traderAddress, async (tab, w) => {
+        const rows = async () => (await tab.locator('[data-testid^="position-"]').evaluateAll((els) => els.map((e) => e.getAttribute("data-testid")))).sort();
+        const expectRows = (ids: bigint[]) => until(async () => JSON.stringify(await rows()) === JSON.stringify(ids.map((id) => `position-${id}`).sort()), `rows ${ids.join(", ")}`);
+        await expectRows(traders);
+        await switchAccount(tab, w, keeperAddress);
+        await until(async () => (await tab.getByTestId("account").innerText()).includes(keeperAddress.slice(0, 6)), "the new account");
+        await expectRows([keepers]);
+        const balance = (await keeper.getPoolWithLp(keeperAddress)).lp.assetBalance;
+        const shown = formatAmount(balance, keeper.token, { maxDecimals: 2, rounding: "nearest", thousands: "," });
+        await until(async () => (await tab.getByTestId("balance").innerText()) === shown, `the new account's balance ${shown}`);
+        // The site disconnected in the wallet: back to the connect button, no account's data left.
+        await switchAccount(tab, w, null);
+        await tab.getByTestId("connect").waitFor();
+        expect(await tab.locator('[data-testid^="position-"]').count()).to.equal(0);
+      });
     } finally {
-      await context.close();
       await keeper.close({ id: keepers });
     }
   });
@@ -244,24 +247,17 @@ describe("app: the reference trading app in Chromium against a node", function (
     // A fresh tab of the same app and wallet: connect, then every open position's row.
     const open = (await trader.getPositionsOf(traderAddress)).map((v) => v.id);
     expect(open.length).to.be.greaterThan(0);
-    const context = await rig!.browser.newContext({ viewport: { width: 1360, height: 900 } });
-    try {
-      const fresh = await context.newPage();
-      const w = await injectWallet(fresh, sys.node.url, traderAddress);
-      await fresh.goto(rig!.url);
-      await fresh.getByTestId("connect").click();
-      await fresh.waitForFunction((n) => document.querySelectorAll('[data-testid^="position-"]').length === n, open.length, { polling: 10 });
+    await inFreshTab(traderAddress, async (tab, w) => {
+      await tab.waitForFunction((n) => document.querySelectorAll('[data-testid^="position-"]').length === n, open.length, { polling: 10 });
       // eth_requestAccounts and eth_chainId of the wallet; the SDK's deployment check, the
       // overview (markets, pool, the account's LP position and balance), one Transfer-log scan
       // and the positions: no eth_blockNumber, no eth_accounts, no history scan.
       expect([...w.requests].sort()).to.deep.equal(["eth_call", "eth_call", "eth_call", "eth_chainId", "eth_getLogs", "eth_requestAccounts"]);
       const before = w.requests.filter((m) => m === "eth_getLogs").length;
-      await fresh.getByTestId("tab-history").click();
-      await fresh.locator('[data-testid^="history-PositionOpened-"]').first().waitFor();
+      await tab.getByTestId("tab-history").click();
+      await tab.locator('[data-testid^="history-PositionOpened-"]').first().waitFor();
       expect(w.requests.filter((m) => m === "eth_getLogs").length).to.be.greaterThan(before);
-    } finally {
-      await context.close();
-    }
+    });
   });
 });
 
