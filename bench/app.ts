@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import {
-  ACCOUNTS, buildApp, CHROMIUM_MISSING, findChromium, injectWallet, launchChromium, ROOT, serveStatic, startLocalSystem,
+  ACCOUNTS, buildApp, CHROMIUM_MISSING, findChromium, injectWallet, launchChromium, requestsAtRows, ROOT, serveStatic, startLocalSystem,
 } from "../test/app/harness.js";
 
 const WAD = 10n ** 18n;
@@ -59,17 +59,15 @@ try {
   for (let r = 0; r < RUNS; r++) {
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } });
     const page = await context.newPage();
-    const wallet = await injectWallet(page, sys.node.url, address);
+    await injectWallet(page, sys.node.url, address);
+    const atRows = await requestsAtRows(page, POSITIONS);
     const t0 = performance.now();
     await page.goto(http.url);
     await page.getByTestId("connect").click();
     await page.waitForFunction((n) => document.querySelectorAll('[data-testid^="position-"]').length === n, POSITIONS, { polling: 10 });
     times.push(performance.now() - t0);
-    // The page's once-a-second new-block check may have sent an eth_blockNumber since the rows
-    // rendered (never before: it sends nothing while a read runs); it is not part of the load.
-    let n = wallet.requests.length;
-    while (n > 0 && wallet.requests[n - 1] === "eth_blockNumber") n--;
-    requests.push(n);
+    // Counted when the rows entered the DOM: the ticket's quote and the new-block check come after.
+    requests.push((await atRows()).length);
     await context.close();
   }
   say(`First render of ${POSITIONS} positions against a local hardhat node (${RUNS} runs, fresh browser context each):\n`);

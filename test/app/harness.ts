@@ -165,6 +165,30 @@ export interface InjectedWallet {
   account: string;
 }
 
+/**
+ * Call before navigating: the page records the JSON-RPC methods its wallet was asked for at the
+ * moment `n` position rows are first in the DOM (a MutationObserver callback, which runs before
+ * any effect the render schedules, such as the ticket's quote). The returned function waits for
+ * that moment and gives the list.
+ */
+export async function requestsAtRows(page: Page, n: number): Promise<() => Promise<string[]>> {
+  await page.addInitScript({
+    content: `(() => {
+      const check = () => {
+        if (window.__bulkheadAtRows === undefined && document.querySelectorAll('[data-testid^="position-"]').length === ${n}) {
+          window.__bulkheadAtRows = [...window.__bulkheadWalletMethods];
+        }
+      };
+      new MutationObserver(check).observe(document, { childList: true, subtree: true });
+    })();`,
+  });
+  type Recorded = { __bulkheadAtRows?: string[] };
+  return async () => {
+    await page.waitForFunction(() => (window as unknown as Recorded).__bulkheadAtRows !== undefined, undefined, { polling: 10 });
+    return page.evaluate(() => (window as unknown as Recorded).__bulkheadAtRows!);
+  };
+}
+
 /** The user picks another account in the wallet (`to`), or disconnects the site (null): the wallet answers with it and emits `accountsChanged`. */
 export async function switchAccount(page: Page, wallet: InjectedWallet, to: string | null): Promise<void> {
   if (to !== null) wallet.account = to;
@@ -213,9 +237,11 @@ export async function injectWallet(page: Page, nodeUrl: string, account: string,
 
 const WALLET_SCRIPT = `(() => {
   const listeners = new Map();
+  window.__bulkheadWalletMethods = [];
   const provider = {
     isTestWallet: true,
     async request({ method, params }) {
+      window.__bulkheadWalletMethods.push(method);
       const r = await window.__bulkheadWalletRpc(method, params ?? []);
       if (r.error) throw Object.assign(new Error(r.error.message), { code: r.error.code, data: r.error.data });
       return r.result;
