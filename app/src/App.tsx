@@ -24,7 +24,6 @@ export interface Snapshot {
   lp: LpPosition;
   /** An asynchronous (ERC-7540) pool: what the account can claim and its LP requests still pending; null for an instant pool. */
   lpAsync: { claimable: LpClaimable; requests: LpRequestView[] } | null;
-  balance: bigint;
   router: string | null;
   orderBook: string | null;
   next: { id: bigint; vault: string };
@@ -76,7 +75,7 @@ async function readSnapshot(client: BulkheadClient, account: string, known: numb
     ? await Promise.all([client.getLpClaimable(account), pendingLpRequests(client, account)]).then(([claimable, requests]) => ({ claimable, requests }))
     : null;
   positions.sort((a, b) => (a.id < b.id ? -1 : 1));
-  return { block, markets, ages, positions, orders, requests, pool, lp, lpAsync, balance: lp.assetBalance, router, orderBook, next, history };
+  return { block, markets, ages, positions, orders, requests, pool, lp, lpAsync, router, orderBook, next, history };
 }
 
 export function App() {

@@ -111,7 +111,7 @@ export function Ticket({ client, snap, run, busy }: Props) {
           <dd className="mono" data-testid="quote-vault" title={`position #${snap.next.id} (if no other position opens first)`}>
             {vaultLink ? <a href={vaultLink} target="_blank" rel="noreferrer">{snap.next.vault}</a> : snap.next.vault}
           </dd>
-          <dt>Wallet</dt><dd data-testid="balance">{money(snap.balance, client.token)}</dd>
+          <dt>Wallet</dt><dd data-testid="balance">{money(snap.lp.assetBalance, client.token)}</dd>
         </dl>
       )}
       {problem && <p className="bad" data-testid="quote-problem">{problem}</p>}

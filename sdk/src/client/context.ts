@@ -7,6 +7,7 @@
 import {
   Contract,
   MaxUint256,
+  ZeroAddress,
   getAddress,
   type BlockTag,
   type FunctionFragment,
@@ -226,11 +227,8 @@ export class ClientContext {
   readonly #riskCache = new Map<string, RiskParams>();
   /** Highest block this client saw a receipt in: reads never go below it (read-your-writes). */
   #minBlock = 0;
-  /**
-   * The engine's settler once a read has seen it set: the engine sets it once and never changes
-   * it, so it is not read again (null: not seen yet, or the deployment trades instantly).
-   */
-  knownSettler: string | null = null;
+  /** The engine's settler once a read has seen it set (see {@link settler}). */
+  #settler: string | null = null;
 
   private constructor(facts: ClientFacts, marketCount: number) {
     Object.assign(this, facts);
@@ -483,6 +481,22 @@ export class ClientContext {
    */
   async ensureAllowance(spender: string, needed: bigint, mode: ApprovalMode = "exact", opts: TxOptions = {}): Promise<TransactionReceipt[]> {
     return this.#sendAll(await this.approvalsFor(spender, needed, mode), opts);
+  }
+
+  /**
+   * The engine's settler (the request router), null where trades are instant; the pool is
+   * asynchronous exactly when it is set. The engine sets it once and never changes it, so once a
+   * read has seen it (this one or a lens pool read, {@link sawSettler}) it is not asked again.
+   */
+  async settler(): Promise<string | null> {
+    if (this.#settler !== null) return this.#settler;
+    this.sawSettler((await this.read(() => this.engine.getFunction("settler")())) as string);
+    return this.#settler;
+  }
+
+  /** Records a settler a read returned (the zero address: none yet). */
+  sawSettler(settler: string): void {
+    if (settler !== ZeroAddress) this.#settler = getAddress(settler);
   }
 
   /** The signer's allowance to `spender` and token balance at `blockTag` (owner and both null for a read-only client). */

@@ -82,10 +82,8 @@ const KINDS = ["None", "Deposit", "Redeem"] as const;
 /** Asynchronous LP flows. */
 export class LpRequests extends ClientModule<{ markets: Markets }> {
   async isAsync(): Promise<boolean> {
-    const c = this.ctx;
-    // The pool is asynchronous exactly when the engine has a settler, which is set once.
-    if (c.knownSettler !== null) return true;
-    return (await c.read(() => c.pool.getFunction("isAsync")())) as boolean;
+    // The pool is asynchronous exactly when the engine has a settler (`BulkheadPool.isAsync`).
+    return (await this.ctx.settler()) !== null;
   }
 
   async #requireAsync(action: string): Promise<void> {

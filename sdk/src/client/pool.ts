@@ -110,7 +110,7 @@ export class Pool extends ClientModule<{ markets: Markets }> {
     const totalAssets = pool.totalAssetsError === "0x" ? BigInt(pool.totalAssets) : null;
     const totalSupply = BigInt(pool.totalSupply);
     const router = pool.settler === ZeroAddress ? null : getAddress(pool.settler);
-    if (router !== null) this.ctx.knownSettler = router; // set once on the engine
+    this.ctx.sawSettler(pool.settler);
     return {
       pool: {
         totalAssets,

@@ -5,7 +5,7 @@
  * request events. The router is the engine's settler, found from the engine itself.
  * @module
  */
-import { Contract, ZeroAddress, getAddress, type Log, type TransactionReceipt } from "ethers";
+import { Contract, getAddress, type Log, type TransactionReceipt } from "ethers";
 import { bulkheadOracleAbi } from "../abis/bulkheadOracle.js";
 import { bulkheadRouterAbi } from "../abis/bulkheadRouter.js";
 import { InvalidRequestError, type BulkheadError } from "../errors.js";
@@ -108,12 +108,7 @@ export class Requests extends ClientModule<{ markets: Markets; positions: Positi
 
   /** The router (the engine's settler), or null when the deployment trades instantly. */
   async routerAddress(): Promise<string | null> {
-    const c = this.ctx;
-    if (c.knownSettler !== null) return c.knownSettler;
-    const settler = (await c.read(() => c.engine.getFunction("settler")())) as string;
-    if (settler === ZeroAddress) return null;
-    c.knownSettler = getAddress(settler);
-    return c.knownSettler;
+    return this.ctx.settler();
   }
 
   async #contracts(): Promise<{ router: Contract; oracle: Contract }> {
